@@ -1,0 +1,51 @@
+//! Paths of the original server that Dropshot's router cannot hold beside
+//! their typed neighbours.
+//!
+//! Dropshot refuses a literal and a variable segment at the same place in a
+//! path (`/api/admin/users/stats` beside `/api/admin/users/{user_id}`). The
+//! typed operations for those collection actions are therefore published at
+//! conflict-free paths, and the item handler answers the original literal
+//! path as an alias with [`Aliased::Alias`]. The OpenAPI document describes
+//! only the typed form.
+
+use dropshot::{ApiEndpointResponse, Body, HttpError, HttpResponse};
+use http::{Response, StatusCode};
+
+/// A typed response, or the response of an aliased operation served at the
+/// same path for compatibility.
+pub enum Aliased<T> {
+    /// The operation's own response.
+    Typed(T),
+    /// The response of the operation that the original served at this path.
+    Alias(Response<Body>),
+}
+
+impl<T: HttpResponse> HttpResponse for Aliased<T> {
+    fn to_result(self) -> Result<Response<Body>, HttpError> {
+        match self {
+            Aliased::Typed(t) => t.to_result(),
+            Aliased::Alias(r) => Ok(r),
+        }
+    }
+
+    fn response_metadata() -> ApiEndpointResponse {
+        T::response_metadata()
+    }
+
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Aliased::Typed(t) => t.status_code(),
+            Aliased::Alias(r) => r.status(),
+        }
+    }
+}
+
+/// Segment names that the original used for collection actions under
+/// `/api/admin/users/`.
+pub const USER_STATS_ALIAS: &str = "stats";
+/// See [`USER_STATS_ALIAS`].
+pub const USER_CONFIG_SYNC_ALIAS: &str = "sync-configs";
+/// Segment names that the original used under `/api/admin/invite-codes/`.
+pub const INVITE_CODE_STATS_ALIAS: &str = "stats";
+/// See [`INVITE_CODE_STATS_ALIAS`].
+pub const INVITE_CODE_BATCH_ALIAS: &str = "batch";

@@ -1,0 +1,366 @@
+//! The Oqto contract: the Dropshot API trait and every type on the wire.
+//!
+//! The server implements [`OqtoApi`]; `codegen` turns its stub description
+//! into `api-spec/openapi/oqto.json`, from which the SDK is generated.
+//! Operation ids are `<noun>_<verb>` and every endpoint carries exactly one
+//! tag, its area.
+
+pub mod auth;
+pub mod compat;
+pub mod invites;
+pub mod misc;
+pub mod users;
+
+use dropshot::{
+    Body, EndpointTagPolicy, UntypedBody, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody,
+};
+
+use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
+use compat::Aliased;
+use http::Response;
+use invites::{
+    InviteCodeBatchCreate, InviteCodeCreate, InviteCodeListQuery, InviteCodePath, InviteCodeStats,
+    InviteCodeView,
+};
+use misc::{Features, Health};
+use users::{
+    MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery,
+    UserPath, UserStats, UserUpdate, UserView,
+};
+
+/// Title of the OpenAPI document.
+pub const API_TITLE: &str = "Oqto";
+/// Version of the OpenAPI document (bumped when the contract changes).
+pub const API_VERSION: (u64, u64, u64) = (0, 1, 0);
+
+/// Operations that anyone may call without a token. Every other operation
+/// refuses anonymous callers with 401; `codegen` marks these with an empty
+/// `security` list in the document and the auth-matrix test holds the server
+/// to it.
+pub const PUBLIC_OPERATIONS: &[&str] = &[
+    "auth_dev_login",
+    "auth_login",
+    "auth_logout",
+    "auth_register",
+    "feature_list",
+    "health_view",
+    "openapi_view",
+];
+
+/// Path prefix of the operations that need the `admin` role (403 otherwise).
+pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
+
+#[dropshot::api_description {
+    tag_config = {
+        tags = {
+            "auth" = { description = "Logging in and out, registration, passwords" },
+            "users" = { description = "The caller's profile and user administration" },
+            "invites" = { description = "Invite codes for registration" },
+            "misc" = { description = "Health, features and the API document" },
+        },
+        policy = EndpointTagPolicy::ExactlyOne,
+        allow_other_tags = false,
+    },
+}]
+pub trait OqtoApi {
+    type Context: Send + Sync + 'static;
+
+    // ---------------------------------------------------------------- auth
+
+    /// Log in with a username (or email) and password
+    ///
+    /// Returns a token and sets it as the HttpOnly `auth_token` cookie.
+    /// Public. Errors: 401 for a wrong username or password, 403 for a
+    /// deactivated account, 429 (with `Retry-After`) after too many failed
+    /// attempts for the account or from the client address.
+    #[endpoint { method = POST, path = "/api/auth/login", tags = ["auth"] }]
+    async fn auth_login(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<LoginCredentials>,
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError>;
+
+    /// Register a new account with an invite code
+    ///
+    /// Consumes one use of the invite code atomically and logs the new user
+    /// in (token in the body and the cookie). Public. Errors: 409 when the
+    /// username or email is taken, 422 for an unknown, expired, revoked or
+    /// used-up invite code or invalid fields.
+    #[endpoint { method = POST, path = "/api/auth/register", tags = ["auth"] }]
+    async fn auth_register(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<Registration>,
+    ) -> Result<HttpResponseHeaders<HttpResponseCreated<AuthToken>>, HttpError>;
+
+    /// Log out
+    ///
+    /// Revokes the presented token (it is refused from now on) and clears the
+    /// cookie. Public: without a token it only clears the cookie.
+    #[endpoint { method = POST, path = "/api/auth/logout", tags = ["auth"] }]
+    async fn auth_logout(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, HttpError>;
+
+    /// Log in without a password (development mode only)
+    ///
+    /// Exists only when `auth.dev_mode = true` (404 otherwise) and only for
+    /// callers on the loopback interface (403 otherwise). Logs in as the
+    /// named active account, or the oldest active administrator.
+    #[endpoint { method = POST, path = "/api/auth/dev-login", tags = ["auth"] }]
+    async fn auth_dev_login(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<DevLogin>,
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError>;
+
+    /// Change the caller's password
+    ///
+    /// Every token of the caller issued before stops working; a fresh token
+    /// is returned and set as the cookie. Errors: 401 without a valid token,
+    /// 403 for a wrong current password, 422 for a too-short new password.
+    #[endpoint { method = POST, path = "/api/auth/change-password", tags = ["auth"] }]
+    async fn auth_password_change(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<PasswordChange>,
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError>;
+
+    // --------------------------------------------------------------- users
+
+    /// The caller's profile
+    ///
+    /// Errors: 401 without a valid token.
+    #[endpoint { method = GET, path = "/api/me", tags = ["users"] }]
+    async fn me_view(rqctx: RequestContext<Self::Context>)
+    -> Result<HttpResponseOk<UserView>, HttpError>;
+
+    /// Update the caller's profile
+    ///
+    /// Changes the display name, the avatar URL and merges settings key by
+    /// key. Errors: 401 without a valid token, 422 for invalid values or a
+    /// reserved settings key.
+    #[endpoint { method = PUT, path = "/api/me", tags = ["users"] }]
+    async fn me_update(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<MeUpdate>,
+    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+
+    /// List users
+    ///
+    /// Admin only. Ordered by creation time, oldest first.
+    #[endpoint { method = GET, path = "/api/admin/users", tags = ["users"] }]
+    async fn user_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<UserListQuery>,
+    ) -> Result<HttpResponseOk<Vec<UserView>>, HttpError>;
+
+    /// Create a user
+    ///
+    /// Admin only. Without a password, a random one is generated and
+    /// returned once. Errors: 409 when the username or email is taken, 422
+    /// for invalid fields.
+    #[endpoint { method = POST, path = "/api/admin/users", tags = ["users"] }]
+    async fn user_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UserCreate>,
+    ) -> Result<HttpResponseCreated<UserCreated>, HttpError>;
+
+    /// Synchronise per-user configuration
+    ///
+    /// Admin only. Makes sure each user's (or the given user's) directories
+    /// under the data dir exist and reports what was created. Agent
+    /// configuration files are added to this step when the agent runtime
+    /// lands. Also served at the original's path
+    /// `POST /api/admin/users/sync-configs`. Errors: 404 for an unknown user.
+    #[endpoint { method = POST, path = "/api/admin/user-configs/sync", tags = ["users"] }]
+    async fn user_config_sync(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UserConfigSync>,
+    ) -> Result<HttpResponseOk<Vec<UserConfigSyncResult>>, HttpError>;
+
+    /// Counts of users by role
+    ///
+    /// Admin only. Also served at the original's path
+    /// `GET /api/admin/users/stats`.
+    #[endpoint { method = GET, path = "/api/admin/user-stats", tags = ["users"] }]
+    async fn user_stats(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<UserStats>, HttpError>;
+
+    /// Fetch a user
+    ///
+    /// Admin only. Errors: 404 for an unknown user.
+    #[endpoint { method = GET, path = "/api/admin/users/{user_id}", tags = ["users"] }]
+    async fn user_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<UserPath>,
+    ) -> Result<Aliased<HttpResponseOk<UserView>>, HttpError>;
+
+    /// Update a user
+    ///
+    /// Admin only. A new password, a new role or deactivation makes the
+    /// user's existing tokens stop working. An administrator cannot demote
+    /// or deactivate the last active administrator. Errors: 404, 409 when
+    /// the new username or email is taken, 422 for invalid fields.
+    #[endpoint { method = PUT, path = "/api/admin/users/{user_id}", tags = ["users"] }]
+    async fn user_update(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<UserPath>,
+        body: TypedBody<UserUpdate>,
+    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+
+    /// Delete a user
+    ///
+    /// Admin only. The user's tokens stop working at once. Errors: 404, 409
+    /// when deleting one's own account or the last active administrator.
+    #[endpoint { method = DELETE, path = "/api/admin/users/{user_id}", tags = ["users"] }]
+    async fn user_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<UserPath>,
+    ) -> Result<HttpResponseDeleted, HttpError>;
+
+    /// Activate a user
+    ///
+    /// Admin only. Errors: 404.
+    #[endpoint { method = POST, path = "/api/admin/users/{user_id}/activate", tags = ["users"] }]
+    async fn user_activate(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<UserPath>,
+    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+
+    /// Deactivate a user
+    ///
+    /// Admin only. The user is refused at login and every token of theirs
+    /// stops working. Errors: 404, 409 for one's own account or the last
+    /// active administrator.
+    #[endpoint { method = POST, path = "/api/admin/users/{user_id}/deactivate", tags = ["users"] }]
+    async fn user_deactivate(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<UserPath>,
+    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+
+    /// The original's `POST /api/admin/users/sync-configs`
+    ///
+    /// Unpublished alias of `user_config_sync` (see [`compat`]); any other
+    /// segment is a 404.
+    #[endpoint {
+        method = POST,
+        path = "/api/admin/users/{user_id}",
+        tags = ["users"],
+        unpublished = true,
+    }]
+    async fn user_collection_alias(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<UserPath>,
+        body: UntypedBody,
+    ) -> Result<Response<Body>, HttpError>;
+
+    // ------------------------------------------------------------- invites
+
+    /// List invite codes
+    ///
+    /// Admin only. Newest first.
+    #[endpoint { method = GET, path = "/api/admin/invite-codes", tags = ["invites"] }]
+    async fn invite_code_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<InviteCodeListQuery>,
+    ) -> Result<HttpResponseOk<Vec<InviteCodeView>>, HttpError>;
+
+    /// Create an invite code
+    ///
+    /// Admin only. Errors: 409 when the code exists, 422 for invalid fields.
+    #[endpoint { method = POST, path = "/api/admin/invite-codes", tags = ["invites"] }]
+    async fn invite_code_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<InviteCodeCreate>,
+    ) -> Result<HttpResponseCreated<InviteCodeView>, HttpError>;
+
+    /// Create many invite codes
+    ///
+    /// Admin only. All codes are created or none. Also served at the
+    /// original's path `POST /api/admin/invite-codes/batch`. Errors: 422 for
+    /// invalid fields.
+    #[endpoint { method = POST, path = "/api/admin/invite-code-batches", tags = ["invites"] }]
+    async fn invite_code_batch_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<InviteCodeBatchCreate>,
+    ) -> Result<HttpResponseCreated<Vec<InviteCodeView>>, HttpError>;
+
+    /// Counts of invite codes by state
+    ///
+    /// Admin only. Also served at the original's path
+    /// `GET /api/admin/invite-codes/stats`.
+    #[endpoint { method = GET, path = "/api/admin/invite-code-stats", tags = ["invites"] }]
+    async fn invite_code_stats(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<InviteCodeStats>, HttpError>;
+
+    /// Fetch an invite code
+    ///
+    /// Admin only. Errors: 404.
+    #[endpoint { method = GET, path = "/api/admin/invite-codes/{code_id}", tags = ["invites"] }]
+    async fn invite_code_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<InviteCodePath>,
+    ) -> Result<Aliased<HttpResponseOk<InviteCodeView>>, HttpError>;
+
+    /// Delete an invite code
+    ///
+    /// Admin only. Accounts registered with it are kept. Errors: 404.
+    #[endpoint { method = DELETE, path = "/api/admin/invite-codes/{code_id}", tags = ["invites"] }]
+    async fn invite_code_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<InviteCodePath>,
+    ) -> Result<HttpResponseDeleted, HttpError>;
+
+    /// Revoke an invite code
+    ///
+    /// Admin only. The code is kept for the record but can no longer be
+    /// redeemed. Revoking twice is harmless. Errors: 404.
+    #[endpoint { method = POST, path = "/api/admin/invite-codes/{code_id}/revoke", tags = ["invites"] }]
+    async fn invite_code_revoke(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<InviteCodePath>,
+    ) -> Result<HttpResponseOk<InviteCodeView>, HttpError>;
+
+    /// The original's `POST /api/admin/invite-codes/batch`
+    ///
+    /// Unpublished alias of `invite_code_batch_create` (see [`compat`]); any
+    /// other segment is a 404.
+    #[endpoint {
+        method = POST,
+        path = "/api/admin/invite-codes/{code_id}",
+        tags = ["invites"],
+        unpublished = true,
+    }]
+    async fn invite_code_collection_alias(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<InviteCodePath>,
+        body: UntypedBody,
+    ) -> Result<Response<Body>, HttpError>;
+
+    // ---------------------------------------------------------------- misc
+
+    /// Health check
+    ///
+    /// Public. `status` is `ok` when the database answers.
+    #[endpoint { method = GET, path = "/api/health", tags = ["misc"] }]
+    async fn health_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Health>, HttpError>;
+
+    /// Feature flags
+    ///
+    /// Public. Says which optional parts of the product this server offers,
+    /// as configured.
+    #[endpoint { method = GET, path = "/api/features", tags = ["misc"] }]
+    async fn feature_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Features>, HttpError>;
+
+    /// This API's OpenAPI document
+    ///
+    /// Public. The checked-in document the SDK is generated from.
+    #[endpoint { method = GET, path = "/api/openapi.json", tags = ["misc"] }]
+    async fn openapi_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<serde_json::Value>, HttpError>;
+}

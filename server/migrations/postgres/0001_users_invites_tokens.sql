@@ -1,0 +1,40 @@
+-- Users, invite codes and revoked tokens. Times are Unix milliseconds;
+-- booleans are 0/1 integers so that the same queries run on PostgreSQL.
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY NOT NULL,
+    username       TEXT NOT NULL,
+    email          TEXT NOT NULL,
+    password_hash  TEXT NOT NULL,
+    display_name   TEXT NOT NULL,
+    avatar_url     TEXT,
+    role           TEXT NOT NULL CHECK (role IN ('user', 'admin', 'service')),
+    is_active      BIGINT NOT NULL DEFAULT 1,
+    token_version  BIGINT NOT NULL DEFAULT 0,
+    settings       TEXT NOT NULL DEFAULT '{}',
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    last_login_at  BIGINT
+);
+CREATE UNIQUE INDEX users_username_key ON users (LOWER(username));
+CREATE UNIQUE INDEX users_email_key ON users (email);
+
+CREATE TABLE invite_codes (
+    id              TEXT PRIMARY KEY NOT NULL,
+    code            TEXT NOT NULL UNIQUE,
+    created_by      TEXT REFERENCES users (id) ON DELETE SET NULL,
+    used_by         TEXT REFERENCES users (id) ON DELETE SET NULL,
+    uses_remaining  BIGINT NOT NULL,
+    max_uses        BIGINT NOT NULL,
+    expires_at      BIGINT,
+    created_at      BIGINT NOT NULL,
+    last_used_at    BIGINT,
+    revoked_at      BIGINT,
+    note            TEXT
+);
+
+CREATE TABLE revoked_tokens (
+    jti         TEXT PRIMARY KEY NOT NULL,
+    user_id     TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX revoked_tokens_expires ON revoked_tokens (expires_at);

@@ -1,0 +1,293 @@
+//! Authentication: who is calling, and the auth area's operations (login,
+//! registration, logout, development login, password change).
+
+pub mod password;
+pub mod rate_limit;
+pub mod token;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::RwLock;
+use std::time::Instant;
+
+use http::HeaderMap;
+use oqto_api::auth::{AuthToken, AuthUser, DevLogin, LoginCredentials, PasswordChange, Registration};
+use oqto_api::users::Role;
+use uuid::Uuid;
+
+use crate::context::ServerContext;
+use crate::db::{self, Db, users::UserRow};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::users::{NewAccount, new_user_row};
+use token::{Issued, parse_role};
+
+/// Name of the cookie that carries the token.
+pub const COOKIE_NAME: &str = "auth_token";
+
+/// The authenticated caller of a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// Refuses callers without the admin role (403).
+    pub fn require_admin(&self) -> Result<()> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("administrator role required".to_string()))
+        }
+    }
+}
+
+/// What the hot path needs to know about a user, kept in memory.
+#[derive(Clone, Copy, Debug)]
+struct UserAuth {
+    token_version: i64,
+    is_active: bool,
+    role: Role,
+}
+
+/// Revoked token ids and per-user token state, cached in memory. Changes
+/// go to the database first, then here.
+pub struct AuthCache {
+    revoked: RwLock<HashMap<String, i64>>,
+    users: RwLock<HashMap<String, UserAuth>>,
+}
+
+impl AuthCache {
+    /// Loads the still-relevant revocations.
+    pub async fn load(db: &Db) -> anyhow::Result<AuthCache> {
+        let now = chrono::Utc::now().timestamp();
+        db::tokens::purge_expired(&db.pool, now).await?;
+        let revoked = db::tokens::active(&db.pool, now).await?.into_iter().collect();
+        Ok(AuthCache { revoked: RwLock::new(revoked), users: RwLock::new(HashMap::new()) })
+    }
+
+    fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked.read().unwrap_or_else(|p| p.into_inner()).contains_key(jti)
+    }
+
+    async fn revoke(&self, db: &Db, claims: &token::Claims) -> Result<()> {
+        db::tokens::revoke(&db.pool, &claims.jti, &claims.sub, claims.exp).await?;
+        let now = chrono::Utc::now().timestamp();
+        let mut revoked = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        revoked.retain(|_, exp| *exp > now);
+        revoked.insert(claims.jti.clone(), claims.exp);
+        Ok(())
+    }
+
+    /// Drops the cached state of a user after any change to the account.
+    pub fn forget_user(&self, user_id: &str) {
+        self.users.write().unwrap_or_else(|p| p.into_inner()).remove(user_id);
+    }
+
+    async fn user(&self, db: &Db, user_id: &str) -> Result<Option<UserAuth>> {
+        if let Some(state) = self.users.read().unwrap_or_else(|p| p.into_inner()).get(user_id) {
+            return Ok(Some(*state));
+        }
+        let Some(row) = db::users::get(&db.pool, user_id).await? else {
+            return Ok(None);
+        };
+        let state =
+            UserAuth { token_version: row.token_version, is_active: row.is_active, role: parse_role(&row.role) };
+        self.users.write().unwrap_or_else(|p| p.into_inner()).insert(user_id.to_string(), state);
+        Ok(Some(state))
+    }
+}
+
+/// The token of a request: `Authorization: Bearer`, then the cookie.
+pub fn request_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string());
+    }
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Authenticates a request (401 unless it carries a valid, unrevoked token
+/// of an active account at the current token version).
+pub async fn authenticate(ctx: &ServerContext, headers: &HeaderMap) -> Result<Caller> {
+    let token = request_token(headers).ok_or_else(Error::unauthenticated)?;
+    let claims = ctx.keys.verify(&token)?;
+    if ctx.auth_cache.is_revoked(&claims.jti) {
+        return Err(Error::Unauthenticated("token has been revoked; log in again".to_string()));
+    }
+    let state = ctx
+        .auth_cache
+        .user(&ctx.db, &claims.sub)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("account no longer exists".to_string()))?;
+    if !state.is_active {
+        return Err(Error::Unauthenticated("account is deactivated".to_string()));
+    }
+    if state.token_version != claims.ver {
+        return Err(Error::Unauthenticated("token is no longer valid; log in again".to_string()));
+    }
+    Ok(Caller { user_id: claims.sub, role: state.role })
+}
+
+/// The `Set-Cookie` value that stores a token.
+pub fn session_cookie(ctx: &ServerContext, issued: &Issued) -> String {
+    let secure = if ctx.config.auth.cookie_secure { "; Secure" } else { "" };
+    format!(
+        "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        issued.token, ctx.config.auth.token_ttl_secs
+    )
+}
+
+/// The `Set-Cookie` value that removes the token cookie.
+pub fn clearing_cookie(ctx: &ServerContext) -> String {
+    let secure = if ctx.config.auth.cookie_secure { "; Secure" } else { "" };
+    format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+}
+
+fn auth_token(user: &UserRow, issued: &Issued) -> Result<AuthToken> {
+    Ok(AuthToken {
+        token: issued.token.clone(),
+        expires_at: issued.expires_at(),
+        user: AuthUser {
+            id: parse_id(&user.id)?,
+            username: user.username.clone(),
+            name: user.display_name.clone(),
+            email: user.email.clone(),
+            role: parse_role(&user.role),
+        },
+    })
+}
+
+/// A stored id as a UUID (ids are always written as UUIDs).
+pub fn parse_id(id: &str) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|e| Error::Internal(anyhow::anyhow!("stored id {id:?}: {e}")))
+}
+
+/// Issues a token for `user` and records the login time.
+async fn log_in(ctx: &ServerContext, mut user: UserRow) -> Result<(AuthToken, Issued)> {
+    user.last_login_at = Some(db::now_ms());
+    db::users::save(&ctx.db.pool, &user).await?;
+    let issued = ctx.keys.issue(&user)?;
+    Ok((auth_token(&user, &issued)?, issued))
+}
+
+/// `POST /api/auth/login`
+pub async fn login(ctx: &ServerContext, creds: LoginCredentials, peer: SocketAddr) -> Result<(AuthToken, Issued)> {
+    let account = creds.username.trim().to_lowercase();
+    if account.is_empty() || creds.password.is_empty() {
+        return Err(Error::Invalid("username and password are required".to_string()));
+    }
+    if creds.password.len() > password::MAX_LEN || account.len() > 320 {
+        return Err(Error::Unauthenticated("wrong username or password".to_string()));
+    }
+    let now = Instant::now();
+    ctx.login_limiter
+        .check(&account, peer.ip(), now)
+        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
+    let user = db::users::find_by_login(&ctx.db.pool, &account).await?;
+    let ok = password::verify(&creds.password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        ctx.login_limiter.record_failure(&account, peer.ip(), now);
+        slog::info!(ctx.log, "login refused"; "peer" => %peer);
+        return Err(Error::Unauthenticated("wrong username or password".to_string()));
+    };
+    if !user.is_active {
+        return Err(Error::Forbidden("account is deactivated".to_string()));
+    }
+    ctx.login_limiter.record_success(&account);
+    slog::info!(ctx.log, "login"; "user_id" => &user.id, "peer" => %peer);
+    log_in(ctx, user).await
+}
+
+/// `POST /api/auth/register`
+pub async fn register(ctx: &ServerContext, reg: Registration) -> Result<(AuthToken, Issued)> {
+    if !ctx.config.auth.registration_enabled {
+        return Err(Error::Forbidden("registration is disabled on this server".to_string()));
+    }
+    let code = reg.invite_code.trim().to_string();
+    if code.is_empty() {
+        return Err(Error::Invalid("invite_code is required".to_string()));
+    }
+    let user = new_user_row(NewAccount {
+        username: reg.username,
+        email: reg.email,
+        password: reg.password,
+        display_name: reg.display_name,
+        role: Role::User,
+    })
+    .await?;
+    let now = db::now_ms();
+    let mut tx = ctx.db.pool.begin().await?;
+    if !db::invites::consume(&mut *tx, &code, now).await? {
+        tx.rollback().await?;
+        let why = match db::invites::get_by_code(&ctx.db.pool, &code).await? {
+            None => "invite code is not known",
+            Some(i) if i.revoked_at.is_some() => "invite code has been revoked",
+            Some(i) if i.expires_at.is_some_and(|e| e <= now) => "invite code has expired",
+            Some(_) => "invite code has no uses left",
+        };
+        return Err(Error::Invalid(why.to_string()));
+    }
+    if let Err(e) = db::users::insert(&mut *tx, &user).await {
+        tx.rollback().await?;
+        return Err(if is_unique_violation(&e) {
+            Error::Conflict("username or email is already taken".to_string())
+        } else {
+            e.into()
+        });
+    }
+    db::invites::set_used_by(&mut *tx, &code, &user.id).await?;
+    tx.commit().await?;
+    slog::info!(ctx.log, "registered"; "user_id" => &user.id);
+    log_in(ctx, user).await
+}
+
+/// `POST /api/auth/logout`: revokes the presented token if it is valid.
+pub async fn logout(ctx: &ServerContext, headers: &HeaderMap) -> Result<()> {
+    if let Some(claims) = request_token(headers).and_then(|t| ctx.keys.verify(&t).ok()) {
+        ctx.auth_cache.revoke(&ctx.db, &claims).await?;
+        slog::info!(ctx.log, "logout"; "user_id" => &claims.sub);
+    }
+    Ok(())
+}
+
+/// `POST /api/auth/dev-login`
+pub async fn dev_login(ctx: &ServerContext, body: DevLogin, peer: SocketAddr) -> Result<(AuthToken, Issued)> {
+    if !ctx.config.auth.dev_mode {
+        return Err(Error::NotFound("not found".to_string()));
+    }
+    if !peer.ip().is_loopback() {
+        return Err(Error::Forbidden("development login is only available from this machine".to_string()));
+    }
+    let user = match body.username.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => db::users::find_by_login(&ctx.db.pool, name).await?,
+        None => db::users::first_admin(&ctx.db.pool).await?,
+    }
+    .filter(|u| u.is_active)
+    .ok_or_else(|| Error::NotFound("no such active account".to_string()))?;
+    log_in(ctx, user).await
+}
+
+/// `POST /api/auth/change-password`
+pub async fn change_password(ctx: &ServerContext, caller: &Caller, body: PasswordChange) -> Result<(AuthToken, Issued)> {
+    password::validate(&body.new_password, "new_password")?;
+    let mut user = db::users::get(&ctx.db.pool, &caller.user_id).await?.ok_or_else(Error::unauthenticated)?;
+    if !password::verify(&body.current_password, Some(&user.password_hash)).await? {
+        return Err(Error::Forbidden("current password is wrong".to_string()));
+    }
+    user.password_hash = password::hash(&body.new_password).await?;
+    user.token_version += 1;
+    user.updated_at = db::now_ms();
+    db::users::save(&ctx.db.pool, &user).await?;
+    ctx.auth_cache.forget_user(&user.id);
+    slog::info!(ctx.log, "password changed"; "user_id" => &user.id);
+    log_in(ctx, user).await
+}

@@ -1,0 +1,106 @@
+//! JWTs (HS256): issuing, verifying, and the signing secret on disk.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use oqto_api::users::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::db::users::UserRow;
+use crate::error::{Error, Result};
+
+/// What a token says. `ver` is the user's token version when it was issued:
+/// bumping the stored version (password change, role change,
+/// deactivation) refuses every older token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub roles: Vec<String>,
+    pub ver: i64,
+}
+
+/// The signing keys and token lifetime.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl_secs: i64,
+}
+
+/// A freshly issued token.
+pub struct Issued {
+    pub token: String,
+    pub claims: Claims,
+}
+
+impl Issued {
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.claims.exp, 0).unwrap_or_default()
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], ttl_secs: u64) -> anyhow::Result<TokenKeys> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        Ok(TokenKeys {
+            encoding: EncodingKey::from_secret(secret)?,
+            decoding: DecodingKey::from_secret(secret)?,
+            validation,
+            ttl_secs: i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2),
+        })
+    }
+
+    /// Issues a token for `user`.
+    pub fn issue(&self, user: &UserRow) -> Result<Issued> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id.clone(),
+            exp: now.saturating_add(self.ttl_secs),
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            email: user.email.clone(),
+            name: user.display_name.clone(),
+            role: user.role.clone(),
+            roles: vec![user.role.clone()],
+            ver: user.token_version,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("signing a token: {e}")))?;
+        Ok(Issued { token, claims })
+    }
+
+    /// Verifies signature and expiry.
+    pub fn verify(&self, token: &str) -> Result<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| Error::Unauthenticated("invalid or expired token".to_string()))
+    }
+}
+
+/// Parses a stored role; the database only holds valid ones.
+pub fn parse_role(role: &str) -> Role {
+    role.parse().unwrap_or(Role::User)
+}
+
+/// Reads the signing secret, creating it (mode 0600) when missing.
+pub fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
+        Ok(_) => anyhow::bail!("{} holds fewer than 32 bytes", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let secret = crate::util::random_token(64);
+    crate::util::write_private(path, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}

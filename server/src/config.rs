@@ -1,0 +1,305 @@
+//! Typed configuration: defaults, then the TOML file, then `OQTO_*`
+//! environment variables, then command-line flags.
+//!
+//! Every key can be set from the environment: the variable's name is
+//! `OQTO_` followed by the key's path in upper case with `__` between
+//! sections, e.g. `OQTO_DATA_DIR`, `OQTO_SERVER__BIND`,
+//! `OQTO_DATABASE__URL`, `OQTO_AUTH__DEV_MODE`. Variables that name no key
+//! (such as the CLI's `OQTO_URL`) are ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the database, the JWT secret and per-user data live.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+/// The HTTP listener.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// Largest accepted request body, in bytes.
+    pub request_body_max_bytes: usize,
+}
+
+/// Storage.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; empty means SQLite at
+    /// `<data_dir>/oqto.db`.
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+/// Authentication.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Enables `POST /api/auth/dev-login` (loopback callers only).
+    pub dev_mode: bool,
+    /// How long a token is valid, in seconds.
+    pub token_ttl_secs: u64,
+    /// Mark the cookie `Secure` (serve over https).
+    pub cookie_secure: bool,
+    /// File holding the JWT signing secret; empty means
+    /// `<data_dir>/jwt-secret` (created with mode 0600 on first start).
+    pub jwt_secret_file: PathBuf,
+    /// Whether new users may register with an invite code.
+    pub registration_enabled: bool,
+    /// Window over which failed logins are counted, in seconds.
+    pub login_window_secs: u64,
+    /// Failed logins for one account within the window before 429.
+    pub login_max_failures_per_account: u32,
+    /// Failed logins from one client address within the window before 429.
+    pub login_max_failures_per_address: u32,
+}
+
+/// Logging.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// trace, debug, info, warn, error or critical.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("oqto"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_body_max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: String::new(), max_connections: 16 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            dev_mode: false,
+            token_ttl_secs: 7 * 24 * 3600,
+            cookie_secure: false,
+            jwt_secret_file: PathBuf::new(),
+            registration_enabled: true,
+            login_window_secs: 300,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 20,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".to_string() }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub bind: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub dev_mode: Option<bool>,
+}
+
+impl Config {
+    /// The default location of the config file:
+    /// `$XDG_CONFIG_HOME/oqto/config.toml`.
+    pub fn default_path() -> PathBuf {
+        dirs::config_dir().unwrap_or_else(|| PathBuf::from(".")).join("oqto").join("config.toml")
+    }
+
+    /// Loads the configuration. An explicitly named file must exist; the
+    /// default file is read when present.
+    pub fn load(
+        explicit: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Config> {
+        let mut tree = toml::Value::try_from(Config::default())?;
+        let file = explicit.map(Path::to_path_buf).unwrap_or_else(Config::default_path);
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let from_file: toml::Value = toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", file.display()))?;
+                merge(&mut tree, from_file);
+            }
+            Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+        }
+        for (name, value) in env {
+            apply_env(&mut tree, &name, &value)?;
+        }
+        let mut config: Config =
+            tree.try_into().with_context(|| format!("invalid configuration (file {})", file.display()))?;
+        if let Some(bind) = overrides.bind {
+            config.server.bind = bind;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(url) = &overrides.database_url {
+            config.database.url = url.clone();
+        }
+        if let Some(dev) = overrides.dev_mode {
+            config.auth.dev_mode = dev;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.auth.token_ttl_secs == 0 {
+            bail!("auth.token_ttl_secs must be positive");
+        }
+        if self.auth.login_window_secs == 0 {
+            bail!("auth.login_window_secs must be positive");
+        }
+        if self.server.request_body_max_bytes < 1024 {
+            bail!("server.request_body_max_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    /// The database URL, with the SQLite default filled in.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("oqto.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The JWT secret file, with the default filled in.
+    pub fn jwt_secret_file(&self) -> PathBuf {
+        if self.auth.jwt_secret_file.as_os_str().is_empty() {
+            self.data_dir.join("jwt-secret")
+        } else {
+            self.auth.jwt_secret_file.clone()
+        }
+    }
+}
+
+/// Deep-merges `overlay` into `base` (tables key by key, anything else replaced).
+fn merge(base: &mut toml::Value, overlay: toml::Value) {
+    match (base, overlay) {
+        (toml::Value::Table(base), toml::Value::Table(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, overlay) => *base = overlay,
+    }
+}
+
+/// Applies one `OQTO_*` variable when it names a known key, converting the
+/// text to the key's type.
+fn apply_env(tree: &mut toml::Value, name: &str, value: &str) -> Result<()> {
+    let Some(rest) = name.strip_prefix("OQTO_") else {
+        return Ok(());
+    };
+    let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+    let mut node = tree;
+    for key in &path {
+        match node.get_mut(key.as_str()) {
+            Some(next) => node = next,
+            None => return Ok(()),
+        }
+    }
+    let parsed = match node {
+        toml::Value::Table(_) => return Ok(()),
+        toml::Value::String(_) => toml::Value::String(value.to_string()),
+        toml::Value::Boolean(_) => toml::Value::Boolean(match value.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => bail!("{name}: expected a boolean, got {value:?}"),
+        }),
+        toml::Value::Integer(_) => toml::Value::Integer(
+            value.parse().with_context(|| format!("{name}: expected an integer, got {value:?}"))?,
+        ),
+        _ => toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .with_context(|| format!("{name}: cannot parse {value:?}"))?,
+    };
+    *node = parsed;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_known_keys_and_ignores_others() {
+        let env = vec![
+            ("OQTO_SERVER__BIND".to_string(), "127.0.0.1:9999".to_string()),
+            ("OQTO_AUTH__DEV_MODE".to_string(), "true".to_string()),
+            ("OQTO_AUTH__TOKEN_TTL_SECS".to_string(), "60".to_string()),
+            ("OQTO_URL".to_string(), "http://elsewhere".to_string()),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "data_dir = \"/srv/oqto\"\n[log]\nlevel = \"debug\"\n").unwrap();
+        let config = Config::load(Some(&file), env, &Overrides::default()).unwrap();
+        assert_eq!(config.server.bind.port(), 9999);
+        assert!(config.auth.dev_mode);
+        assert_eq!(config.auth.token_ttl_secs, 60);
+        assert_eq!(config.data_dir, PathBuf::from("/srv/oqto"));
+        assert_eq!(config.log.level, "debug");
+    }
+
+    #[test]
+    fn flags_win_and_bad_values_are_reported() {
+        let overrides = Overrides { dev_mode: Some(false), ..Default::default() };
+        let env = vec![("OQTO_AUTH__DEV_MODE".to_string(), "true".to_string())];
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        assert!(Config::load(Some(&missing), Vec::new(), &overrides).is_err());
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "").unwrap();
+        let config = Config::load(Some(&file), env, &overrides).unwrap();
+        assert!(!config.auth.dev_mode);
+        let bad = vec![("OQTO_AUTH__TOKEN_TTL_SECS".to_string(), "soon".to_string())];
+        assert!(Config::load(Some(&file), bad, &Overrides::default()).is_err());
+        std::fs::write(&file, "[server]\nbogus = 1\n").unwrap();
+        assert!(Config::load(Some(&file), Vec::new(), &Overrides::default()).is_err());
+    }
+}

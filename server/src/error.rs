@@ -1,0 +1,88 @@
+//! The one error type of the domain and its mapping to HTTP.
+//!
+//! Area modules return [`Error`]; the conversion into Dropshot's
+//! `HttpError` below is the only place that decides status codes and
+//! `error_code`s. Internal causes are logged by Dropshot (internal message)
+//! and never sent to the client.
+
+use dropshot::{ClientErrorStatusCode, HttpError};
+
+/// A failed operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Credentials are fine but the caller may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing does not exist, or the caller may not know it does (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request clashes with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// A field's value is not acceptable (422).
+    #[error("{0}")]
+    Invalid(String),
+    /// Too many attempts; try again after this many seconds (429).
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    /// Something broke on our side (500); the cause is logged, not sent.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn unauthenticated() -> Self {
+        Error::Unauthenticated("authentication required".to_string())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl From<Error> for HttpError {
+    fn from(e: Error) -> Self {
+        let client = |code: &str, status: ClientErrorStatusCode, message: String| {
+            HttpError::for_client_error(Some(code.to_string()), status, message)
+        };
+        match e {
+            Error::BadRequest(m) => client("InvalidRequest", ClientErrorStatusCode::BAD_REQUEST, m),
+            Error::Unauthenticated(m) => client("Unauthorized", ClientErrorStatusCode::UNAUTHORIZED, m),
+            Error::Forbidden(m) => client("Forbidden", ClientErrorStatusCode::FORBIDDEN, m),
+            Error::NotFound(m) => client("ObjectNotFound", ClientErrorStatusCode::NOT_FOUND, m),
+            Error::Conflict(m) => client("Conflict", ClientErrorStatusCode::CONFLICT, m),
+            Error::Invalid(m) => client("InvalidValue", ClientErrorStatusCode::UNPROCESSABLE_ENTITY, m),
+            e @ Error::RateLimited { retry_after_secs } => {
+                let mut error =
+                    client("TooManyRequests", ClientErrorStatusCode::TOO_MANY_REQUESTS, e.to_string());
+                error
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
+                error
+            }
+            Error::Internal(cause) => HttpError::for_internal_error(format!("{cause:#}")),
+        }
+    }
+}
+
+/// Whether a database error is a uniqueness violation (on either backend).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}

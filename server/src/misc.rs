@@ -1,0 +1,27 @@
+//! Health, features and the API document.
+
+use oqto_api::misc::{Features, Health, SessionAutoAttach};
+
+use crate::context::ServerContext;
+
+/// The checked-in OpenAPI document, served as is.
+pub const OPENAPI_DOCUMENT: &str = include_str!("../../api-spec/openapi/oqto.json");
+
+pub async fn health(ctx: &ServerContext) -> Health {
+    let status = if ctx.db.ping().await { "ok" } else { "degraded" };
+    Health { status: status.to_string(), version: env!("CARGO_PKG_VERSION").to_string() }
+}
+
+/// What this server offers. Areas that have not landed yet (the mux, memories,
+/// the agent browser, voice) report themselves off.
+pub fn features(ctx: &ServerContext) -> Features {
+    Features {
+        mmry_enabled: false,
+        websocket_events: false,
+        agent_browser_enabled: false,
+        session_auto_attach: SessionAutoAttach::Off,
+        registration_enabled: ctx.config.auth.registration_enabled,
+        dev_mode: ctx.config.auth.dev_mode,
+        voice: None,
+    }
+}

@@ -1,0 +1,88 @@
+//! Starting the HTTP server: logger, context, first administrator,
+//! background upkeep, Dropshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use dropshot::{ConfigDropshot, ConfigLogging, ConfigLoggingLevel, ServerBuilder};
+
+use crate::api::OqtoApiImpl;
+use crate::config::Config;
+use crate::context::ServerContext;
+use crate::db;
+
+/// The slog logger (Dropshot's), at the configured level, on stderr.
+pub fn logger(config: &Config) -> Result<slog::Logger> {
+    let level = match config.log.level.as_str() {
+        "trace" => ConfigLoggingLevel::Trace,
+        "debug" => ConfigLoggingLevel::Debug,
+        "info" => ConfigLoggingLevel::Info,
+        "warn" => ConfigLoggingLevel::Warn,
+        "error" => ConfigLoggingLevel::Error,
+        "critical" => ConfigLoggingLevel::Critical,
+        other => anyhow::bail!("log.level {other:?} is not one of trace, debug, info, warn, error, critical"),
+    };
+    ConfigLogging::StderrTerminal { level }.to_logger("oqto").context("creating the logger")
+}
+
+/// Runs the server until it fails or the process is stopped.
+pub async fn serve(config: Config) -> Result<()> {
+    let log = logger(&config)?;
+    let ctx = ServerContext::open(config, log.clone()).await?;
+    ensure_first_admin(&ctx).await?;
+    tokio::spawn(purge_revocations(Arc::clone(&ctx)));
+
+    let api = oqto_api::oqto_api_mod::api_description::<OqtoApiImpl>()
+        .map_err(|e| anyhow::anyhow!("API description: {e:?}"))?;
+    let dropshot_config = ConfigDropshot {
+        bind_address: ctx.config.server.bind,
+        default_request_body_max_bytes: ctx.config.server.request_body_max_bytes,
+        ..Default::default()
+    };
+    let server = ServerBuilder::new(api, Arc::clone(&ctx), log.clone())
+        .config(dropshot_config)
+        .start()
+        .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
+    let addr = server.local_addr();
+    println!("oqto {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    slog::info!(log, "listening"; "address" => %addr, "database" => ?ctx.db.backend);
+    server.await.map_err(|e| anyhow::anyhow!("server stopped: {e}"))
+}
+
+/// On a server without accounts, creates `admin` with a random password,
+/// prints it once and writes it to a 0600 file in the data dir.
+async fn ensure_first_admin(ctx: &ServerContext) -> Result<()> {
+    if db::users::count(&ctx.db.pool).await? > 0 {
+        return Ok(());
+    }
+    let password = crate::util::random_token(20);
+    let body = oqto_api::users::UserCreate {
+        username: "admin".to_string(),
+        email: "admin@localhost".to_string(),
+        password: Some(password.clone()),
+        display_name: Some("Administrator".to_string()),
+        role: Some(oqto_api::users::Role::Admin),
+    };
+    crate::users::create(ctx, body).await.map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
+    let file = ctx.config.data_dir.join("initial-admin-password");
+    crate::util::write_private(&file, format!("{password}\n").as_bytes())?;
+    println!(
+        "Created the first administrator: username `admin`, password `{password}`\n\
+         (also written to {}; change it with `oqtoctl login` then `PUT /api/me` or \
+         `oqto user set-password --user admin`)",
+        file.display()
+    );
+    Ok(())
+}
+
+/// Forgets revocations of tokens that have expired anyway, hourly.
+async fn purge_revocations(ctx: Arc<ServerContext>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = db::tokens::purge_expired(&ctx.db.pool, chrono::Utc::now().timestamp()).await {
+            slog::warn!(ctx.log, "purging expired revocations failed"; "error" => %e);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Small helpers shared by several areas.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use rand::distr::{Alphanumeric, SampleString};
+
+/// A random string of ASCII letters and digits (about 5.95 bits each).
+pub fn random_token(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), len)
+}
+
+/// Writes a file readable only by its owner (mode 0600), creating parent
+/// directories.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
