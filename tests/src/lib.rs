@@ -1,1 +1,265 @@
+//! The end-to-end test harness: a real `oqto` server on 127.0.0.1 with a
+//! fresh data dir (and, with `OQTO_TEST_DB=postgres`, a fresh PostgreSQL
+//! database), SDK clients per role, and the `oqtoctl` binary.
+//!
+//! The binaries are found next to the test executable's `target/<profile>/`
+//! (build them first: `cargo build --workspace --bins`, which `make test`
+//! does), or at `OQTO_BIN` / `OQTOCTL_BIN`.
 
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use oqto_client::{Client, client_with_token, types};
+use sqlx::Connection;
+
+/// Which database a test server uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend chosen for this run: `OQTO_TEST_DB=postgres` or SQLite.
+pub fn backend() -> Backend {
+    match std::env::var("OQTO_TEST_DB").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// The PostgreSQL server used for fresh test databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("OQTO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Extra settings for a test server.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `OQTO_*` variables passed to the server.
+    pub env: Vec<(String, String)>,
+}
+
+impl Options {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    /// `XDG_CONFIG_HOME` for the server and for `oqtoctl` runs.
+    pub config_home: tempfile::TempDir,
+    pub admin_password: String,
+    child: Child,
+    pg_database: Option<String>,
+}
+
+fn binary(name: &str, env: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build the binaries first (`cargo build --workspace --bins`, or `make test`)",
+        path.display()
+    );
+    path
+}
+
+async fn create_pg_database() -> String {
+    let name = format!("oqto_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .expect("connecting to PostgreSQL (set OQTO_TEST_PG_URL)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("creating a test database");
+    name
+}
+
+fn pg_url(database: &str) -> String {
+    let admin = postgres_admin_url();
+    match admin.rfind('/') {
+        Some(i) => format!("{}/{database}", &admin[..i]),
+        None => format!("{admin}/{database}"),
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let config_home = tempfile::tempdir().expect("temp dir");
+        let pg_database = match backend() {
+            Backend::Postgres => Some(create_pg_database().await),
+            Backend::Sqlite => None,
+        };
+        let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log file");
+        let mut command = Command::new(binary("oqto", "OQTO_BIN"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .env("XDG_CONFIG_HOME", config_home.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OQTO_")) {
+            command.env_remove(key);
+        }
+        if let Some(db) = &pg_database {
+            command.args(["--database-url", &pg_url(db)]);
+        }
+        for (key, value) in &options.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("starting oqto");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.trim().to_string());
+                    }
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default();
+                panic!("oqto did not start; its log:\n{log}");
+            }
+        };
+        let admin_password = std::fs::read_to_string(data_dir.path().join("initial-admin-password"))
+            .expect("initial admin password file")
+            .trim()
+            .to_string();
+        TestServer { url, data_dir, config_home, admin_password, child, pg_database }
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client {
+        client_with_token(&self.url, None).expect("client")
+    }
+
+    /// A client carrying `token`.
+    pub fn client(&self, token: &str) -> Client {
+        client_with_token(&self.url, Some(token)).expect("client")
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        self.anonymous()
+            .auth_login()
+            .body(types::LoginCredentials { username: username.into(), password: password.into() })
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("login of {username} failed: {e}"))
+            .into_inner()
+            .token
+    }
+
+    /// A client logged in as the first administrator.
+    pub async fn admin_client(&self) -> Client {
+        let token = self.login("admin", &self.admin_password).await;
+        self.client(&token)
+    }
+
+    /// Creates a user with the given role and returns a client logged in as it.
+    pub async fn client_for_new_user(&self, username: &str, role: types::Role) -> (Client, types::UserView) {
+        let admin = self.admin_client().await;
+        let user = admin
+            .user_create()
+            .body(types::UserCreate {
+                username: username.into(),
+                email: format!("{username}@example.org"),
+                password: Some(TEST_PASSWORD.into()),
+                display_name: None,
+                role: Some(role),
+            })
+            .send()
+            .await
+            .expect("creating a user")
+            .into_inner()
+            .user;
+        let token = self.login(username, TEST_PASSWORD).await;
+        (self.client(&token), user)
+    }
+
+    /// A plain user's client.
+    pub async fn user_client(&self, username: &str) -> (Client, types::UserView) {
+        self.client_for_new_user(username, types::Role::User).await
+    }
+
+    /// An `oqtoctl` command aimed at this server, with its own config home.
+    pub fn oqtoctl(&self) -> Command {
+        let mut command = Command::new(binary("oqtoctl", "OQTOCTL_BIN"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OQTO_")) {
+            command.env_remove(key);
+        }
+        command.env("XDG_CONFIG_HOME", self.config_home.path()).env("OQTO_URL", &self.url);
+        command
+    }
+
+    /// A raw HTTP client, for what the SDK deliberately cannot express
+    /// (malformed bodies, cookies, the original's aliased paths).
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+}
+
+/// The password of users made by [`TestServer::client_for_new_user`].
+pub const TEST_PASSWORD: &str = "correct horse battery";
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(db) = self.pg_database.take() {
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The HTTP status of an SDK error (panics on success or transport errors).
+pub fn status<T: std::fmt::Debug, E: std::fmt::Debug>(result: Result<T, oqto_client::Error<E>>) -> u16 {
+    match result {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(oqto_client::Error::ErrorResponse(rv)) => rv.status().as_u16(),
+        Err(oqto_client::Error::UnexpectedResponse(r)) => r.status().as_u16(),
+        Err(other) => panic!("expected an error response, got {other:?}"),
+    }
+}
+
+/// The error body of an SDK error response.
+pub fn error_body<T: std::fmt::Debug>(result: Result<T, oqto_client::Error<types::Error>>) -> (u16, types::Error) {
+    match result {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(oqto_client::Error::ErrorResponse(rv)) => (rv.status().as_u16(), rv.into_inner()),
+        Err(other) => panic!("expected an error response, got {other:?}"),
+    }
+}

@@ -1,1 +1,98 @@
-fn main() {}
+//! `oqtoctl`: the Oqto command line, built only on the generated SDK.
+//!
+//! Commands are `noun verb` and mirror the operation ids (`user_list` is
+//! `oqtoctl user list`). Hand-written commands cover what needs a human
+//! touch: `login`, `logout`, `whoami`, `completions`.
+
+mod auth;
+mod invites;
+mod misc;
+mod output;
+mod profile;
+mod users;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::output::Output;
+
+/// Command line for an Oqto server.
+#[derive(Parser)]
+#[command(name = "oqtoctl", version, about)]
+struct Cli {
+    /// Profile to use (credentials are kept per profile).
+    #[arg(long, global = true, env = "OQTO_PROFILE", default_value = "default")]
+    profile: String,
+    /// Output format; `table` on a terminal, `json` otherwise.
+    #[arg(long, short = 'o', global = true, value_enum)]
+    output: Option<OutputFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Log in and store the token in the profile.
+    Login(auth::LoginArgs),
+    /// Revoke the profile's token and forget it.
+    Logout,
+    /// Show the logged-in user.
+    Whoami,
+    /// Manage users (administrators).
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage invite codes (administrators).
+    #[command(subcommand)]
+    Invite(invites::InviteCommand),
+    /// Check that the server is up.
+    Health,
+    /// Show the server's feature flags.
+    Features,
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output::new(match cli.output {
+        Some(OutputFormat::Json) => true,
+        Some(OutputFormat::Table) => false,
+        None => !std::io::stdout().is_terminal(),
+    });
+    match run(cli, output).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
+    let profile = cli.profile;
+    match cli.command {
+        Command::Login(args) => auth::login(&profile, args, &out).await,
+        Command::Logout => auth::logout(&profile).await,
+        Command::Whoami => auth::whoami(&profile::connect(&profile)?, &out).await,
+        Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Invite(cmd) => invites::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Health => misc::health(&profile::connect_anonymous(&profile)?, &out).await,
+        Command::Features => misc::features(&profile::connect_anonymous(&profile)?, &out).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "oqtoctl", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! `oqtoctl` driven as a binary.
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use oqto_tests::TestServer;
+use serde_json::Value;
+
+/// Runs oqtoctl with `args` (and `stdin`), returning its output.
+fn run(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = server
+        .oqtoctl()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting oqtoctl");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("oqtoctl output")
+}
+
+/// Runs a command that must succeed and parses its JSON output.
+fn json(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Value {
+    let mut full = vec!["--output", "json"];
+    full.extend_from_slice(args);
+    let out = run(server, &full, stdin);
+    assert!(out.status.success(), "oqtoctl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("oqtoctl {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test]
+async fn login_whoami_logout_with_a_private_profile() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    let login = json(&server, &["login", "--username", "admin", "--password-stdin"], Some(&password));
+    assert_eq!(login["username"], "admin");
+    let file = server.config_home.path().join("oqto/credentials.toml");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let me = json(&server, &["whoami"], None);
+    assert_eq!(me["role"], "admin");
+
+    // Another profile is separate.
+    let out = run(&server, &["--profile", "other", "whoami"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not logged in"));
+
+    let out = run(&server, &["logout"], None);
+    assert!(out.status.success());
+    let out = run(&server, &["whoami"], None);
+    assert!(!out.status.success());
+
+    // A wrong password prints the server's message and fails.
+    let out = run(&server, &["login", "-u", "admin", "--password-stdin"], Some("nope\n"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong username or password"));
+}
+
+#[tokio::test]
+async fn user_and_invite_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+
+    let created = json(&server, &["user", "create", "--username", "eve", "--email", "eve@example.org"], None);
+    assert!(created["generated_password"].as_str().unwrap().len() >= 16);
+    let list = json(&server, &["user", "list"], None);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let shown = json(&server, &["user", "show", "eve"], None);
+    assert_eq!(shown["email"], "eve@example.org");
+    let updated = json(&server, &["user", "update", "eve@example.org", "--display-name", "Eve E", "--role", "admin"], None);
+    assert_eq!((updated["display_name"].as_str(), updated["role"].as_str()), (Some("Eve E"), Some("admin")));
+    let off = json(&server, &["user", "deactivate", "eve"], None);
+    assert_eq!(off["is_active"], false);
+    let on = json(&server, &["user", "activate", "eve"], None);
+    assert_eq!(on["is_active"], true);
+    let stats = json(&server, &["user", "stats"], None);
+    assert_eq!(stats["admins"], 2);
+    let sync = json(&server, &["user", "sync-configs", "--user", "eve"], None);
+    assert_eq!(sync[0]["ok"], true);
+    json(&server, &["user", "delete", "eve"], None);
+    let out = run(&server, &["user", "show", "eve"], None);
+    assert!(!out.status.success());
+
+    let code = json(&server, &["invite", "create", "--code", "CLI-CODE", "--max-uses", "3", "--note", "cli"], None);
+    assert_eq!(code["uses_remaining"], 3);
+    let id = code["id"].as_str().unwrap().to_string();
+    let batch = json(&server, &["invite", "batch", "--count", "2", "--prefix", "X-"], None);
+    assert_eq!(batch.as_array().unwrap().len(), 2);
+    let listed = json(&server, &["invite", "list", "--valid", "true"], None);
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert_eq!(json(&server, &["invite", "show", &id], None)["code"], "CLI-CODE");
+    assert_eq!(json(&server, &["invite", "revoke", &id], None)["is_valid"], false);
+    assert_eq!(json(&server, &["invite", "stats"], None)["revoked"], 1);
+    json(&server, &["invite", "delete", &id], None);
+    let out = run(&server, &["invite", "create", "--max-uses", "0"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uses must be between"));
+
+    // Table output for people.
+    let table = run(&server, &["--output", "table", "user", "list"], None);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.starts_with("ID"), "{text}");
+    assert!(text.contains("admin@localhost"));
+}
+
+#[tokio::test]
+async fn env_token_overrides_profile_and_health_needs_no_login() {
+    let server = TestServer::start().await;
+    let health = json(&server, &["health"], None);
+    assert_eq!(health["status"], "ok");
+    let token = server.login("admin", &server.admin_password).await;
+    let out = server.oqtoctl().args(["-o", "json", "whoami"]).env("OQTO_TOKEN", &token).output().unwrap();
+    assert!(out.status.success());
+    let out = run(&server, &["completions", "bash"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("oqtoctl"));
+}
