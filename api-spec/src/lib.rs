@@ -12,8 +12,8 @@ pub mod misc;
 pub mod users;
 
 use dropshot::{
-    Body, EndpointTagPolicy, UntypedBody, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
-    HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody,
+    Body, EndpointTagPolicy, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody, UntypedBody,
 };
 
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
@@ -25,8 +25,8 @@ use invites::{
 };
 use misc::{Features, Health};
 use users::{
-    MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery,
-    UserPath, UserStats, UserUpdate, UserView,
+    MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
+    UserStats, UserUpdate, UserView,
 };
 
 /// Title of the OpenAPI document.
@@ -129,8 +129,7 @@ pub trait OqtoApi {
     ///
     /// Errors: 401 without a valid token.
     #[endpoint { method = GET, path = "/api/me", tags = ["users"] }]
-    async fn me_view(rqctx: RequestContext<Self::Context>)
-    -> Result<HttpResponseOk<UserView>, HttpError>;
+    async fn me_view(rqctx: RequestContext<Self::Context>) -> Result<HttpResponseOk<UserView>, HttpError>;
 
     /// Update the caller's profile
     ///
@@ -181,9 +180,8 @@ pub trait OqtoApi {
     /// Admin only. Also served at the original's path
     /// `GET /api/admin/users/stats`.
     #[endpoint { method = GET, path = "/api/admin/user-stats", tags = ["users"] }]
-    async fn user_stats(
-        rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<UserStats>, HttpError>;
+    async fn user_stats(rqctx: RequestContext<Self::Context>)
+    -> Result<HttpResponseOk<UserStats>, HttpError>;
 
     /// Fetch a user
     ///
@@ -343,9 +341,7 @@ pub trait OqtoApi {
     ///
     /// Public. `status` is `ok` when the database answers.
     #[endpoint { method = GET, path = "/api/health", tags = ["misc"] }]
-    async fn health_view(
-        rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<Health>, HttpError>;
+    async fn health_view(rqctx: RequestContext<Self::Context>) -> Result<HttpResponseOk<Health>, HttpError>;
 
     /// Feature flags
     ///

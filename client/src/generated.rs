@@ -3,13 +3,13 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     /**A signed session token and the user it belongs to.
 
-The same token is also set as the `auth_token` HttpOnly cookie; send it back either as that cookie or as `Authorization: Bearer <token>`.*/
+    The same token is also set as the `auth_token` HttpOnly cookie; send it back either as that cookie or as `Authorization: Bearer <token>`.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AuthToken {
         ///When the token stops being accepted.
@@ -188,9 +188,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         pub is_valid: bool,
         ///When it was last redeemed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_used_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub last_used_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Registrations admitted in all.
         pub max_uses: i64,
         ///Free-form note.
@@ -212,7 +210,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     }
     /**Credentials for `POST /api/auth/login`.
 
-`username` accepts either the account's username or its email address (the original's clients send the field as `username`).*/
+    `username` accepts either the account's username or its email address (the original's clients send the field as `username`).*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LoginCredentials {
         ///The account's password.
@@ -236,9 +234,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         pub display_name: ::std::option::Option<::std::string::String>,
         ///Settings to merge into the stored ones, key by key; a `null` value removes a key. Keys reserved for server-managed state (`onboarding`) are refused.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settings: ::std::option::Option<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
+        pub settings: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     }
     impl MeUpdate {
         pub fn builder() -> builder::MeUpdate {
@@ -280,16 +276,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     }
     ///What an account may do.
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
+        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
     )]
     pub enum Role {
         ///A regular user.
@@ -313,9 +300,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     }
     impl ::std::str::FromStr for Role {
         type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "user" => Ok(Self::User),
                 "admin" => Ok(Self::Admin),
@@ -326,9 +311,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     }
     impl ::std::convert::TryFrom<&str> for Role {
         type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -342,16 +325,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     }
     ///How a new chat session is attached in the UI.
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
+        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
     )]
     pub enum SessionAutoAttach {
         ///Never attach automatically.
@@ -371,9 +345,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     }
     impl ::std::str::FromStr for SessionAutoAttach {
         type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "off" => Ok(Self::Off),
                 "latest" => Ok(Self::Latest),
@@ -383,9 +355,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     }
     impl ::std::convert::TryFrom<&str> for SessionAutoAttach {
         type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -532,9 +502,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         pub is_active: bool,
         ///When the account last logged in.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_login_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub last_login_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Role of the account.
         pub role: Role,
         ///Per-user UI settings (free-form JSON object).
@@ -574,10 +542,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct AuthToken {
-            expires_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            expires_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
             user: ::std::result::Result<super::AuthUser, ::std::string::String>,
         }
@@ -598,9 +564,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.expires_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expires_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
                 self
             }
             pub fn token<T>(mut self, value: T) -> Self
@@ -608,11 +572,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for token: {e}")
-                    });
+                self.token =
+                    value.try_into().map_err(|e| format!("error converting supplied value for token: {e}"));
                 self
             }
             pub fn user<T>(mut self, value: T) -> Self
@@ -620,33 +581,20 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<super::AuthUser>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user: {e}")
-                    });
+                self.user =
+                    value.try_into().map_err(|e| format!("error converting supplied value for user: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<AuthToken> for super::AuthToken {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: AuthToken,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    expires_at: value.expires_at?,
-                    token: value.token?,
-                    user: value.user?,
-                })
+            fn try_from(value: AuthToken) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { expires_at: value.expires_at?, token: value.token?, user: value.user? })
             }
         }
         impl ::std::convert::From<super::AuthToken> for AuthToken {
             fn from(value: super::AuthToken) -> Self {
-                Self {
-                    expires_at: Ok(value.expires_at),
-                    token: Ok(value.token),
-                    user: Ok(value.user),
-                }
+                Self { expires_at: Ok(value.expires_at), token: Ok(value.token), user: Ok(value.user) }
             }
         }
         #[derive(Clone, Debug)]
@@ -655,10 +603,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             role: ::std::result::Result<super::Role, ::std::string::String>,
-            username: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            username: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AuthUser {
             fn default() -> Self {
@@ -677,11 +622,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email =
+                    value.try_into().map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -689,9 +631,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -699,11 +640,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
@@ -711,11 +649,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<super::Role>,
                 T::Error: ::std::fmt::Display,
             {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                self.role =
+                    value.try_into().map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -725,17 +660,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<AuthUser> for super::AuthUser {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: AuthUser,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: AuthUser) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     email: value.email?,
                     id: value.id?,
@@ -758,16 +689,12 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct DevLogin {
-            username: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            username:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
         }
         impl ::std::default::Default for DevLogin {
             fn default() -> Self {
-                Self {
-                    username: Ok(Default::default()),
-                }
+                Self { username: Ok(Default::default()) }
             }
         }
         impl DevLogin {
@@ -778,38 +705,27 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<DevLogin> for super::DevLogin {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: DevLogin,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: DevLogin) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self { username: value.username? })
             }
         }
         impl ::std::convert::From<super::DevLogin> for DevLogin {
             fn from(value: super::DevLogin) -> Self {
-                Self {
-                    username: Ok(value.username),
-                }
+                Self { username: Ok(value.username) }
             }
         }
         #[derive(Clone, Debug)]
         pub struct Error {
-            error_code: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            error_code:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
-            request_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            request_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Error {
             fn default() -> Self {
@@ -828,9 +744,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.error_code = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error_code: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for error_code: {e}"));
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -838,11 +752,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message =
+                    value.try_into().map_err(|e| format!("error converting supplied value for message: {e}"));
                 self
             }
             pub fn request_id<T>(mut self, value: T) -> Self
@@ -852,17 +763,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.request_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for request_id: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<Error> for super::Error {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: Error) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     error_code: value.error_code?,
                     message: value.message?,
@@ -885,34 +792,20 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             dev_mode: ::std::result::Result<bool, ::std::string::String>,
             mmry_enabled: ::std::result::Result<bool, ::std::string::String>,
             registration_enabled: ::std::result::Result<bool, ::std::string::String>,
-            session_auto_attach: ::std::result::Result<
-                super::SessionAutoAttach,
-                ::std::string::String,
-            >,
-            voice: ::std::result::Result<
-                ::std::option::Option<super::VoiceFeatures>,
-                ::std::string::String,
-            >,
+            session_auto_attach: ::std::result::Result<super::SessionAutoAttach, ::std::string::String>,
+            voice: ::std::result::Result<::std::option::Option<super::VoiceFeatures>, ::std::string::String>,
             websocket_events: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for Features {
             fn default() -> Self {
                 Self {
-                    agent_browser_enabled: Err(
-                        "no value supplied for agent_browser_enabled".to_string(),
-                    ),
+                    agent_browser_enabled: Err("no value supplied for agent_browser_enabled".to_string()),
                     dev_mode: Err("no value supplied for dev_mode".to_string()),
                     mmry_enabled: Err("no value supplied for mmry_enabled".to_string()),
-                    registration_enabled: Err(
-                        "no value supplied for registration_enabled".to_string(),
-                    ),
-                    session_auto_attach: Err(
-                        "no value supplied for session_auto_attach".to_string(),
-                    ),
+                    registration_enabled: Err("no value supplied for registration_enabled".to_string()),
+                    session_auto_attach: Err("no value supplied for session_auto_attach".to_string()),
                     voice: Ok(Default::default()),
-                    websocket_events: Err(
-                        "no value supplied for websocket_events".to_string(),
-                    ),
+                    websocket_events: Err("no value supplied for websocket_events".to_string()),
                 }
             }
         }
@@ -924,11 +817,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.agent_browser_enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for agent_browser_enabled: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for agent_browser_enabled: {e}"));
                 self
             }
             pub fn dev_mode<T>(mut self, value: T) -> Self
@@ -938,9 +827,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.dev_mode = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dev_mode: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for dev_mode: {e}"));
                 self
             }
             pub fn mmry_enabled<T>(mut self, value: T) -> Self
@@ -950,9 +837,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.mmry_enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mmry_enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for mmry_enabled: {e}"));
                 self
             }
             pub fn registration_enabled<T>(mut self, value: T) -> Self
@@ -962,11 +847,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.registration_enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for registration_enabled: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for registration_enabled: {e}"));
                 self
             }
             pub fn session_auto_attach<T>(mut self, value: T) -> Self
@@ -976,11 +857,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.session_auto_attach = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for session_auto_attach: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for session_auto_attach: {e}"));
                 self
             }
             pub fn voice<T>(mut self, value: T) -> Self
@@ -988,11 +865,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<super::VoiceFeatures>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.voice = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for voice: {e}")
-                    });
+                self.voice =
+                    value.try_into().map_err(|e| format!("error converting supplied value for voice: {e}"));
                 self
             }
             pub fn websocket_events<T>(mut self, value: T) -> Self
@@ -1002,19 +876,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.websocket_events = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for websocket_events: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for websocket_events: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<Features> for super::Features {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: Features,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: Features) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     agent_browser_enabled: value.agent_browser_enabled?,
                     dev_mode: value.dev_mode?,
@@ -1058,11 +926,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status =
+                    value.try_into().map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn version<T>(mut self, value: T) -> Self
@@ -1070,48 +935,29 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version: {e}")
-                    });
+                self.version =
+                    value.try_into().map_err(|e| format!("error converting supplied value for version: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<Health> for super::Health {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: Health,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    status: value.status?,
-                    version: value.version?,
-                })
+            fn try_from(value: Health) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { status: value.status?, version: value.version? })
             }
         }
         impl ::std::convert::From<super::Health> for Health {
             fn from(value: super::Health) -> Self {
-                Self {
-                    status: Ok(value.status),
-                    version: Ok(value.version),
-                }
+                Self { status: Ok(value.status), version: Ok(value.version) }
             }
         }
         #[derive(Clone, Debug)]
         pub struct InviteCodeBatchCreate {
             count: ::std::result::Result<u32, ::std::string::String>,
-            expires_in_secs: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            note: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            prefix: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            expires_in_secs: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            note: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            prefix:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             uses_per_code: ::std::result::Result<i64, ::std::string::String>,
         }
         impl ::std::default::Default for InviteCodeBatchCreate {
@@ -1131,11 +977,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<u32>,
                 T::Error: ::std::fmt::Display,
             {
-                self.count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for count: {e}")
-                    });
+                self.count =
+                    value.try_into().map_err(|e| format!("error converting supplied value for count: {e}"));
                 self
             }
             pub fn expires_in_secs<T>(mut self, value: T) -> Self
@@ -1145,11 +988,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.expires_in_secs = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for expires_in_secs: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for expires_in_secs: {e}"));
                 self
             }
             pub fn note<T>(mut self, value: T) -> Self
@@ -1157,11 +996,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for note: {e}")
-                    });
+                self.note =
+                    value.try_into().map_err(|e| format!("error converting supplied value for note: {e}"));
                 self
             }
             pub fn prefix<T>(mut self, value: T) -> Self
@@ -1169,11 +1005,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prefix: {e}")
-                    });
+                self.prefix =
+                    value.try_into().map_err(|e| format!("error converting supplied value for prefix: {e}"));
                 self
             }
             pub fn uses_per_code<T>(mut self, value: T) -> Self
@@ -1183,14 +1016,11 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.uses_per_code = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for uses_per_code: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for uses_per_code: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<InviteCodeBatchCreate>
-        for super::InviteCodeBatchCreate {
+        impl ::std::convert::TryFrom<InviteCodeBatchCreate> for super::InviteCodeBatchCreate {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: InviteCodeBatchCreate,
@@ -1204,8 +1034,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 })
             }
         }
-        impl ::std::convert::From<super::InviteCodeBatchCreate>
-        for InviteCodeBatchCreate {
+        impl ::std::convert::From<super::InviteCodeBatchCreate> for InviteCodeBatchCreate {
             fn from(value: super::InviteCodeBatchCreate) -> Self {
                 Self {
                     count: Ok(value.count),
@@ -1218,22 +1047,10 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct InviteCodeCreate {
-            code: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            expires_in_secs: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            max_uses: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            note: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            code: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            expires_in_secs: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            max_uses: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            note: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
         }
         impl ::std::default::Default for InviteCodeCreate {
             fn default() -> Self {
@@ -1251,11 +1068,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code =
+                    value.try_into().map_err(|e| format!("error converting supplied value for code: {e}"));
                 self
             }
             pub fn expires_in_secs<T>(mut self, value: T) -> Self
@@ -1265,11 +1079,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.expires_in_secs = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for expires_in_secs: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for expires_in_secs: {e}"));
                 self
             }
             pub fn max_uses<T>(mut self, value: T) -> Self
@@ -1279,9 +1089,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.max_uses = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_uses: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for max_uses: {e}"));
                 self
             }
             pub fn note<T>(mut self, value: T) -> Self
@@ -1289,11 +1097,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for note: {e}")
-                    });
+                self.note =
+                    value.try_into().map_err(|e| format!("error converting supplied value for note: {e}"));
                 self
             }
         }
@@ -1349,9 +1154,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.exhausted = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for exhausted: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for exhausted: {e}"));
                 self
             }
             pub fn expired<T>(mut self, value: T) -> Self
@@ -1359,11 +1162,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.expired = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expired: {e}")
-                    });
+                self.expired =
+                    value.try_into().map_err(|e| format!("error converting supplied value for expired: {e}"));
                 self
             }
             pub fn revoked<T>(mut self, value: T) -> Self
@@ -1371,11 +1171,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.revoked = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for revoked: {e}")
-                    });
+                self.revoked =
+                    value.try_into().map_err(|e| format!("error converting supplied value for revoked: {e}"));
                 self
             }
             pub fn total<T>(mut self, value: T) -> Self
@@ -1383,11 +1180,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total: {e}")
-                    });
+                self.total =
+                    value.try_into().map_err(|e| format!("error converting supplied value for total: {e}"));
                 self
             }
             pub fn total_uses<T>(mut self, value: T) -> Self
@@ -1397,9 +1191,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.total_uses = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_uses: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for total_uses: {e}"));
                 self
             }
             pub fn valid<T>(mut self, value: T) -> Self
@@ -1407,11 +1199,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.valid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for valid: {e}")
-                    });
+                self.valid =
+                    value.try_into().map_err(|e| format!("error converting supplied value for valid: {e}"));
                 self
             }
         }
@@ -1445,14 +1234,9 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         #[derive(Clone, Debug)]
         pub struct InviteCodeView {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
-            created_by: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
-                ::std::string::String,
-            >,
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            created_by: ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
             expires_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -1464,18 +1248,12 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 ::std::string::String,
             >,
             max_uses: ::std::result::Result<i64, ::std::string::String>,
-            note: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            note: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             revoked_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            used_by: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
-                ::std::string::String,
-            >,
+            used_by: ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
             uses_remaining: ::std::result::Result<i64, ::std::string::String>,
         }
         impl ::std::default::Default for InviteCodeView {
@@ -1492,9 +1270,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                     note: Ok(Default::default()),
                     revoked_at: Ok(Default::default()),
                     used_by: Ok(Default::default()),
-                    uses_remaining: Err(
-                        "no value supplied for uses_remaining".to_string(),
-                    ),
+                    uses_remaining: Err("no value supplied for uses_remaining".to_string()),
                 }
             }
         }
@@ -1504,11 +1280,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code =
+                    value.try_into().map_err(|e| format!("error converting supplied value for code: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -1518,9 +1291,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn created_by<T>(mut self, value: T) -> Self
@@ -1530,23 +1301,17 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.created_by = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_by: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_by: {e}"));
                 self
             }
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expires_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -1554,9 +1319,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn is_valid<T>(mut self, value: T) -> Self
@@ -1566,23 +1330,17 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.is_valid = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_valid: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_valid: {e}"));
                 self
             }
             pub fn last_used_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.last_used_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_used_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for last_used_at: {e}"));
                 self
             }
             pub fn max_uses<T>(mut self, value: T) -> Self
@@ -1592,9 +1350,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.max_uses = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_uses: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for max_uses: {e}"));
                 self
             }
             pub fn note<T>(mut self, value: T) -> Self
@@ -1602,25 +1358,18 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for note: {e}")
-                    });
+                self.note =
+                    value.try_into().map_err(|e| format!("error converting supplied value for note: {e}"));
                 self
             }
             pub fn revoked_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.revoked_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for revoked_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for revoked_at: {e}"));
                 self
             }
             pub fn used_by<T>(mut self, value: T) -> Self
@@ -1628,11 +1377,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.used_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for used_by: {e}")
-                    });
+                self.used_by =
+                    value.try_into().map_err(|e| format!("error converting supplied value for used_by: {e}"));
                 self
             }
             pub fn uses_remaining<T>(mut self, value: T) -> Self
@@ -1642,19 +1388,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.uses_remaining = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for uses_remaining: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for uses_remaining: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<InviteCodeView> for super::InviteCodeView {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: InviteCodeView,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: InviteCodeView) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     code: value.code?,
                     created_at: value.created_at?,
@@ -1691,14 +1431,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct LoginCredentials {
-            password: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            username: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            password: ::std::result::Result<::std::string::String, ::std::string::String>,
+            username: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for LoginCredentials {
             fn default() -> Self {
@@ -1716,9 +1450,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.password = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for password: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -1728,9 +1460,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
@@ -1739,34 +1469,22 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             fn try_from(
                 value: LoginCredentials,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    password: value.password?,
-                    username: value.username?,
-                })
+                Ok(Self { password: value.password?, username: value.username? })
             }
         }
         impl ::std::convert::From<super::LoginCredentials> for LoginCredentials {
             fn from(value: super::LoginCredentials) -> Self {
-                Self {
-                    password: Ok(value.password),
-                    username: Ok(value.username),
-                }
+                Self { password: Ok(value.password), username: Ok(value.username) }
             }
         }
         #[derive(Clone, Debug)]
         pub struct MeUpdate {
-            avatar_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            display_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            avatar_url:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            display_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             settings: ::std::result::Result<
-                ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
                 ::std::string::String,
             >,
         }
@@ -1787,9 +1505,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.avatar_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar_url: {e}"));
                 self
             }
             pub fn display_name<T>(mut self, value: T) -> Self
@@ -1799,33 +1515,25 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.display_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
                     >,
-                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.settings = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for settings: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<MeUpdate> for super::MeUpdate {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: MeUpdate,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: MeUpdate) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     avatar_url: value.avatar_url?,
                     display_name: value.display_name?,
@@ -1844,21 +1552,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct PasswordChange {
-            current_password: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            new_password: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            current_password: ::std::result::Result<::std::string::String, ::std::string::String>,
+            new_password: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for PasswordChange {
             fn default() -> Self {
                 Self {
-                    current_password: Err(
-                        "no value supplied for current_password".to_string(),
-                    ),
+                    current_password: Err("no value supplied for current_password".to_string()),
                     new_password: Err("no value supplied for new_password".to_string()),
                 }
             }
@@ -1871,11 +1571,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.current_password = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for current_password: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for current_password: {e}"));
                 self
             }
             pub fn new_password<T>(mut self, value: T) -> Self
@@ -1885,50 +1581,29 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.new_password = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for new_password: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for new_password: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<PasswordChange> for super::PasswordChange {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: PasswordChange,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    current_password: value.current_password?,
-                    new_password: value.new_password?,
-                })
+            fn try_from(value: PasswordChange) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { current_password: value.current_password?, new_password: value.new_password? })
             }
         }
         impl ::std::convert::From<super::PasswordChange> for PasswordChange {
             fn from(value: super::PasswordChange) -> Self {
-                Self {
-                    current_password: Ok(value.current_password),
-                    new_password: Ok(value.new_password),
-                }
+                Self { current_password: Ok(value.current_password), new_password: Ok(value.new_password) }
             }
         }
         #[derive(Clone, Debug)]
         pub struct Registration {
-            display_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            display_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
-            invite_code: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            password: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            username: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            invite_code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<::std::string::String, ::std::string::String>,
+            username: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Registration {
             fn default() -> Self {
@@ -1949,9 +1624,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.display_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -1959,11 +1632,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email =
+                    value.try_into().map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn invite_code<T>(mut self, value: T) -> Self
@@ -1973,9 +1643,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.invite_code = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for invite_code: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for invite_code: {e}"));
                 self
             }
             pub fn password<T>(mut self, value: T) -> Self
@@ -1985,9 +1653,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.password = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for password: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -1997,17 +1663,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<Registration> for super::Registration {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: Registration,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: Registration) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     display_name: value.display_name?,
                     email: value.email?,
@@ -2030,16 +1692,11 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct UserConfigSync {
-            user_id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
-                ::std::string::String,
-            >,
+            user_id: ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
         }
         impl ::std::default::Default for UserConfigSync {
             fn default() -> Self {
-                Self {
-                    user_id: Ok(Default::default()),
-                }
+                Self { user_id: Ok(Default::default()) }
             }
         }
         impl UserConfigSync {
@@ -2048,19 +1705,14 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<UserConfigSync> for super::UserConfigSync {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: UserConfigSync,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: UserConfigSync) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self { user_id: value.user_id? })
             }
         }
@@ -2071,20 +1723,11 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct UserConfigSyncResult {
-            created: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            error: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            created: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            error: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             ok: ::std::result::Result<bool, ::std::string::String>,
             user_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
-            username: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            username: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UserConfigSyncResult {
             fn default() -> Self {
@@ -2103,11 +1746,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.created = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created: {e}")
-                    });
+                self.created =
+                    value.try_into().map_err(|e| format!("error converting supplied value for created: {e}"));
                 self
             }
             pub fn error<T>(mut self, value: T) -> Self
@@ -2115,11 +1755,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                self.error =
+                    value.try_into().map_err(|e| format!("error converting supplied value for error: {e}"));
                 self
             }
             pub fn ok<T>(mut self, value: T) -> Self
@@ -2127,9 +1764,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ok = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for ok: {e}"));
+                self.ok =
+                    value.try_into().map_err(|e| format!("error converting supplied value for ok: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -2137,11 +1773,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -2151,14 +1784,11 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<UserConfigSyncResult>
-        for super::UserConfigSyncResult {
+        impl ::std::convert::TryFrom<UserConfigSyncResult> for super::UserConfigSyncResult {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UserConfigSyncResult,
@@ -2185,23 +1815,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct UserCreate {
-            display_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            display_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
-            password: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            role: ::std::result::Result<
-                ::std::option::Option<super::Role>,
-                ::std::string::String,
-            >,
-            username: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            password:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            role: ::std::result::Result<::std::option::Option<super::Role>, ::std::string::String>,
+            username: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UserCreate {
             fn default() -> Self {
@@ -2222,9 +1842,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.display_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -2232,11 +1850,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email =
+                    value.try_into().map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn password<T>(mut self, value: T) -> Self
@@ -2246,9 +1861,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.password = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for password: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
@@ -2256,11 +1869,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<super::Role>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                self.role =
+                    value.try_into().map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -2270,17 +1880,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<UserCreate> for super::UserCreate {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: UserCreate,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: UserCreate) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     display_name: value.display_name?,
                     email: value.email?,
@@ -2303,10 +1909,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct UserCreated {
-            generated_password: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            generated_password:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             user: ::std::result::Result<super::UserView, ::std::string::String>,
         }
         impl ::std::default::Default for UserCreated {
@@ -2325,11 +1929,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.generated_password = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for generated_password: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for generated_password: {e}"));
                 self
             }
             pub fn user<T>(mut self, value: T) -> Self
@@ -2337,31 +1937,20 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<super::UserView>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user: {e}")
-                    });
+                self.user =
+                    value.try_into().map_err(|e| format!("error converting supplied value for user: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<UserCreated> for super::UserCreated {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: UserCreated,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    generated_password: value.generated_password?,
-                    user: value.user?,
-                })
+            fn try_from(value: UserCreated) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { generated_password: value.generated_password?, user: value.user? })
             }
         }
         impl ::std::convert::From<super::UserCreated> for UserCreated {
             fn from(value: super::UserCreated) -> Self {
-                Self {
-                    generated_password: Ok(value.generated_password),
-                    user: Ok(value.user),
-                }
+                Self { generated_password: Ok(value.generated_password), user: Ok(value.user) }
             }
         }
         #[derive(Clone, Debug)]
@@ -2389,11 +1978,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for active: {e}")
-                    });
+                self.active =
+                    value.try_into().map_err(|e| format!("error converting supplied value for active: {e}"));
                 self
             }
             pub fn admins<T>(mut self, value: T) -> Self
@@ -2401,11 +1987,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.admins = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for admins: {e}")
-                    });
+                self.admins =
+                    value.try_into().map_err(|e| format!("error converting supplied value for admins: {e}"));
                 self
             }
             pub fn services<T>(mut self, value: T) -> Self
@@ -2415,9 +1998,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.services = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for services: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for services: {e}"));
                 self
             }
             pub fn total<T>(mut self, value: T) -> Self
@@ -2425,11 +2006,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total: {e}")
-                    });
+                self.total =
+                    value.try_into().map_err(|e| format!("error converting supplied value for total: {e}"));
                 self
             }
             pub fn users<T>(mut self, value: T) -> Self
@@ -2437,19 +2015,14 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for users: {e}")
-                    });
+                self.users =
+                    value.try_into().map_err(|e| format!("error converting supplied value for users: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<UserStats> for super::UserStats {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: UserStats,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: UserStats) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     active: value.active?,
                     admins: value.admins?,
@@ -2472,34 +2045,17 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct UserUpdate {
-            avatar_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            display_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            email: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            is_active: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            password: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            role: ::std::result::Result<
-                ::std::option::Option<super::Role>,
-                ::std::string::String,
-            >,
-            username: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
+            avatar_url:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            display_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            email: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            is_active: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            password:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            role: ::std::result::Result<::std::option::Option<super::Role>, ::std::string::String>,
+            username:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
         }
         impl ::std::default::Default for UserUpdate {
             fn default() -> Self {
@@ -2522,9 +2078,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.avatar_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar_url: {e}"));
                 self
             }
             pub fn display_name<T>(mut self, value: T) -> Self
@@ -2534,9 +2088,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.display_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -2544,11 +2096,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email =
+                    value.try_into().map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -2558,9 +2107,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.is_active = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_active: {e}"));
                 self
             }
             pub fn password<T>(mut self, value: T) -> Self
@@ -2570,9 +2117,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.password = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for password: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
@@ -2580,11 +2125,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::option::Option<super::Role>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                self.role =
+                    value.try_into().map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -2594,17 +2136,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<UserUpdate> for super::UserUpdate {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: UserUpdate,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: UserUpdate) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     avatar_url: value.avatar_url?,
                     display_name: value.display_name?,
@@ -2631,18 +2169,11 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         }
         #[derive(Clone, Debug)]
         pub struct UserView {
-            avatar_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
-            display_name: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            avatar_url:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            display_name: ::std::result::Result<::std::string::String, ::std::string::String>,
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             is_active: ::std::result::Result<bool, ::std::string::String>,
@@ -2655,14 +2186,9 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
-            updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
-            username: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            updated_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            username: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UserView {
             fn default() -> Self {
@@ -2689,9 +2215,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.avatar_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar_url: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -2701,9 +2225,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn display_name<T>(mut self, value: T) -> Self
@@ -2713,9 +2235,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.display_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -2723,11 +2243,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email =
+                    value.try_into().map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -2735,9 +2252,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -2747,23 +2263,17 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.is_active = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_active: {e}"));
                 self
             }
             pub fn last_login_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.last_login_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_login_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for last_login_at: {e}"));
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
@@ -2771,25 +2281,18 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<super::Role>,
                 T::Error: ::std::fmt::Display,
             {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                self.role =
+                    value.try_into().map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.settings = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for settings: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -2799,9 +2302,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -2811,17 +2312,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<UserView> for super::UserView {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: UserView,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: UserView) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     avatar_url: value.avatar_url?,
                     created_at: value.created_at?,
@@ -2858,10 +2355,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         pub struct VoiceFeatures {
             auto_language_detect: ::std::result::Result<bool, ::std::string::String>,
             default_speed: ::std::result::Result<f64, ::std::string::String>,
-            default_voice: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            default_voice: ::std::result::Result<::std::string::String, ::std::string::String>,
             stt_url: ::std::result::Result<::std::string::String, ::std::string::String>,
             tts_url: ::std::result::Result<::std::string::String, ::std::string::String>,
             vad_timeout_ms: ::std::result::Result<u64, ::std::string::String>,
@@ -2869,20 +2363,12 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         impl ::std::default::Default for VoiceFeatures {
             fn default() -> Self {
                 Self {
-                    auto_language_detect: Err(
-                        "no value supplied for auto_language_detect".to_string(),
-                    ),
-                    default_speed: Err(
-                        "no value supplied for default_speed".to_string(),
-                    ),
-                    default_voice: Err(
-                        "no value supplied for default_voice".to_string(),
-                    ),
+                    auto_language_detect: Err("no value supplied for auto_language_detect".to_string()),
+                    default_speed: Err("no value supplied for default_speed".to_string()),
+                    default_voice: Err("no value supplied for default_voice".to_string()),
                     stt_url: Err("no value supplied for stt_url".to_string()),
                     tts_url: Err("no value supplied for tts_url".to_string()),
-                    vad_timeout_ms: Err(
-                        "no value supplied for vad_timeout_ms".to_string(),
-                    ),
+                    vad_timeout_ms: Err("no value supplied for vad_timeout_ms".to_string()),
                 }
             }
         }
@@ -2894,11 +2380,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.auto_language_detect = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for auto_language_detect: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for auto_language_detect: {e}"));
                 self
             }
             pub fn default_speed<T>(mut self, value: T) -> Self
@@ -2908,9 +2390,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.default_speed = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for default_speed: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for default_speed: {e}"));
                 self
             }
             pub fn default_voice<T>(mut self, value: T) -> Self
@@ -2920,9 +2400,7 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.default_voice = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for default_voice: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for default_voice: {e}"));
                 self
             }
             pub fn stt_url<T>(mut self, value: T) -> Self
@@ -2930,11 +2408,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stt_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for stt_url: {e}")
-                    });
+                self.stt_url =
+                    value.try_into().map_err(|e| format!("error converting supplied value for stt_url: {e}"));
                 self
             }
             pub fn tts_url<T>(mut self, value: T) -> Self
@@ -2942,11 +2417,8 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tts_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tts_url: {e}")
-                    });
+                self.tts_url =
+                    value.try_into().map_err(|e| format!("error converting supplied value for tts_url: {e}"));
                 self
             }
             pub fn vad_timeout_ms<T>(mut self, value: T) -> Self
@@ -2956,19 +2428,13 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
             {
                 self.vad_timeout_ms = value
                     .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for vad_timeout_ms: {e}"
-                        )
-                    });
+                    .map_err(|e| format!("error converting supplied value for vad_timeout_ms: {e}"));
                 self
             }
         }
         impl ::std::convert::TryFrom<VoiceFeatures> for super::VoiceFeatures {
             type Error = super::error::ConversionError;
-            fn try_from(
-                value: VoiceFeatures,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+            fn try_from(value: VoiceFeatures) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     auto_language_detect: value.auto_language_detect?,
                     default_speed: value.default_speed?,
@@ -2998,18 +2464,12 @@ The same token is also set as the `auth_token` HttpOnly cookie; send it back eit
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> Result<(), ::std::fmt::Error> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> Result<(), ::std::fmt::Error> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -3056,10 +2516,7 @@ impl Client {
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
     pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
-        Self {
-            baseurl: baseurl.to_string(),
-            client,
-        }
+        Self { baseurl: baseurl.to_string(), client }
     }
 }
 impl ClientInfo<()> for Client {
@@ -3080,420 +2537,420 @@ impl ClientHooks<()> for &Client {}
 impl Client {
     /**Create many invite codes
 
-Admin only. All codes are created or none. Also served at the original's path `POST /api/admin/invite-codes/batch`. Errors: 422 for invalid fields.
+    Admin only. All codes are created or none. Also served at the original's path `POST /api/admin/invite-codes/batch`. Errors: 422 for invalid fields.
 
-Sends a `POST` request to `/api/admin/invite-code-batches`
+    Sends a `POST` request to `/api/admin/invite-code-batches`
 
-```ignore
-let response = client.invite_code_batch_create()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.invite_code_batch_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn invite_code_batch_create(&self) -> builder::InviteCodeBatchCreate<'_> {
         builder::InviteCodeBatchCreate::new(self)
     }
     /**Counts of invite codes by state
 
-Admin only. Also served at the original's path `GET /api/admin/invite-codes/stats`.
+    Admin only. Also served at the original's path `GET /api/admin/invite-codes/stats`.
 
-Sends a `GET` request to `/api/admin/invite-code-stats`
+    Sends a `GET` request to `/api/admin/invite-code-stats`
 
-```ignore
-let response = client.invite_code_stats()
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.invite_code_stats()
+        .send()
+        .await;
+    ```*/
     pub fn invite_code_stats(&self) -> builder::InviteCodeStats<'_> {
         builder::InviteCodeStats::new(self)
     }
     /**List invite codes
 
-Admin only. Newest first.
+    Admin only. Newest first.
 
-Sends a `GET` request to `/api/admin/invite-codes`
+    Sends a `GET` request to `/api/admin/invite-codes`
 
-Arguments:
-- `created_by`: Only codes created by this user.
-- `limit`: At most this many codes (1 to 1000, default 100).
-- `offset`: Skip this many codes (default 0).
-- `valid`: Only codes that can (`true`) or cannot (`false`) be redeemed now.
-```ignore
-let response = client.invite_code_list()
-    .created_by(created_by)
-    .limit(limit)
-    .offset(offset)
-    .valid(valid)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `created_by`: Only codes created by this user.
+    - `limit`: At most this many codes (1 to 1000, default 100).
+    - `offset`: Skip this many codes (default 0).
+    - `valid`: Only codes that can (`true`) or cannot (`false`) be redeemed now.
+    ```ignore
+    let response = client.invite_code_list()
+        .created_by(created_by)
+        .limit(limit)
+        .offset(offset)
+        .valid(valid)
+        .send()
+        .await;
+    ```*/
     pub fn invite_code_list(&self) -> builder::InviteCodeList<'_> {
         builder::InviteCodeList::new(self)
     }
     /**Create an invite code
 
-Admin only. Errors: 409 when the code exists, 422 for invalid fields.
+    Admin only. Errors: 409 when the code exists, 422 for invalid fields.
 
-Sends a `POST` request to `/api/admin/invite-codes`
+    Sends a `POST` request to `/api/admin/invite-codes`
 
-```ignore
-let response = client.invite_code_create()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.invite_code_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn invite_code_create(&self) -> builder::InviteCodeCreate<'_> {
         builder::InviteCodeCreate::new(self)
     }
     /**Fetch an invite code
 
-Admin only. Errors: 404.
+    Admin only. Errors: 404.
 
-Sends a `GET` request to `/api/admin/invite-codes/{code_id}`
+    Sends a `GET` request to `/api/admin/invite-codes/{code_id}`
 
-Arguments:
-- `code_id`: Invite code id (a UUID). The original's collection actions (`stats`, `batch`) are answered at this path too.
-```ignore
-let response = client.invite_code_view()
-    .code_id(code_id)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `code_id`: Invite code id (a UUID). The original's collection actions (`stats`, `batch`) are answered at this path too.
+    ```ignore
+    let response = client.invite_code_view()
+        .code_id(code_id)
+        .send()
+        .await;
+    ```*/
     pub fn invite_code_view(&self) -> builder::InviteCodeView<'_> {
         builder::InviteCodeView::new(self)
     }
     /**Delete an invite code
 
-Admin only. Accounts registered with it are kept. Errors: 404.
+    Admin only. Accounts registered with it are kept. Errors: 404.
 
-Sends a `DELETE` request to `/api/admin/invite-codes/{code_id}`
+    Sends a `DELETE` request to `/api/admin/invite-codes/{code_id}`
 
-Arguments:
-- `code_id`: Invite code id (a UUID). The original's collection actions (`stats`, `batch`) are answered at this path too.
-```ignore
-let response = client.invite_code_delete()
-    .code_id(code_id)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `code_id`: Invite code id (a UUID). The original's collection actions (`stats`, `batch`) are answered at this path too.
+    ```ignore
+    let response = client.invite_code_delete()
+        .code_id(code_id)
+        .send()
+        .await;
+    ```*/
     pub fn invite_code_delete(&self) -> builder::InviteCodeDelete<'_> {
         builder::InviteCodeDelete::new(self)
     }
     /**Revoke an invite code
 
-Admin only. The code is kept for the record but can no longer be redeemed. Revoking twice is harmless. Errors: 404.
+    Admin only. The code is kept for the record but can no longer be redeemed. Revoking twice is harmless. Errors: 404.
 
-Sends a `POST` request to `/api/admin/invite-codes/{code_id}/revoke`
+    Sends a `POST` request to `/api/admin/invite-codes/{code_id}/revoke`
 
-Arguments:
-- `code_id`: Invite code id (a UUID). The original's collection actions (`stats`, `batch`) are answered at this path too.
-```ignore
-let response = client.invite_code_revoke()
-    .code_id(code_id)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `code_id`: Invite code id (a UUID). The original's collection actions (`stats`, `batch`) are answered at this path too.
+    ```ignore
+    let response = client.invite_code_revoke()
+        .code_id(code_id)
+        .send()
+        .await;
+    ```*/
     pub fn invite_code_revoke(&self) -> builder::InviteCodeRevoke<'_> {
         builder::InviteCodeRevoke::new(self)
     }
     /**Synchronise per-user configuration
 
-Admin only. Makes sure each user's (or the given user's) directories under the data dir exist and reports what was created. Agent configuration files are added to this step when the agent runtime lands. Also served at the original's path `POST /api/admin/users/sync-configs`. Errors: 404 for an unknown user.
+    Admin only. Makes sure each user's (or the given user's) directories under the data dir exist and reports what was created. Agent configuration files are added to this step when the agent runtime lands. Also served at the original's path `POST /api/admin/users/sync-configs`. Errors: 404 for an unknown user.
 
-Sends a `POST` request to `/api/admin/user-configs/sync`
+    Sends a `POST` request to `/api/admin/user-configs/sync`
 
-```ignore
-let response = client.user_config_sync()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.user_config_sync()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn user_config_sync(&self) -> builder::UserConfigSync<'_> {
         builder::UserConfigSync::new(self)
     }
     /**Counts of users by role
 
-Admin only. Also served at the original's path `GET /api/admin/users/stats`.
+    Admin only. Also served at the original's path `GET /api/admin/users/stats`.
 
-Sends a `GET` request to `/api/admin/user-stats`
+    Sends a `GET` request to `/api/admin/user-stats`
 
-```ignore
-let response = client.user_stats()
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.user_stats()
+        .send()
+        .await;
+    ```*/
     pub fn user_stats(&self) -> builder::UserStats<'_> {
         builder::UserStats::new(self)
     }
     /**List users
 
-Admin only. Ordered by creation time, oldest first.
+    Admin only. Ordered by creation time, oldest first.
 
-Sends a `GET` request to `/api/admin/users`
+    Sends a `GET` request to `/api/admin/users`
 
-Arguments:
-- `is_active`: Only active (`true`) or inactive (`false`) users.
-- `limit`: At most this many users (1 to 1000, default 100).
-- `offset`: Skip this many users (default 0).
-- `role`: Only users with this role.
-- `search`: Case-insensitive substring of the username, email or display name.
-```ignore
-let response = client.user_list()
-    .is_active(is_active)
-    .limit(limit)
-    .offset(offset)
-    .role(role)
-    .search(search)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `is_active`: Only active (`true`) or inactive (`false`) users.
+    - `limit`: At most this many users (1 to 1000, default 100).
+    - `offset`: Skip this many users (default 0).
+    - `role`: Only users with this role.
+    - `search`: Case-insensitive substring of the username, email or display name.
+    ```ignore
+    let response = client.user_list()
+        .is_active(is_active)
+        .limit(limit)
+        .offset(offset)
+        .role(role)
+        .search(search)
+        .send()
+        .await;
+    ```*/
     pub fn user_list(&self) -> builder::UserList<'_> {
         builder::UserList::new(self)
     }
     /**Create a user
 
-Admin only. Without a password, a random one is generated and returned once. Errors: 409 when the username or email is taken, 422 for invalid fields.
+    Admin only. Without a password, a random one is generated and returned once. Errors: 409 when the username or email is taken, 422 for invalid fields.
 
-Sends a `POST` request to `/api/admin/users`
+    Sends a `POST` request to `/api/admin/users`
 
-```ignore
-let response = client.user_create()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.user_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn user_create(&self) -> builder::UserCreate<'_> {
         builder::UserCreate::new(self)
     }
     /**Fetch a user
 
-Admin only. Errors: 404 for an unknown user.
+    Admin only. Errors: 404 for an unknown user.
 
-Sends a `GET` request to `/api/admin/users/{user_id}`
+    Sends a `GET` request to `/api/admin/users/{user_id}`
 
-Arguments:
-- `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
-```ignore
-let response = client.user_view()
-    .user_id(user_id)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
+    ```ignore
+    let response = client.user_view()
+        .user_id(user_id)
+        .send()
+        .await;
+    ```*/
     pub fn user_view(&self) -> builder::UserView<'_> {
         builder::UserView::new(self)
     }
     /**Update a user
 
-Admin only. A new password, a new role or deactivation makes the user's existing tokens stop working. An administrator cannot demote or deactivate the last active administrator. Errors: 404, 409 when the new username or email is taken, 422 for invalid fields.
+    Admin only. A new password, a new role or deactivation makes the user's existing tokens stop working. An administrator cannot demote or deactivate the last active administrator. Errors: 404, 409 when the new username or email is taken, 422 for invalid fields.
 
-Sends a `PUT` request to `/api/admin/users/{user_id}`
+    Sends a `PUT` request to `/api/admin/users/{user_id}`
 
-Arguments:
-- `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
-- `body`
-```ignore
-let response = client.user_update()
-    .user_id(user_id)
-    .body(body)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
+    - `body`
+    ```ignore
+    let response = client.user_update()
+        .user_id(user_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn user_update(&self) -> builder::UserUpdate<'_> {
         builder::UserUpdate::new(self)
     }
     /**Delete a user
 
-Admin only. The user's tokens stop working at once. Errors: 404, 409 when deleting one's own account or the last active administrator.
+    Admin only. The user's tokens stop working at once. Errors: 404, 409 when deleting one's own account or the last active administrator.
 
-Sends a `DELETE` request to `/api/admin/users/{user_id}`
+    Sends a `DELETE` request to `/api/admin/users/{user_id}`
 
-Arguments:
-- `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
-```ignore
-let response = client.user_delete()
-    .user_id(user_id)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
+    ```ignore
+    let response = client.user_delete()
+        .user_id(user_id)
+        .send()
+        .await;
+    ```*/
     pub fn user_delete(&self) -> builder::UserDelete<'_> {
         builder::UserDelete::new(self)
     }
     /**Activate a user
 
-Admin only. Errors: 404.
+    Admin only. Errors: 404.
 
-Sends a `POST` request to `/api/admin/users/{user_id}/activate`
+    Sends a `POST` request to `/api/admin/users/{user_id}/activate`
 
-Arguments:
-- `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
-```ignore
-let response = client.user_activate()
-    .user_id(user_id)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
+    ```ignore
+    let response = client.user_activate()
+        .user_id(user_id)
+        .send()
+        .await;
+    ```*/
     pub fn user_activate(&self) -> builder::UserActivate<'_> {
         builder::UserActivate::new(self)
     }
     /**Deactivate a user
 
-Admin only. The user is refused at login and every token of theirs stops working. Errors: 404, 409 for one's own account or the last active administrator.
+    Admin only. The user is refused at login and every token of theirs stops working. Errors: 404, 409 for one's own account or the last active administrator.
 
-Sends a `POST` request to `/api/admin/users/{user_id}/deactivate`
+    Sends a `POST` request to `/api/admin/users/{user_id}/deactivate`
 
-Arguments:
-- `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
-```ignore
-let response = client.user_deactivate()
-    .user_id(user_id)
-    .send()
-    .await;
-```*/
+    Arguments:
+    - `user_id`: User id (a UUID). The original's collection actions (`stats`, `sync-configs`) are answered at this path too.
+    ```ignore
+    let response = client.user_deactivate()
+        .user_id(user_id)
+        .send()
+        .await;
+    ```*/
     pub fn user_deactivate(&self) -> builder::UserDeactivate<'_> {
         builder::UserDeactivate::new(self)
     }
     /**Change the caller's password
 
-Every token of the caller issued before stops working; a fresh token is returned and set as the cookie. Errors: 401 without a valid token, 403 for a wrong current password, 422 for a too-short new password.
+    Every token of the caller issued before stops working; a fresh token is returned and set as the cookie. Errors: 401 without a valid token, 403 for a wrong current password, 422 for a too-short new password.
 
-Sends a `POST` request to `/api/auth/change-password`
+    Sends a `POST` request to `/api/auth/change-password`
 
-```ignore
-let response = client.auth_password_change()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.auth_password_change()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn auth_password_change(&self) -> builder::AuthPasswordChange<'_> {
         builder::AuthPasswordChange::new(self)
     }
     /**Log in without a password (development mode only)
 
-Exists only when `auth.dev_mode = true` (404 otherwise) and only for callers on the loopback interface (403 otherwise). Logs in as the named active account, or the oldest active administrator.
+    Exists only when `auth.dev_mode = true` (404 otherwise) and only for callers on the loopback interface (403 otherwise). Logs in as the named active account, or the oldest active administrator.
 
-Sends a `POST` request to `/api/auth/dev-login`
+    Sends a `POST` request to `/api/auth/dev-login`
 
-```ignore
-let response = client.auth_dev_login()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.auth_dev_login()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn auth_dev_login(&self) -> builder::AuthDevLogin<'_> {
         builder::AuthDevLogin::new(self)
     }
     /**Log in with a username (or email) and password
 
-Returns a token and sets it as the HttpOnly `auth_token` cookie. Public. Errors: 401 for a wrong username or password, 403 for a deactivated account, 429 (with `Retry-After`) after too many failed attempts for the account or from the client address.
+    Returns a token and sets it as the HttpOnly `auth_token` cookie. Public. Errors: 401 for a wrong username or password, 403 for a deactivated account, 429 (with `Retry-After`) after too many failed attempts for the account or from the client address.
 
-Sends a `POST` request to `/api/auth/login`
+    Sends a `POST` request to `/api/auth/login`
 
-```ignore
-let response = client.auth_login()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.auth_login()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn auth_login(&self) -> builder::AuthLogin<'_> {
         builder::AuthLogin::new(self)
     }
     /**Log out
 
-Revokes the presented token (it is refused from now on) and clears the cookie. Public: without a token it only clears the cookie.
+    Revokes the presented token (it is refused from now on) and clears the cookie. Public: without a token it only clears the cookie.
 
-Sends a `POST` request to `/api/auth/logout`
+    Sends a `POST` request to `/api/auth/logout`
 
-```ignore
-let response = client.auth_logout()
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.auth_logout()
+        .send()
+        .await;
+    ```*/
     pub fn auth_logout(&self) -> builder::AuthLogout<'_> {
         builder::AuthLogout::new(self)
     }
     /**Register a new account with an invite code
 
-Consumes one use of the invite code atomically and logs the new user in (token in the body and the cookie). Public. Errors: 409 when the username or email is taken, 422 for an unknown, expired, revoked or used-up invite code or invalid fields.
+    Consumes one use of the invite code atomically and logs the new user in (token in the body and the cookie). Public. Errors: 409 when the username or email is taken, 422 for an unknown, expired, revoked or used-up invite code or invalid fields.
 
-Sends a `POST` request to `/api/auth/register`
+    Sends a `POST` request to `/api/auth/register`
 
-```ignore
-let response = client.auth_register()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.auth_register()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn auth_register(&self) -> builder::AuthRegister<'_> {
         builder::AuthRegister::new(self)
     }
     /**Feature flags
 
-Public. Says which optional parts of the product this server offers, as configured.
+    Public. Says which optional parts of the product this server offers, as configured.
 
-Sends a `GET` request to `/api/features`
+    Sends a `GET` request to `/api/features`
 
-```ignore
-let response = client.feature_list()
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.feature_list()
+        .send()
+        .await;
+    ```*/
     pub fn feature_list(&self) -> builder::FeatureList<'_> {
         builder::FeatureList::new(self)
     }
     /**Health check
 
-Public. `status` is `ok` when the database answers.
+    Public. `status` is `ok` when the database answers.
 
-Sends a `GET` request to `/api/health`
+    Sends a `GET` request to `/api/health`
 
-```ignore
-let response = client.health_view()
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.health_view()
+        .send()
+        .await;
+    ```*/
     pub fn health_view(&self) -> builder::HealthView<'_> {
         builder::HealthView::new(self)
     }
     /**The caller's profile
 
-Errors: 401 without a valid token.
+    Errors: 401 without a valid token.
 
-Sends a `GET` request to `/api/me`
+    Sends a `GET` request to `/api/me`
 
-```ignore
-let response = client.me_view()
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.me_view()
+        .send()
+        .await;
+    ```*/
     pub fn me_view(&self) -> builder::MeView<'_> {
         builder::MeView::new(self)
     }
     /**Update the caller's profile
 
-Changes the display name, the avatar URL and merges settings key by key. Errors: 401 without a valid token, 422 for invalid values or a reserved settings key.
+    Changes the display name, the avatar URL and merges settings key by key. Errors: 401 without a valid token, 422 for invalid values or a reserved settings key.
 
-Sends a `PUT` request to `/api/me`
+    Sends a `PUT` request to `/api/me`
 
-```ignore
-let response = client.me_update()
-    .body(body)
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.me_update()
+        .body(body)
+        .send()
+        .await;
+    ```*/
     pub fn me_update(&self) -> builder::MeUpdate<'_> {
         builder::MeUpdate::new(self)
     }
     /**This API's OpenAPI document
 
-Public. The checked-in document the SDK is generated from.
+    Public. The checked-in document the SDK is generated from.
 
-Sends a `GET` request to `/api/openapi.json`
+    Sends a `GET` request to `/api/openapi.json`
 
-```ignore
-let response = client.openapi_view()
-    .send()
-    .await;
-```*/
+    ```ignore
+    let response = client.openapi_view()
+        .send()
+        .await;
+    ```*/
     pub fn openapi_view(&self) -> builder::OpenapiView<'_> {
         builder::OpenapiView::new(self)
     }
@@ -3504,12 +2961,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
+        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt, ResponseValue,
+        encode_path,
     };
     /**Builder for [`Client::invite_code_batch_create`]
 
-[`Client::invite_code_batch_create`]: super::Client::invite_code_batch_create*/
+    [`Client::invite_code_batch_create`]: super::Client::invite_code_batch_create*/
     #[derive(Debug, Clone)]
     pub struct InviteCodeBatchCreate<'a> {
         client: &'a super::Client,
@@ -3517,33 +2974,24 @@ pub mod builder {
     }
     impl<'a> InviteCodeBatchCreate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::InviteCodeBatchCreate>,
-            <V as std::convert::TryInto<
-                types::InviteCodeBatchCreate,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::InviteCodeBatchCreate>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `InviteCodeBatchCreate` for body failed: {}", s
-                    )
-                });
+                .map_err(|s| format!("conversion to `InviteCodeBatchCreate` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                types::builder::InviteCodeBatchCreate,
-            ) -> types::builder::InviteCodeBatchCreate,
+                    types::builder::InviteCodeBatchCreate,
+                ) -> types::builder::InviteCodeBatchCreate,
         {
             self.body = self.body.map(f);
             self
@@ -3551,25 +2999,17 @@ pub mod builder {
         ///Sends a `POST` request to `/api/admin/invite-code-batches`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::InviteCodeView>>,
-            Error<types::Error>,
-        > {
+        ) -> Result<ResponseValue<::std::vec::Vec<types::InviteCodeView>>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| {
-                    types::InviteCodeBatchCreate::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::InviteCodeBatchCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/admin/invite-code-batches", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3581,36 +3021,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_code_batch_create",
-            };
+            let info = OperationInfo { operation_id: "invite_code_batch_create" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::invite_code_stats`]
 
-[`Client::invite_code_stats`]: super::Client::invite_code_stats*/
+    [`Client::invite_code_stats`]: super::Client::invite_code_stats*/
     #[derive(Debug, Clone)]
     pub struct InviteCodeStats<'a> {
         client: &'a super::Client,
@@ -3620,19 +3046,14 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/api/admin/invite-code-stats`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::InviteCodeStats>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::InviteCodeStats>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/api/admin/invite-code-stats", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3643,36 +3064,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_code_stats",
-            };
+            let info = OperationInfo { operation_id: "invite_code_stats" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::invite_code_list`]
 
-[`Client::invite_code_list`]: super::Client::invite_code_list*/
+    [`Client::invite_code_list`]: super::Client::invite_code_list*/
     #[derive(Debug, Clone)]
     pub struct InviteCodeList<'a> {
         client: &'a super::Client,
@@ -3683,13 +3090,7 @@ pub mod builder {
     }
     impl<'a> InviteCodeList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                created_by: Ok(None),
-                limit: Ok(None),
-                offset: Ok(None),
-                valid: Ok(None),
-            }
+            Self { client: client, created_by: Ok(None), limit: Ok(None), offset: Ok(None), valid: Ok(None) }
         }
         pub fn created_by<V>(mut self, value: V) -> Self
         where
@@ -3698,48 +3099,37 @@ pub mod builder {
             self.created_by = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for created_by failed".to_string()
-                });
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for created_by failed".to_string());
             self
         }
         pub fn limit<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<u32>,
         {
-            self.limit = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
             self
         }
         pub fn offset<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<u32>,
         {
-            self.offset = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `u32` for offset failed".to_string());
+            self.offset =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for offset failed".to_string());
             self
         }
         pub fn valid<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
         {
-            self.valid = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `bool` for valid failed".to_string());
+            self.valid =
+                value.try_into().map(Some).map_err(|_| "conversion to `bool` for valid failed".to_string());
             self
         }
         ///Sends a `GET` request to `/api/admin/invite-codes`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::InviteCodeView>>,
-            Error<types::Error>,
-        > {
+        ) -> Result<ResponseValue<::std::vec::Vec<types::InviteCodeView>>, Error<types::Error>> {
             let Self { client, created_by, limit, offset, valid } = self;
             let created_by = created_by.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
@@ -3747,13 +3137,10 @@ pub mod builder {
             let valid = valid.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/admin/invite-codes", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3768,36 +3155,22 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("valid", &valid))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_code_list",
-            };
+            let info = OperationInfo { operation_id: "invite_code_list" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::invite_code_create`]
 
-[`Client::invite_code_create`]: super::Client::invite_code_create*/
+    [`Client::invite_code_create`]: super::Client::invite_code_create*/
     #[derive(Debug, Clone)]
     pub struct InviteCodeCreate<'a> {
         client: &'a super::Client,
@@ -3805,54 +3178,38 @@ pub mod builder {
     }
     impl<'a> InviteCodeCreate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::InviteCodeCreate>,
-            <V as std::convert::TryInto<
-                types::InviteCodeCreate,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::InviteCodeCreate>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `InviteCodeCreate` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `InviteCodeCreate` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::InviteCodeCreate,
-            ) -> types::builder::InviteCodeCreate,
+            F: std::ops::FnOnce(types::builder::InviteCodeCreate) -> types::builder::InviteCodeCreate,
         {
             self.body = self.body.map(f);
             self
         }
         ///Sends a `POST` request to `/api/admin/invite-codes`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::InviteCodeView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::InviteCodeView>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| {
-                    types::InviteCodeCreate::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::InviteCodeCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/admin/invite-codes", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3864,36 +3221,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_code_create",
-            };
+            let info = OperationInfo { operation_id: "invite_code_create" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::invite_code_view`]
 
-[`Client::invite_code_view`]: super::Client::invite_code_view*/
+    [`Client::invite_code_view`]: super::Client::invite_code_view*/
     #[derive(Debug, Clone)]
     pub struct InviteCodeView<'a> {
         client: &'a super::Client,
@@ -3901,10 +3244,7 @@ pub mod builder {
     }
     impl<'a> InviteCodeView<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                code_id: Err("code_id was not initialized".to_string()),
-            }
+            Self { client: client, code_id: Err("code_id was not initialized".to_string()) }
         }
         pub fn code_id<V>(mut self, value: V) -> Self
         where
@@ -3912,30 +3252,20 @@ pub mod builder {
         {
             self.code_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for code_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for code_id failed".to_string());
             self
         }
         ///Sends a `GET` request to `/api/admin/invite-codes/{code_id}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::InviteCodeView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::InviteCodeView>, Error<types::Error>> {
             let Self { client, code_id } = self;
             let code_id = code_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/admin/invite-codes/{}", client.baseurl, encode_path(& code_id
-                .to_string()),
-            );
+            let url =
+                format!("{}/api/admin/invite-codes/{}", client.baseurl, encode_path(&code_id.to_string()),);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3946,36 +3276,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_code_view",
-            };
+            let info = OperationInfo { operation_id: "invite_code_view" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::invite_code_delete`]
 
-[`Client::invite_code_delete`]: super::Client::invite_code_delete*/
+    [`Client::invite_code_delete`]: super::Client::invite_code_delete*/
     #[derive(Debug, Clone)]
     pub struct InviteCodeDelete<'a> {
         client: &'a super::Client,
@@ -3983,10 +3299,7 @@ pub mod builder {
     }
     impl<'a> InviteCodeDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                code_id: Err("code_id was not initialized".to_string()),
-            }
+            Self { client: client, code_id: Err("code_id was not initialized".to_string()) }
         }
         pub fn code_id<V>(mut self, value: V) -> Self
         where
@@ -3994,28 +3307,20 @@ pub mod builder {
         {
             self.code_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for code_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for code_id failed".to_string());
             self
         }
         ///Sends a `DELETE` request to `/api/admin/invite-codes/{code_id}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
             let Self { client, code_id } = self;
             let code_id = code_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/admin/invite-codes/{}", client.baseurl, encode_path(& code_id
-                .to_string()),
-            );
+            let url =
+                format!("{}/api/admin/invite-codes/{}", client.baseurl, encode_path(&code_id.to_string()),);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4026,36 +3331,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_code_delete",
-            };
+            let info = OperationInfo { operation_id: "invite_code_delete" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::invite_code_revoke`]
 
-[`Client::invite_code_revoke`]: super::Client::invite_code_revoke*/
+    [`Client::invite_code_revoke`]: super::Client::invite_code_revoke*/
     #[derive(Debug, Clone)]
     pub struct InviteCodeRevoke<'a> {
         client: &'a super::Client,
@@ -4063,10 +3354,7 @@ pub mod builder {
     }
     impl<'a> InviteCodeRevoke<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                code_id: Err("code_id was not initialized".to_string()),
-            }
+            Self { client: client, code_id: Err("code_id was not initialized".to_string()) }
         }
         pub fn code_id<V>(mut self, value: V) -> Self
         where
@@ -4074,30 +3362,23 @@ pub mod builder {
         {
             self.code_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for code_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for code_id failed".to_string());
             self
         }
         ///Sends a `POST` request to `/api/admin/invite-codes/{code_id}/revoke`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::InviteCodeView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::InviteCodeView>, Error<types::Error>> {
             let Self { client, code_id } = self;
             let code_id = code_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/admin/invite-codes/{}/revoke", client.baseurl, encode_path(&
-                code_id.to_string()),
+                "{}/api/admin/invite-codes/{}/revoke",
+                client.baseurl,
+                encode_path(&code_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4108,36 +3389,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_code_revoke",
-            };
+            let info = OperationInfo { operation_id: "invite_code_revoke" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_config_sync`]
 
-[`Client::user_config_sync`]: super::Client::user_config_sync*/
+    [`Client::user_config_sync`]: super::Client::user_config_sync*/
     #[derive(Debug, Clone)]
     pub struct UserConfigSync<'a> {
         client: &'a super::Client,
@@ -4145,31 +3412,22 @@ pub mod builder {
     }
     impl<'a> UserConfigSync<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UserConfigSync>,
-            <V as std::convert::TryInto<
-                types::UserConfigSync,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::UserConfigSync>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `UserConfigSync` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `UserConfigSync` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::UserConfigSync,
-            ) -> types::builder::UserConfigSync,
+            F: std::ops::FnOnce(types::builder::UserConfigSync) -> types::builder::UserConfigSync,
         {
             self.body = self.body.map(f);
             self
@@ -4177,25 +3435,18 @@ pub mod builder {
         ///Sends a `POST` request to `/api/admin/user-configs/sync`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::UserConfigSyncResult>>,
-            Error<types::Error>,
-        > {
+        ) -> Result<ResponseValue<::std::vec::Vec<types::UserConfigSyncResult>>, Error<types::Error>>
+        {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| {
-                    types::UserConfigSync::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::UserConfigSync::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/admin/user-configs/sync", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4207,36 +3458,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_config_sync",
-            };
+            let info = OperationInfo { operation_id: "user_config_sync" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_stats`]
 
-[`Client::user_stats`]: super::Client::user_stats*/
+    [`Client::user_stats`]: super::Client::user_stats*/
     #[derive(Debug, Clone)]
     pub struct UserStats<'a> {
         client: &'a super::Client,
@@ -4246,19 +3483,14 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/api/admin/user-stats`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserStats>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserStats>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/api/admin/user-stats", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4269,36 +3501,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_stats",
-            };
+            let info = OperationInfo { operation_id: "user_stats" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_list`]
 
-[`Client::user_list`]: super::Client::user_list*/
+    [`Client::user_list`]: super::Client::user_list*/
     #[derive(Debug, Clone)]
     pub struct UserList<'a> {
         client: &'a super::Client,
@@ -4333,30 +3551,24 @@ pub mod builder {
         where
             V: std::convert::TryInto<u32>,
         {
-            self.limit = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
             self
         }
         pub fn offset<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<u32>,
         {
-            self.offset = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `u32` for offset failed".to_string());
+            self.offset =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for offset failed".to_string());
             self
         }
         pub fn role<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::Role>,
         {
-            self.role = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `Role` for role failed".to_string());
+            self.role =
+                value.try_into().map(Some).map_err(|_| "conversion to `Role` for role failed".to_string());
             self
         }
         pub fn search<V>(mut self, value: V) -> Self
@@ -4366,19 +3578,13 @@ pub mod builder {
             self.search = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for search failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for search failed".to_string());
             self
         }
         ///Sends a `GET` request to `/api/admin/users`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::UserView>>,
-            Error<types::Error>,
-        > {
+        ) -> Result<ResponseValue<::std::vec::Vec<types::UserView>>, Error<types::Error>> {
             let Self { client, is_active, limit, offset, role, search } = self;
             let is_active = is_active.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
@@ -4387,13 +3593,10 @@ pub mod builder {
             let search = search.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/admin/users", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4409,36 +3612,22 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_list",
-            };
+            let info = OperationInfo { operation_id: "user_list" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_create`]
 
-[`Client::user_create`]: super::Client::user_create*/
+    [`Client::user_create`]: super::Client::user_create*/
     #[derive(Debug, Clone)]
     pub struct UserCreate<'a> {
         client: &'a super::Client,
@@ -4446,10 +3635,7 @@ pub mod builder {
     }
     impl<'a> UserCreate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -4459,37 +3645,28 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `UserCreate` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `UserCreate` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::UserCreate,
-            ) -> types::builder::UserCreate,
+            F: std::ops::FnOnce(types::builder::UserCreate) -> types::builder::UserCreate,
         {
             self.body = self.body.map(f);
             self
         }
         ///Sends a `POST` request to `/api/admin/users`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserCreated>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserCreated>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| types::UserCreate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/admin/users", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4501,36 +3678,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_create",
-            };
+            let info = OperationInfo { operation_id: "user_create" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_view`]
 
-[`Client::user_view`]: super::Client::user_view*/
+    [`Client::user_view`]: super::Client::user_view*/
     #[derive(Debug, Clone)]
     pub struct UserView<'a> {
         client: &'a super::Client,
@@ -4538,10 +3701,7 @@ pub mod builder {
     }
     impl<'a> UserView<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-            }
+            Self { client: client, user_id: Err("user_id was not initialized".to_string()) }
         }
         pub fn user_id<V>(mut self, value: V) -> Self
         where
@@ -4549,30 +3709,19 @@ pub mod builder {
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for user_id failed".to_string());
             self
         }
         ///Sends a `GET` request to `/api/admin/users/{user_id}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
             let Self { client, user_id } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/admin/users/{}", client.baseurl, encode_path(& user_id
-                .to_string()),
-            );
+            let url = format!("{}/api/admin/users/{}", client.baseurl, encode_path(&user_id.to_string()),);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4583,36 +3732,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_view",
-            };
+            let info = OperationInfo { operation_id: "user_view" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_update`]
 
-[`Client::user_update`]: super::Client::user_update*/
+    [`Client::user_update`]: super::Client::user_update*/
     #[derive(Debug, Clone)]
     pub struct UserUpdate<'a> {
         client: &'a super::Client,
@@ -4633,10 +3768,7 @@ pub mod builder {
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for user_id failed".to_string());
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -4647,41 +3779,29 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `UserUpdate` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `UserUpdate` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::UserUpdate,
-            ) -> types::builder::UserUpdate,
+            F: std::ops::FnOnce(types::builder::UserUpdate) -> types::builder::UserUpdate,
         {
             self.body = self.body.map(f);
             self
         }
         ///Sends a `PUT` request to `/api/admin/users/{user_id}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
             let Self { client, user_id, body } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| types::UserUpdate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/admin/users/{}", client.baseurl, encode_path(& user_id
-                .to_string()),
-            );
+            let url = format!("{}/api/admin/users/{}", client.baseurl, encode_path(&user_id.to_string()),);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4693,36 +3813,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_update",
-            };
+            let info = OperationInfo { operation_id: "user_update" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_delete`]
 
-[`Client::user_delete`]: super::Client::user_delete*/
+    [`Client::user_delete`]: super::Client::user_delete*/
     #[derive(Debug, Clone)]
     pub struct UserDelete<'a> {
         client: &'a super::Client,
@@ -4730,10 +3836,7 @@ pub mod builder {
     }
     impl<'a> UserDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-            }
+            Self { client: client, user_id: Err("user_id was not initialized".to_string()) }
         }
         pub fn user_id<V>(mut self, value: V) -> Self
         where
@@ -4741,28 +3844,19 @@ pub mod builder {
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for user_id failed".to_string());
             self
         }
         ///Sends a `DELETE` request to `/api/admin/users/{user_id}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
             let Self { client, user_id } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/admin/users/{}", client.baseurl, encode_path(& user_id
-                .to_string()),
-            );
+            let url = format!("{}/api/admin/users/{}", client.baseurl, encode_path(&user_id.to_string()),);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4773,36 +3867,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_delete",
-            };
+            let info = OperationInfo { operation_id: "user_delete" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_activate`]
 
-[`Client::user_activate`]: super::Client::user_activate*/
+    [`Client::user_activate`]: super::Client::user_activate*/
     #[derive(Debug, Clone)]
     pub struct UserActivate<'a> {
         client: &'a super::Client,
@@ -4810,10 +3890,7 @@ pub mod builder {
     }
     impl<'a> UserActivate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-            }
+            Self { client: client, user_id: Err("user_id was not initialized".to_string()) }
         }
         pub fn user_id<V>(mut self, value: V) -> Self
         where
@@ -4821,30 +3898,20 @@ pub mod builder {
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for user_id failed".to_string());
             self
         }
         ///Sends a `POST` request to `/api/admin/users/{user_id}/activate`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
             let Self { client, user_id } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/admin/users/{}/activate", client.baseurl, encode_path(& user_id
-                .to_string()),
-            );
+            let url =
+                format!("{}/api/admin/users/{}/activate", client.baseurl, encode_path(&user_id.to_string()),);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4855,36 +3922,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_activate",
-            };
+            let info = OperationInfo { operation_id: "user_activate" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::user_deactivate`]
 
-[`Client::user_deactivate`]: super::Client::user_deactivate*/
+    [`Client::user_deactivate`]: super::Client::user_deactivate*/
     #[derive(Debug, Clone)]
     pub struct UserDeactivate<'a> {
         client: &'a super::Client,
@@ -4892,10 +3945,7 @@ pub mod builder {
     }
     impl<'a> UserDeactivate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-            }
+            Self { client: client, user_id: Err("user_id was not initialized".to_string()) }
         }
         pub fn user_id<V>(mut self, value: V) -> Self
         where
@@ -4903,30 +3953,23 @@ pub mod builder {
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `:: std :: string :: String` for user_id failed".to_string());
             self
         }
         ///Sends a `POST` request to `/api/admin/users/{user_id}/deactivate`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
             let Self { client, user_id } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/admin/users/{}/deactivate", client.baseurl, encode_path(& user_id
-                .to_string()),
+                "{}/api/admin/users/{}/deactivate",
+                client.baseurl,
+                encode_path(&user_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4937,36 +3980,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "user_deactivate",
-            };
+            let info = OperationInfo { operation_id: "user_deactivate" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::auth_password_change`]
 
-[`Client::auth_password_change`]: super::Client::auth_password_change*/
+    [`Client::auth_password_change`]: super::Client::auth_password_change*/
     #[derive(Debug, Clone)]
     pub struct AuthPasswordChange<'a> {
         client: &'a super::Client,
@@ -4974,54 +4003,38 @@ pub mod builder {
     }
     impl<'a> AuthPasswordChange<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::PasswordChange>,
-            <V as std::convert::TryInto<
-                types::PasswordChange,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::PasswordChange>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `PasswordChange` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `PasswordChange` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::PasswordChange,
-            ) -> types::builder::PasswordChange,
+            F: std::ops::FnOnce(types::builder::PasswordChange) -> types::builder::PasswordChange,
         {
             self.body = self.body.map(f);
             self
         }
         ///Sends a `POST` request to `/api/auth/change-password`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| {
-                    types::PasswordChange::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::PasswordChange::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/auth/change-password", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5033,36 +4046,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "auth_password_change",
-            };
+            let info = OperationInfo { operation_id: "auth_password_change" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::auth_dev_login`]
 
-[`Client::auth_dev_login`]: super::Client::auth_dev_login*/
+    [`Client::auth_dev_login`]: super::Client::auth_dev_login*/
     #[derive(Debug, Clone)]
     pub struct AuthDevLogin<'a> {
         client: &'a super::Client,
@@ -5070,10 +4069,7 @@ pub mod builder {
     }
     impl<'a> AuthDevLogin<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -5094,22 +4090,17 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/api/auth/dev-login`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| types::DevLogin::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/auth/dev-login", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5121,36 +4112,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "auth_dev_login",
-            };
+            let info = OperationInfo { operation_id: "auth_dev_login" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::auth_login`]
 
-[`Client::auth_login`]: super::Client::auth_login*/
+    [`Client::auth_login`]: super::Client::auth_login*/
     #[derive(Debug, Clone)]
     pub struct AuthLogin<'a> {
         client: &'a super::Client,
@@ -5158,54 +4135,38 @@ pub mod builder {
     }
     impl<'a> AuthLogin<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::LoginCredentials>,
-            <V as std::convert::TryInto<
-                types::LoginCredentials,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::LoginCredentials>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `LoginCredentials` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `LoginCredentials` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::LoginCredentials,
-            ) -> types::builder::LoginCredentials,
+            F: std::ops::FnOnce(types::builder::LoginCredentials) -> types::builder::LoginCredentials,
         {
             self.body = self.body.map(f);
             self
         }
         ///Sends a `POST` request to `/api/auth/login`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| {
-                    types::LoginCredentials::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::LoginCredentials::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/auth/login", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5217,36 +4178,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "auth_login",
-            };
+            let info = OperationInfo { operation_id: "auth_login" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::auth_logout`]
 
-[`Client::auth_logout`]: super::Client::auth_logout*/
+    [`Client::auth_logout`]: super::Client::auth_logout*/
     #[derive(Debug, Clone)]
     pub struct AuthLogout<'a> {
         client: &'a super::Client,
@@ -5260,13 +4207,10 @@ pub mod builder {
             let Self { client } = self;
             let url = format!("{}/api/auth/logout", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5277,36 +4221,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "auth_logout",
-            };
+            let info = OperationInfo { operation_id: "auth_logout" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::auth_register`]
 
-[`Client::auth_register`]: super::Client::auth_register*/
+    [`Client::auth_register`]: super::Client::auth_register*/
     #[derive(Debug, Clone)]
     pub struct AuthRegister<'a> {
         client: &'a super::Client,
@@ -5314,10 +4244,7 @@ pub mod builder {
     }
     impl<'a> AuthRegister<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -5327,39 +4254,28 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `Registration` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `Registration` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::Registration,
-            ) -> types::builder::Registration,
+            F: std::ops::FnOnce(types::builder::Registration) -> types::builder::Registration,
         {
             self.body = self.body.map(f);
             self
         }
         ///Sends a `POST` request to `/api/auth/register`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::AuthToken>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| {
-                    types::Registration::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::Registration::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/auth/register", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5371,36 +4287,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "auth_register",
-            };
+            let info = OperationInfo { operation_id: "auth_register" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::feature_list`]
 
-[`Client::feature_list`]: super::Client::feature_list*/
+    [`Client::feature_list`]: super::Client::feature_list*/
     #[derive(Debug, Clone)]
     pub struct FeatureList<'a> {
         client: &'a super::Client,
@@ -5410,19 +4312,14 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/api/features`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::Features>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::Features>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/api/features", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5433,36 +4330,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "feature_list",
-            };
+            let info = OperationInfo { operation_id: "feature_list" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::health_view`]
 
-[`Client::health_view`]: super::Client::health_view*/
+    [`Client::health_view`]: super::Client::health_view*/
     #[derive(Debug, Clone)]
     pub struct HealthView<'a> {
         client: &'a super::Client,
@@ -5472,19 +4355,14 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/api/health`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::Health>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::Health>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/api/health", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5495,36 +4373,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "health_view",
-            };
+            let info = OperationInfo { operation_id: "health_view" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::me_view`]
 
-[`Client::me_view`]: super::Client::me_view*/
+    [`Client::me_view`]: super::Client::me_view*/
     #[derive(Debug, Clone)]
     pub struct MeView<'a> {
         client: &'a super::Client,
@@ -5534,19 +4398,14 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/api/me`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/api/me", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5557,36 +4416,22 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "me_view",
-            };
+            let info = OperationInfo { operation_id: "me_view" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::me_update`]
 
-[`Client::me_update`]: super::Client::me_update*/
+    [`Client::me_update`]: super::Client::me_update*/
     #[derive(Debug, Clone)]
     pub struct MeUpdate<'a> {
         client: &'a super::Client,
@@ -5594,10 +4439,7 @@ pub mod builder {
     }
     impl<'a> MeUpdate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            Self { client: client, body: Ok(::std::default::Default::default()) }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -5618,22 +4460,17 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/api/me`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<types::UserView>, Error<types::Error>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| types::MeUpdate::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/me", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5645,36 +4482,22 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "me_update",
-            };
+            let info = OperationInfo { operation_id: "me_update" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::openapi_view`]
 
-[`Client::openapi_view`]: super::Client::openapi_view*/
+    [`Client::openapi_view`]: super::Client::openapi_view*/
     #[derive(Debug, Clone)]
     pub struct OpenapiView<'a> {
         client: &'a super::Client,
@@ -5684,19 +4507,14 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/api/openapi.json`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<::serde_json::Value>, Error<types::Error>> {
+        pub async fn send(self) -> Result<ResponseValue<::serde_json::Value>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/api/openapi.json", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5707,29 +4525,15 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "openapi_view",
-            };
+            let info = OperationInfo { operation_id: "openapi_view" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }

@@ -30,10 +30,7 @@ pub fn client_with_token(base_url: &str, token: Option<&str>) -> Result<Client, 
 }
 
 /// The server's error message from an SDK error, or the error itself.
-pub fn error_message<E: std::fmt::Debug>(error: &Error<E>) -> String
-where
-    E: serde::Serialize,
-{
+pub fn error_message<E: std::fmt::Debug + serde::Serialize>(error: &Error<E>) -> String {
     match error {
         Error::ErrorResponse(rv) => serde_json::to_value(rv.as_ref())
             .ok()

@@ -18,8 +18,8 @@ use oqto_api::invites::{
 };
 use oqto_api::misc::{Features, Health};
 use oqto_api::users::{
-    MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath, UserStats,
-    UserUpdate, UserView,
+    MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
+    UserStats, UserUpdate, UserView,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -140,12 +140,18 @@ impl OqtoApi for OqtoApiImpl {
         Ok(HttpResponseOk(users::me_update(rqctx.context(), &caller, body.into_inner()).await?))
     }
 
-    async fn user_list(rqctx: Ctx, query: Query<UserListQuery>) -> Result<HttpResponseOk<Vec<UserView>>, HttpError> {
+    async fn user_list(
+        rqctx: Ctx,
+        query: Query<UserListQuery>,
+    ) -> Result<HttpResponseOk<Vec<UserView>>, HttpError> {
         admin(&rqctx).await?;
         Ok(HttpResponseOk(users::list(rqctx.context(), query.into_inner()).await?))
     }
 
-    async fn user_create(rqctx: Ctx, body: TypedBody<UserCreate>) -> Result<HttpResponseCreated<UserCreated>, HttpError> {
+    async fn user_create(
+        rqctx: Ctx,
+        body: TypedBody<UserCreate>,
+    ) -> Result<HttpResponseCreated<UserCreated>, HttpError> {
         admin(&rqctx).await?;
         Ok(HttpResponseCreated(users::create(rqctx.context(), body.into_inner()).await?))
     }
@@ -163,7 +169,10 @@ impl OqtoApi for OqtoApiImpl {
         Ok(HttpResponseOk(users::stats(rqctx.context()).await?))
     }
 
-    async fn user_view(rqctx: Ctx, path: Path<UserPath>) -> Result<Aliased<HttpResponseOk<UserView>>, HttpError> {
+    async fn user_view(
+        rqctx: Ctx,
+        path: Path<UserPath>,
+    ) -> Result<Aliased<HttpResponseOk<UserView>>, HttpError> {
         admin(&rqctx).await?;
         let ctx = rqctx.context();
         let id = path.into_inner().user_id;
@@ -195,7 +204,10 @@ impl OqtoApi for OqtoApiImpl {
         Ok(HttpResponseOk(users::set_active(rqctx.context(), &caller, &id, true).await?))
     }
 
-    async fn user_deactivate(rqctx: Ctx, path: Path<UserPath>) -> Result<HttpResponseOk<UserView>, HttpError> {
+    async fn user_deactivate(
+        rqctx: Ctx,
+        path: Path<UserPath>,
+    ) -> Result<HttpResponseOk<UserView>, HttpError> {
         let caller = admin(&rqctx).await?;
         let id = path.into_inner().user_id;
         Ok(HttpResponseOk(users::set_active(rqctx.context(), &caller, &id, false).await?))
@@ -256,7 +268,10 @@ impl OqtoApi for OqtoApiImpl {
         Ok(Aliased::Typed(HttpResponseOk(invites::get(ctx, &id).await?)))
     }
 
-    async fn invite_code_delete(rqctx: Ctx, path: Path<InviteCodePath>) -> Result<HttpResponseDeleted, HttpError> {
+    async fn invite_code_delete(
+        rqctx: Ctx,
+        path: Path<InviteCodePath>,
+    ) -> Result<HttpResponseDeleted, HttpError> {
         admin(&rqctx).await?;
         invites::delete(rqctx.context(), &path.into_inner().code_id).await?;
         Ok(HttpResponseDeleted())

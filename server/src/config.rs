@@ -91,10 +91,7 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            request_body_max_bytes: 1024 * 1024,
-        }
+        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), request_body_max_bytes: 1024 * 1024 }
     }
 }
 

@@ -42,14 +42,21 @@ fn code_chars_ok(code: &str) -> bool {
 }
 
 /// Checks the shared fields of single and batch creation.
-fn valid_terms(max_uses: i64, expires_in_secs: Option<i64>, note: Option<String>, now: i64) -> Result<(Option<i64>, Option<String>)> {
+fn valid_terms(
+    max_uses: i64,
+    expires_in_secs: Option<i64>,
+    note: Option<String>,
+    now: i64,
+) -> Result<(Option<i64>, Option<String>)> {
     if !(1..=MAX_USES).contains(&max_uses) {
         return Err(Error::Invalid(format!("uses must be between 1 and {MAX_USES}")));
     }
     let expires_at = match expires_in_secs {
         None => None,
         Some(s) if (1..=MAX_EXPIRY_SECS).contains(&s) => Some(now + s * 1000),
-        Some(_) => return Err(Error::Invalid(format!("expires_in_secs must be between 1 and {MAX_EXPIRY_SECS}"))),
+        Some(_) => {
+            return Err(Error::Invalid(format!("expires_in_secs must be between 1 and {MAX_EXPIRY_SECS}")));
+        }
     };
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.len() > MAX_NOTE || n.chars().any(|c| c.is_control() && c != '\n')) {
@@ -58,7 +65,14 @@ fn valid_terms(max_uses: i64, expires_in_secs: Option<i64>, note: Option<String>
     Ok((expires_at, note))
 }
 
-fn new_row(code: String, created_by: &str, max_uses: i64, expires_at: Option<i64>, note: Option<String>, now: i64) -> InviteRow {
+fn new_row(
+    code: String,
+    created_by: &str,
+    max_uses: i64,
+    expires_at: Option<i64>,
+    note: Option<String>,
+    now: i64,
+) -> InviteRow {
     InviteRow {
         id: Uuid::new_v4().to_string(),
         code,
@@ -84,20 +98,28 @@ pub async fn create(ctx: &ServerContext, caller: &Caller, body: InviteCodeCreate
     let now = now_ms();
     let code = match body.code.as_deref().map(str::trim) {
         Some(code) if (4..=64).contains(&code.len()) && code_chars_ok(code) => code.to_string(),
-        Some(_) => return Err(Error::Invalid("code must be 4 to 64 letters, digits, '-' or '_'".to_string())),
+        Some(_) => {
+            return Err(Error::Invalid("code must be 4 to 64 letters, digits, '-' or '_'".to_string()));
+        }
         None => random_code(),
     };
     let (expires_at, note) = valid_terms(body.max_uses.unwrap_or(1), body.expires_in_secs, body.note, now)?;
     let row = new_row(code, &caller.user_id, body.max_uses.unwrap_or(1), expires_at, note, now);
     match db::invites::insert(&ctx.db.pool, &row).await {
         Ok(()) => view(&row, now),
-        Err(e) if is_unique_violation(&e) => Err(Error::Conflict("an invite code with that code exists".to_string())),
+        Err(e) if is_unique_violation(&e) => {
+            Err(Error::Conflict("an invite code with that code exists".to_string()))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Creates all codes of a batch in one transaction.
-pub async fn batch_create(ctx: &ServerContext, caller: &Caller, body: InviteCodeBatchCreate) -> Result<Vec<InviteCodeView>> {
+pub async fn batch_create(
+    ctx: &ServerContext,
+    caller: &Caller,
+    body: InviteCodeBatchCreate,
+) -> Result<Vec<InviteCodeView>> {
     let now = now_ms();
     if !(1..=MAX_BATCH).contains(&body.count) {
         return Err(Error::Invalid(format!("count must be between 1 and {MAX_BATCH}")));
@@ -108,7 +130,16 @@ pub async fn batch_create(ctx: &ServerContext, caller: &Caller, body: InviteCode
     }
     let (expires_at, note) = valid_terms(body.uses_per_code, body.expires_in_secs, body.note, now)?;
     let rows: Vec<InviteRow> = (0..body.count)
-        .map(|_| new_row(format!("{prefix}{}", random_code()), &caller.user_id, body.uses_per_code, expires_at, note.clone(), now))
+        .map(|_| {
+            new_row(
+                format!("{prefix}{}", random_code()),
+                &caller.user_id,
+                body.uses_per_code,
+                expires_at,
+                note.clone(),
+                now,
+            )
+        })
         .collect();
     let mut tx = ctx.db.pool.begin().await?;
     for row in &rows {
@@ -121,7 +152,13 @@ pub async fn batch_create(ctx: &ServerContext, caller: &Caller, body: InviteCode
 pub async fn list(ctx: &ServerContext, query: InviteCodeListQuery) -> Result<Vec<InviteCodeView>> {
     let (limit, offset) = page(query.limit, query.offset)?;
     let now = now_ms();
-    let filter = InviteFilter { created_by: query.created_by.map(|u| u.to_string()), valid: query.valid, now, limit, offset };
+    let filter = InviteFilter {
+        created_by: query.created_by.map(|u| u.to_string()),
+        valid: query.valid,
+        now,
+        limit,
+        offset,
+    };
     db::invites::list(&ctx.db.pool, &filter).await?.iter().map(|r| view(r, now)).collect()
 }
 
@@ -154,6 +191,7 @@ pub async fn delete(ctx: &ServerContext, id: &str) -> Result<()> {
 }
 
 pub async fn stats(ctx: &ServerContext) -> Result<InviteCodeStats> {
-    let [total, valid, expired, exhausted, revoked, total_uses] = db::invites::stats(&ctx.db.pool, now_ms()).await?;
+    let [total, valid, expired, exhausted, revoked, total_uses] =
+        db::invites::stats(&ctx.db.pool, now_ms()).await?;
     Ok(InviteCodeStats { total, valid, expired, exhausted, revoked, total_uses })
 }

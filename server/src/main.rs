@@ -150,7 +150,13 @@ async fn user_command(config: Config, command: UserCommand) -> Result<()> {
         UserCommand::Create { email, name, username, admin, password_stdin } => {
             let password = read_password(password_stdin)?;
             let username = username.unwrap_or_else(|| {
-                email.split('@').next().unwrap_or_default().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')).collect()
+                email
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                    .collect()
             });
             let role = if admin { oqto_api::users::Role::Admin } else { oqto_api::users::Role::User };
             let body = oqto_api::users::UserCreate {

@@ -31,7 +31,8 @@ pub fn backend() -> Backend {
 
 /// The PostgreSQL server used for fresh test databases.
 pub fn postgres_admin_url() -> String {
-    std::env::var("OQTO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    std::env::var("OQTO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
 /// Extra settings for a test server.
@@ -130,10 +131,10 @@ impl TestServer {
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.trim().to_string());
-                    }
+                if let Some(rest) = line.split("listening on ").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(rest.trim().to_string());
                 }
             }
         });
@@ -232,7 +233,9 @@ impl Drop for TestServer {
         let _ = self.child.wait();
         if let Some(db) = self.pg_database.take() {
             let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    return;
+                };
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
                         let sql = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
@@ -256,7 +259,9 @@ pub fn status<T: std::fmt::Debug, E: std::fmt::Debug>(result: Result<T, oqto_cli
 }
 
 /// The error body of an SDK error response.
-pub fn error_body<T: std::fmt::Debug>(result: Result<T, oqto_client::Error<types::Error>>) -> (u16, types::Error) {
+pub fn error_body<T: std::fmt::Debug>(
+    result: Result<T, oqto_client::Error<types::Error>>,
+) -> (u16, types::Error) {
     match result {
         Ok(v) => panic!("expected an error, got {v:?}"),
         Err(oqto_client::Error::ErrorResponse(rv)) => (rv.status().as_u16(), rv.into_inner()),

@@ -17,10 +17,20 @@ fn registration(username: &str, code: &str) -> types::Registration {
     }
 }
 
-async fn invite(admin: &oqto_client::Client, code: &str, max_uses: i64, expires_in_secs: Option<i64>) -> types::InviteCodeView {
+async fn invite(
+    admin: &oqto_client::Client,
+    code: &str,
+    max_uses: i64,
+    expires_in_secs: Option<i64>,
+) -> types::InviteCodeView {
     admin
         .invite_code_create()
-        .body(types::InviteCodeCreate { code: Some(code.into()), max_uses: Some(max_uses), expires_in_secs, note: None })
+        .body(types::InviteCodeCreate {
+            code: Some(code.into()),
+            max_uses: Some(max_uses),
+            expires_in_secs,
+            note: None,
+        })
         .send()
         .await
         .expect("creating an invite")
@@ -38,7 +48,8 @@ async fn login_by_username_or_email_returns_token_and_cookie() {
     let token = by_name.into_inner();
     assert_eq!(token.user.role, types::Role::Admin);
     assert!(cookie.contains(&token.token));
-    let by_email = anon.auth_login().body(creds("ADMIN@localhost", &server.admin_password)).send().await.unwrap();
+    let by_email =
+        anon.auth_login().body(creds("ADMIN@localhost", &server.admin_password)).send().await.unwrap();
     assert_eq!(by_email.into_inner().user.id, token.user.id);
 
     // The cookie alone authenticates too.
@@ -60,7 +71,8 @@ async fn wrong_password_and_unknown_user_are_refused_alike() {
     assert_eq!(code, 401);
     assert_eq!(body.error_code.as_deref(), Some("Unauthorized"));
     assert!(!body.request_id.is_empty());
-    let (code, unknown) = error_body(anon.auth_login().body(creds("nobody", "not the password")).send().await);
+    let (code, unknown) =
+        error_body(anon.auth_login().body(creds("nobody", "not the password")).send().await);
     assert_eq!(code, 401);
     assert_eq!(unknown.message, body.message);
     assert_eq!(status(anon.auth_login().body(creds("", "")).send().await), 422);
@@ -87,11 +99,18 @@ async fn token_after_logout_is_refused() {
 async fn password_change_invalidates_old_tokens_and_returns_a_new_one() {
     let server = TestServer::start().await;
     let (user, _) = server.user_client("pat").await;
-    let wrong = types::PasswordChange { current_password: "wrong password".into(), new_password: "new password 1".into() };
+    let wrong = types::PasswordChange {
+        current_password: "wrong password".into(),
+        new_password: "new password 1".into(),
+    };
     assert_eq!(status(user.auth_password_change().body(wrong).send().await), 403);
-    let short = types::PasswordChange { current_password: TEST_PASSWORD.into(), new_password: "short".into() };
+    let short =
+        types::PasswordChange { current_password: TEST_PASSWORD.into(), new_password: "short".into() };
     assert_eq!(status(user.auth_password_change().body(short).send().await), 422);
-    let change = types::PasswordChange { current_password: TEST_PASSWORD.into(), new_password: "new password 1".into() };
+    let change = types::PasswordChange {
+        current_password: TEST_PASSWORD.into(),
+        new_password: "new password 1".into(),
+    };
     let fresh = user.auth_password_change().body(change).send().await.unwrap().into_inner();
     assert_eq!(status(user.me_view().send().await), 401);
     server.client(&fresh.token).me_view().send().await.unwrap();
@@ -106,7 +125,8 @@ async fn deactivated_user_is_refused_at_login_and_with_existing_token() {
     let (user, view) = server.user_client("dora").await;
     admin.user_deactivate().user_id(view.id.to_string()).send().await.unwrap();
     assert_eq!(status(user.me_view().send().await), 401);
-    let (code, body) = error_body(server.anonymous().auth_login().body(creds("dora", TEST_PASSWORD)).send().await);
+    let (code, body) =
+        error_body(server.anonymous().auth_login().body(creds("dora", TEST_PASSWORD)).send().await);
     assert_eq!((code, body.message.as_str()), (403, "account is deactivated"));
     admin.user_activate().user_id(view.id.to_string()).send().await.unwrap();
     // Reactivation does not revive the old token, but logging in works again.
@@ -174,7 +194,8 @@ async fn registration_consumes_an_invite_and_logs_in() {
     let server = TestServer::start().await;
     let admin = server.admin_client().await;
     let code = invite(&admin, "WELCOME-2", 2, None).await;
-    let response = server.anonymous().auth_register().body(registration("reg1", "WELCOME-2")).send().await.unwrap();
+    let response =
+        server.anonymous().auth_register().body(registration("reg1", "WELCOME-2")).send().await.unwrap();
     assert!(response.headers().get("set-cookie").is_some());
     let token = response.into_inner();
     assert_eq!(token.user.role, types::Role::User);
@@ -193,14 +214,26 @@ async fn bad_invites_are_refused_with_a_reason() {
     let reason = |r| async move { error_body(r).1.message };
     invite(&admin, "ONCE", 1, None).await;
     anon.auth_register().body(registration("first", "ONCE")).send().await.unwrap();
-    assert_eq!(reason(anon.auth_register().body(registration("second", "ONCE")).send().await).await, "invite code has no uses left");
+    assert_eq!(
+        reason(anon.auth_register().body(registration("second", "ONCE")).send().await).await,
+        "invite code has no uses left"
+    );
     let revoked = invite(&admin, "REVOKED", 5, None).await;
     admin.invite_code_revoke().code_id(revoked.id.to_string()).send().await.unwrap();
-    assert_eq!(reason(anon.auth_register().body(registration("third", "REVOKED")).send().await).await, "invite code has been revoked");
+    assert_eq!(
+        reason(anon.auth_register().body(registration("third", "REVOKED")).send().await).await,
+        "invite code has been revoked"
+    );
     invite(&admin, "SHORTLIVED", 5, Some(1)).await;
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
-    assert_eq!(reason(anon.auth_register().body(registration("fourth", "SHORTLIVED")).send().await).await, "invite code has expired");
-    assert_eq!(reason(anon.auth_register().body(registration("fifth", "NOPE")).send().await).await, "invite code is not known");
+    assert_eq!(
+        reason(anon.auth_register().body(registration("fourth", "SHORTLIVED")).send().await).await,
+        "invite code has expired"
+    );
+    assert_eq!(
+        reason(anon.auth_register().body(registration("fifth", "NOPE")).send().await).await,
+        "invite code is not known"
+    );
     assert_eq!(status(anon.auth_register().body(registration("fifth", "NOPE")).send().await), 422);
 }
 

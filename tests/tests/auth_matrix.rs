@@ -111,7 +111,11 @@ async fn every_operation_refuses_anonymous_callers_unless_public() {
             wrong.push(format!("{} {} {} -> {code}", op.id, op.method, op.path));
         }
     }
-    assert!(wrong.is_empty(), "operations that did not answer 401 to an anonymous caller:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "operations that did not answer 401 to an anonymous caller:\n{}",
+        wrong.join("\n")
+    );
     let public: Vec<_> = ops.iter().filter(|op| op.public).map(|op| op.id.as_str()).collect();
     assert!(public.contains(&"health_view") && !public.contains(&"me_view"), "{public:?}");
 }
@@ -122,7 +126,8 @@ async fn every_admin_operation_refuses_plain_users() {
     let (_, _) = server.user_client("plain").await;
     let token = server.login("plain", oqto_tests::TEST_PASSWORD).await;
     let doc = document();
-    let admin_ops: Vec<_> = operations(&doc).into_iter().filter(|op| op.path.starts_with("/api/admin/")).collect();
+    let admin_ops: Vec<_> =
+        operations(&doc).into_iter().filter(|op| op.path.starts_with("/api/admin/")).collect();
     assert!(admin_ops.len() >= 15);
     let mut wrong = Vec::new();
     for op in &admin_ops {
@@ -131,5 +136,9 @@ async fn every_admin_operation_refuses_plain_users() {
             wrong.push(format!("{} {} {} -> {code}", op.id, op.method, op.path));
         }
     }
-    assert!(wrong.is_empty(), "admin operations that did not answer 403 to a plain user:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "admin operations that did not answer 403 to a plain user:\n{}",
+        wrong.join("\n")
+    );
 }

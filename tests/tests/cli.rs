@@ -29,8 +29,9 @@ fn json(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Value {
     full.extend_from_slice(args);
     let out = run(server, &full, stdin);
     assert!(out.status.success(), "oqtoctl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("oqtoctl {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("oqtoctl {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
 }
 
 #[tokio::test]
@@ -76,7 +77,11 @@ async fn user_and_invite_commands() {
     assert_eq!(list.as_array().unwrap().len(), 2);
     let shown = json(&server, &["user", "show", "eve"], None);
     assert_eq!(shown["email"], "eve@example.org");
-    let updated = json(&server, &["user", "update", "eve@example.org", "--display-name", "Eve E", "--role", "admin"], None);
+    let updated = json(
+        &server,
+        &["user", "update", "eve@example.org", "--display-name", "Eve E", "--role", "admin"],
+        None,
+    );
     assert_eq!((updated["display_name"].as_str(), updated["role"].as_str()), (Some("Eve E"), Some("admin")));
     let off = json(&server, &["user", "deactivate", "eve"], None);
     assert_eq!(off["is_active"], false);
@@ -90,7 +95,8 @@ async fn user_and_invite_commands() {
     let out = run(&server, &["user", "show", "eve"], None);
     assert!(!out.status.success());
 
-    let code = json(&server, &["invite", "create", "--code", "CLI-CODE", "--max-uses", "3", "--note", "cli"], None);
+    let code =
+        json(&server, &["invite", "create", "--code", "CLI-CODE", "--max-uses", "3", "--note", "cli"], None);
     assert_eq!(code["uses_remaining"], 3);
     let id = code["id"].as_str().unwrap().to_string();
     let batch = json(&server, &["invite", "batch", "--count", "2", "--prefix", "X-"], None);

@@ -8,7 +8,13 @@ async fn invite_codes_end_to_end() {
     let server = TestServer::start().await;
     let admin = server.admin_client().await;
     let me = admin.me_view().send().await.unwrap().into_inner();
-    let random = admin.invite_code_create().body(types::InviteCodeCreate::default()).send().await.unwrap().into_inner();
+    let random = admin
+        .invite_code_create()
+        .body(types::InviteCodeCreate::default())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((random.max_uses, random.uses_remaining, random.is_valid), (1, 1, true));
     assert_eq!(random.created_by, Some(me.id));
     assert_eq!(random.code.len(), 14);
@@ -50,14 +56,22 @@ async fn invite_codes_end_to_end() {
         .into_inner();
     assert_eq!(batch.len(), 5);
     assert!(batch.iter().all(|c| c.code.starts_with("B-") && c.max_uses == 2));
-    let too_many = types::InviteCodeBatchCreate { count: 5000, uses_per_code: 1, expires_in_secs: None, prefix: None, note: None };
+    let too_many = types::InviteCodeBatchCreate {
+        count: 5000,
+        uses_per_code: 1,
+        expires_in_secs: None,
+        prefix: None,
+        note: None,
+    };
     assert_eq!(status(admin.invite_code_batch_create().body(too_many).send().await), 422);
 
     let all = admin.invite_code_list().send().await.unwrap().into_inner();
     assert_eq!(all.len(), 7);
-    let revoked = admin.invite_code_revoke().code_id(batch[0].id.to_string()).send().await.unwrap().into_inner();
+    let revoked =
+        admin.invite_code_revoke().code_id(batch[0].id.to_string()).send().await.unwrap().into_inner();
     assert!(!revoked.is_valid && revoked.revoked_at.is_some());
-    let again = admin.invite_code_revoke().code_id(batch[0].id.to_string()).send().await.unwrap().into_inner();
+    let again =
+        admin.invite_code_revoke().code_id(batch[0].id.to_string()).send().await.unwrap().into_inner();
     assert_eq!(again.revoked_at, revoked.revoked_at, "revoking twice keeps the first time");
     let valid = admin.invite_code_list().valid(true).send().await.unwrap().into_inner();
     assert_eq!(valid.len(), 6);
@@ -71,7 +85,10 @@ async fn invite_codes_end_to_end() {
 
     admin.invite_code_delete().code_id(named.id.to_string()).send().await.unwrap();
     assert_eq!(status(admin.invite_code_view().code_id(named.id.to_string()).send().await), 404);
-    assert_eq!(status(admin.invite_code_revoke().code_id(uuid::Uuid::new_v4().to_string()).send().await), 404);
+    assert_eq!(
+        status(admin.invite_code_revoke().code_id(uuid::Uuid::new_v4().to_string()).send().await),
+        404
+    );
 }
 
 #[tokio::test]

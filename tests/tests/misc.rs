@@ -20,7 +20,8 @@ async fn served_document_is_the_checked_in_one() {
     let server = TestServer::start().await;
     let served = server.anonymous().openapi_view().send().await.unwrap().into_inner();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../api-spec/openapi/oqto.json");
-    let checked_in: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let checked_in: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(served, checked_in);
 }
 

@@ -21,7 +21,10 @@ async fn me_update_merges_settings_and_refuses_reserved_keys() {
         settings: Some(settings(serde_json::json!({ "theme": null, "lang": "de" }))),
     };
     let me = user.me_update().body(second).send().await.unwrap().into_inner();
-    assert_eq!(serde_json::Value::Object(me.settings.clone()), serde_json::json!({ "font": "mono", "lang": "de" }));
+    assert_eq!(
+        serde_json::Value::Object(me.settings.clone()),
+        serde_json::json!({ "font": "mono", "lang": "de" })
+    );
     assert_eq!(me.avatar_url, None);
     assert_eq!(me.display_name, "Mia M.");
     let reserved = types::MeUpdate {
@@ -158,12 +161,24 @@ async fn config_sync_creates_per_user_directories() {
     let server = TestServer::start().await;
     let admin = server.admin_client().await;
     let (_, user) = server.user_client("syncer").await;
-    let results = admin.user_config_sync().body(types::UserConfigSync { user_id: Some(user.id) }).send().await.unwrap().into_inner();
+    let results = admin
+        .user_config_sync()
+        .body(types::UserConfigSync { user_id: Some(user.id) })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(results.len(), 1);
     assert!(results[0].ok);
     assert_eq!(results[0].created.len(), 2);
     assert!(server.data_dir.path().join("users").join(user.id.to_string()).join("workspace").is_dir());
-    let all = admin.user_config_sync().body(types::UserConfigSync { user_id: None }).send().await.unwrap().into_inner();
+    let all = admin
+        .user_config_sync()
+        .body(types::UserConfigSync { user_id: None })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(all.len(), 2);
     let again = all.iter().find(|r| r.user_id == user.id).unwrap();
     assert!(again.created.is_empty());

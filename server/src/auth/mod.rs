@@ -91,8 +91,11 @@ impl AuthCache {
         let Some(row) = db::users::get(&db.pool, user_id).await? else {
             return Ok(None);
         };
-        let state =
-            UserAuth { token_version: row.token_version, is_active: row.is_active, role: parse_role(&row.role) };
+        let state = UserAuth {
+            token_version: row.token_version,
+            is_active: row.is_active,
+            role: parse_role(&row.role),
+        };
         self.users.write().unwrap_or_else(|p| p.into_inner()).insert(user_id.to_string(), state);
         Ok(Some(state))
     }
@@ -180,7 +183,11 @@ async fn log_in(ctx: &ServerContext, mut user: UserRow) -> Result<(AuthToken, Is
 }
 
 /// `POST /api/auth/login`
-pub async fn login(ctx: &ServerContext, creds: LoginCredentials, peer: SocketAddr) -> Result<(AuthToken, Issued)> {
+pub async fn login(
+    ctx: &ServerContext,
+    creds: LoginCredentials,
+    peer: SocketAddr,
+) -> Result<(AuthToken, Issued)> {
     let account = creds.username.trim().to_lowercase();
     if account.is_empty() || creds.password.is_empty() {
         return Err(Error::Invalid("username and password are required".to_string()));
@@ -277,7 +284,11 @@ pub async fn dev_login(ctx: &ServerContext, body: DevLogin, peer: SocketAddr) ->
 }
 
 /// `POST /api/auth/change-password`
-pub async fn change_password(ctx: &ServerContext, caller: &Caller, body: PasswordChange) -> Result<(AuthToken, Issued)> {
+pub async fn change_password(
+    ctx: &ServerContext,
+    caller: &Caller,
+    body: PasswordChange,
+) -> Result<(AuthToken, Issued)> {
     password::validate(&body.new_password, "new_password")?;
     let mut user = db::users::get(&ctx.db.pool, &caller.user_id).await?.ok_or_else(Error::unauthenticated)?;
     if !password::verify(&body.current_password, Some(&user.password_hash)).await? {

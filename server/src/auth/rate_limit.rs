@@ -34,15 +34,18 @@ impl LoginLimiter {
     /// `Err(seconds)` when the account or the address must wait that long.
     pub fn check(&self, account: &str, address: IpAddr, now: Instant) -> Result<(), u64> {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let keys = [(Key::Account(account.to_lowercase()), self.per_account), (Key::Address(address), self.per_address)];
+        let keys = [
+            (Key::Account(account.to_lowercase()), self.per_account),
+            (Key::Address(address), self.per_address),
+        ];
         let mut wait = Duration::ZERO;
         for (key, limit) in keys {
             if let Some(times) = failures.get_mut(&key) {
                 prune(times, now, self.window);
-                if times.len() >= limit.max(1) {
-                    if let Some(oldest) = times.front() {
-                        wait = wait.max(self.window.saturating_sub(now.duration_since(*oldest)));
-                    }
+                if times.len() >= limit.max(1)
+                    && let Some(oldest) = times.front()
+                {
+                    wait = wait.max(self.window.saturating_sub(now.duration_since(*oldest)));
                 }
             }
         }

@@ -95,7 +95,10 @@ pub async fn insert<'c>(db: impl Executor<'c, Database = Any>, i: &InviteRow) ->
     Ok(())
 }
 
-pub async fn get<'c>(db: impl Executor<'c, Database = Any>, id: &str) -> Result<Option<InviteRow>, sqlx::Error> {
+pub async fn get<'c>(
+    db: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> Result<Option<InviteRow>, sqlx::Error> {
     sqlx::query(select_invites!("WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
@@ -173,7 +176,11 @@ pub async fn list<'c>(
 }
 
 /// Sets `revoked_at` unless already set; returns whether the code exists.
-pub async fn revoke<'c>(db: impl Executor<'c, Database = Any>, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn revoke<'c>(
+    db: impl Executor<'c, Database = Any>,
+    id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE invite_codes SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
         .bind(now)
         .bind(id)
@@ -203,5 +210,12 @@ pub async fn stats<'c>(db: impl Executor<'c, Database = Any>, now: i64) -> Resul
     .fetch_one(db)
     .await?;
     let get = |c: &str| row.try_get::<i64, _>(c);
-    Ok([get("total")?, get("valid")?, get("expired")?, get("exhausted")?, get("revoked")?, get("total_uses")?])
+    Ok([
+        get("total")?,
+        get("valid")?,
+        get("expired")?,
+        get("exhausted")?,
+        get("revoked")?,
+        get("total_uses")?,
+    ])
 }

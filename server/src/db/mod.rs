@@ -47,7 +47,11 @@ impl Db {
         let options: AnyConnectOptions = url.parse().context("parsing the database URL")?;
         let options = options.disable_statement_logging();
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { max_connections.min(8) } else { max_connections })
+            .max_connections(if backend == Backend::Sqlite {
+                max_connections.min(8)
+            } else {
+                max_connections
+            })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

@@ -21,7 +21,10 @@ pub async fn revoke<'c>(
 }
 
 /// Token ids still revoked at `now` (for the in-memory set at start-up).
-pub async fn active<'c>(db: impl Executor<'c, Database = Any>, now: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn active<'c>(
+    db: impl Executor<'c, Database = Any>,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query("SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > $1")
         .bind(now)
         .fetch_all(db)

@@ -109,7 +109,10 @@ pub async fn save<'c>(db: impl Executor<'c, Database = Any>, u: &UserRow) -> Res
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn get<'c>(db: impl Executor<'c, Database = Any>, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn get<'c>(
+    db: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query(select_users!("WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
@@ -135,14 +138,12 @@ pub async fn find_by_login<'c>(
 
 /// The oldest active administrator.
 pub async fn first_admin<'c>(db: impl Executor<'c, Database = Any>) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query(select_users!(
-        "WHERE role = 'admin' AND is_active = 1 ORDER BY created_at, id LIMIT 1"
-    ))
-    .fetch_optional(db)
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    sqlx::query(select_users!("WHERE role = 'admin' AND is_active = 1 ORDER BY created_at, id LIMIT 1"))
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn list<'c>(

@@ -66,7 +66,11 @@ pub async fn login(name: &str, args: LoginArgs, out: &Output) -> Result<()> {
         .into_inner();
     profile::store(
         name,
-        Some(Profile { url: url.clone(), token: Some(token.token.clone()), username: Some(token.user.username.clone()) }),
+        Some(Profile {
+            url: url.clone(),
+            token: Some(token.token.clone()),
+            username: Some(token.user.username.clone()),
+        }),
     )?;
     out.object(&serde_json::json!({
         "profile": name,

@@ -63,12 +63,20 @@ pub enum InviteCommand {
 pub async fn run(client: &Client, cmd: InviteCommand, out: &Output) -> Result<()> {
     match cmd {
         InviteCommand::Create { code, max_uses, expires_in, note } => {
-            let body = types::InviteCodeCreate { code, max_uses: Some(max_uses), expires_in_secs: expires_in, note };
+            let body =
+                types::InviteCodeCreate { code, max_uses: Some(max_uses), expires_in_secs: expires_in, note };
             out.object(&client.invite_code_create().body(body).send().await.map_err(sdk_error)?.into_inner())
         }
         InviteCommand::Batch { count, uses_per_code, expires_in, prefix, note } => {
-            let body = types::InviteCodeBatchCreate { count, uses_per_code, expires_in_secs: expires_in, prefix, note };
-            let codes = client.invite_code_batch_create().body(body).send().await.map_err(sdk_error)?.into_inner();
+            let body = types::InviteCodeBatchCreate {
+                count,
+                uses_per_code,
+                expires_in_secs: expires_in,
+                prefix,
+                note,
+            };
+            let codes =
+                client.invite_code_batch_create().body(body).send().await.map_err(sdk_error)?.into_inner();
             out.list(&codes, COLUMNS)
         }
         InviteCommand::List { valid, created_by, limit, offset } => {
@@ -97,6 +105,8 @@ pub async fn run(client: &Client, cmd: InviteCommand, out: &Output) -> Result<()
             client.invite_code_delete().code_id(&id).send().await.map_err(sdk_error)?;
             out.done(&format!("deleted invite code {id}"))
         }
-        InviteCommand::Stats => out.object(&client.invite_code_stats().send().await.map_err(sdk_error)?.into_inner()),
+        InviteCommand::Stats => {
+            out.object(&client.invite_code_stats().send().await.map_err(sdk_error)?.into_inner())
+        }
     }
 }

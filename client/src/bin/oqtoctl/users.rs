@@ -127,7 +127,8 @@ pub async fn run(client: &Client, cmd: UserCommand, out: &Output) -> Result<()> 
         }
         UserCommand::Create { username, email, display_name, role, password_stdin } => {
             let password = if password_stdin { Some(read_password(true)?) } else { None };
-            let body = types::UserCreate { username, email, display_name, password, role: role.map(Into::into) };
+            let body =
+                types::UserCreate { username, email, display_name, password, role: role.map(Into::into) };
             let created = client.user_create().body(body).send().await.map_err(sdk_error)?.into_inner();
             out.object(&created)
         }
@@ -147,7 +148,9 @@ pub async fn run(client: &Client, cmd: UserCommand, out: &Output) -> Result<()> 
                 password,
                 is_active: None,
             };
-            out.object(&client.user_update().user_id(id).body(body).send().await.map_err(sdk_error)?.into_inner())
+            out.object(
+                &client.user_update().user_id(id).body(body).send().await.map_err(sdk_error)?.into_inner(),
+            )
         }
         UserCommand::Delete { user } => {
             let id = resolve(client, &user).await?;

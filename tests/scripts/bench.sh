@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Load figures (not a test): wrk against release builds on loopback, in one
+# run: a raw hyper hello-world (the ceiling), GET /api/health, and
+# authenticated GET /api/me, each at 64 connections. Prints req/s, p50/p99
+# and the ratio to the ceiling, and writes them to BENCHMARKS.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+duration=${BENCH_DURATION:-8s}
+connections=${BENCH_CONNECTIONS:-64}
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+cargo build --release -p oqto-server --bin oqto -p oqto-tests --example hyper_hello
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# start NAME CMD... : runs a server, waits for "listening on URL", sets $url
+start() {
+  local name=$1; shift
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/$name.out" | head -1)
+    [ -n "$url" ] && return 0
+    sleep 0.1
+  done
+  echo "$name did not start"; cat "$work/$name.err"; exit 1
+}
+
+start hello target/release/examples/hyper_hello 127.0.0.1:0
+hello_url=$url
+start oqto env XDG_CONFIG_HOME="$work/config" target/release/oqto serve --bind 127.0.0.1:0 --data-dir "$work/data"
+oqto_url=$url
+password=$(cat "$work/data/initial-admin-password")
+token=$(curl -sf "$oqto_url/api/auth/login" -H 'content-type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+# measure NAME URL [wrk args...] : prints "name req/s p50 p99"
+measure() {
+  local name=$1 target=$2; shift 2
+  local out
+  out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$@" "$target")
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$name: non-2xx responses"; echo "$out"; exit 1; fi
+  echo "$name $rps $p50 $p99"
+}
+
+results=$(
+  measure "hyper hello-world (ceiling)" "$hello_url/" | sed 's/ (ceiling)/_(ceiling)/;s/ hello-world/_hello-world/'
+  measure "GET /api/health" "$oqto_url/api/health" | sed 's|GET /api/health|GET_/api/health|'
+  measure "GET /api/me" "$oqto_url/api/me" -H "Authorization: Bearer $token" | sed 's|GET /api/me|GET_/api/me_(Bearer)|'
+)
+ceiling=$(awk 'NR==1 {print $2}' <<<"$results")
+table=$(awk -v c="$ceiling" '{ gsub("_", " ", $1); printf "| %s | %.0f | %s | %s | %.2f |\n", $1, $2, $3, $4, $2 / c }' <<<"$results")
+
+cat > BENCHMARKS.md <<MD
+# Benchmarks
+
+Measured by \`make bench\` (\`tests/scripts/bench.sh\`) on $(nproc) cores, $(date -u +%Y-%m-%d):
+release builds, \`wrk -t2 -c$connections -d$duration --latency\` on loopback, wrk sharing the
+machine with the server. The ceiling is a raw hyper hello-world in the same run.
+
+| target | req/s | p50 | p99 | ratio to ceiling |
+| --- | ---: | ---: | ---: | ---: |
+$table
+
+\`GET /api/me\` checks the JWT signature and expiry, the in-memory revocation set and
+per-user token state, then reads the user from the database (SQLite, WAL).
+MD
+cat BENCHMARKS.md
