@@ -49,3 +49,9 @@ pub const USER_CONFIG_SYNC_ALIAS: &str = "sync-configs";
 pub const INVITE_CODE_STATS_ALIAS: &str = "stats";
 /// See [`INVITE_CODE_STATS_ALIAS`].
 pub const INVITE_CODE_BATCH_ALIAS: &str = "batch";
+/// Segment names that the original used under `/api/sessions/`.
+pub const SESSION_UPDATES_ALIAS: &str = "updates";
+/// See [`SESSION_UPDATES_ALIAS`].
+pub const SESSION_GET_OR_CREATE_ALIAS: &str = "get-or-create";
+/// See [`SESSION_UPDATES_ALIAS`].
+pub const SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS: &str = "get-or-create-for-workspace";

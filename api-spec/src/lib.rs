@@ -9,11 +9,14 @@ pub mod auth;
 pub mod compat;
 pub mod invites;
 pub mod misc;
+pub mod mux;
+pub mod sessions;
 pub mod users;
 
 use dropshot::{
     Body, EndpointTagPolicy, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
     HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody, UntypedBody,
+    WebsocketEndpointResult, WebsocketUpgrade,
 };
 
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
@@ -24,6 +27,11 @@ use invites::{
     InviteCodeView,
 };
 use misc::{Features, Health};
+use mux::{MuxDebugView, MuxQuery};
+use sessions::{
+    LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
+    SessionUpdateView, SessionView,
+};
 use users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
@@ -45,6 +53,7 @@ pub const PUBLIC_OPERATIONS: &[&str] = &[
     "auth_register",
     "feature_list",
     "health_view",
+    "mux_debug_view",
     "openapi_view",
 ];
 
@@ -58,6 +67,8 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "users" = { description = "The caller's profile and user administration" },
             "invites" = { description = "Invite codes for registration" },
             "misc" = { description = "Health, features and the API document" },
+            "sessions" = { description = "Workspace sessions: the runtime of a workspace, hosting its chats" },
+            "mux" = { description = "The multiplexed WebSocket" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -334,6 +345,193 @@ pub trait OqtoApi {
         path: Path<InviteCodePath>,
         body: UntypedBody,
     ) -> Result<Response<Body>, HttpError>;
+
+    // ------------------------------------------------------------ sessions
+
+    /// List the caller's workspace sessions
+    ///
+    /// Most recently active first.
+    #[endpoint { method = GET, path = "/api/sessions", tags = ["sessions"] }]
+    async fn session_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError>;
+
+    /// Create and start a workspace session
+    ///
+    /// The workspace directory is created when missing. Starting may stop
+    /// the caller's least recently active idle session to stay within the
+    /// per-user cap. Errors: 409 when the cap is reached and no session is
+    /// idle, 422 for a path outside the caller's workspace root.
+    #[endpoint { method = POST, path = "/api/sessions", tags = ["sessions"] }]
+    async fn session_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<SessionCreate>,
+    ) -> Result<HttpResponseCreated<SessionView>, HttpError>;
+
+    /// Get a running workspace session, or resume or create one
+    ///
+    /// Returns the caller's most recently active running session (in the
+    /// given workspace, when one is named), upgrading it when its runtime is
+    /// outdated; else resumes the most recent stopped one; else creates one.
+    /// Also served at the original's path `POST /api/sessions/get-or-create`.
+    #[endpoint { method = POST, path = "/api/session-get-or-create", tags = ["sessions"] }]
+    async fn session_get_or_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<SessionGetOrCreate>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+
+    /// Get or create the workspace session of one workspace
+    ///
+    /// As `session_get_or_create` for the named workspace. Also served at the
+    /// original's path `POST /api/sessions/get-or-create-for-workspace`.
+    #[endpoint { method = POST, path = "/api/session-get-or-create-for-workspace", tags = ["sessions"] }]
+    async fn session_get_or_create_for_workspace(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<SessionForWorkspace>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+
+    /// Which of the caller's sessions run an outdated agent runtime
+    ///
+    /// Also served at the original's path `GET /api/sessions/updates`.
+    #[endpoint { method = GET, path = "/api/session-updates", tags = ["sessions"] }]
+    async fn session_update_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Vec<SessionUpdateView>>, HttpError>;
+
+    /// Fetch a workspace session
+    ///
+    /// By id or readable id. Errors: 404 (also for another user's session).
+    #[endpoint { method = GET, path = "/api/sessions/{session_id}", tags = ["sessions"] }]
+    async fn session_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<Aliased<HttpResponseOk<SessionView>>, HttpError>;
+
+    /// Delete a stopped workspace session
+    ///
+    /// The workspace directory is kept. Errors: 404, 409 while the session
+    /// is active (stop it first).
+    #[endpoint { method = DELETE, path = "/api/sessions/{session_id}", tags = ["sessions"] }]
+    async fn session_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseDeleted, HttpError>;
+
+    /// The original's `POST /api/sessions/get-or-create[-for-workspace]`
+    ///
+    /// Unpublished alias (see [`compat`]); any other segment is a 404.
+    #[endpoint {
+        method = POST,
+        path = "/api/sessions/{session_id}",
+        tags = ["sessions"],
+        unpublished = true,
+    }]
+    async fn session_collection_alias(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+        body: UntypedBody,
+    ) -> Result<Response<Body>, HttpError>;
+
+    /// Stop a workspace session
+    ///
+    /// Stops its chats (their agents get SIGTERM, then SIGKILL after a grace
+    /// period). Stopping a stopped session does nothing. Errors: 404.
+    #[endpoint { method = POST, path = "/api/sessions/{session_id}/stop", tags = ["sessions"] }]
+    async fn session_stop(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseUpdatedNoContent, HttpError>;
+
+    /// Resume a stopped or failed workspace session
+    ///
+    /// Chats resume from their session files when next used. Errors: 404,
+    /// 409 when the per-user cap is reached and no session is idle.
+    #[endpoint { method = POST, path = "/api/sessions/{session_id}/resume", tags = ["sessions"] }]
+    async fn session_resume(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+
+    /// Keep a workspace session alive
+    ///
+    /// Touches its activity time, which holds off the idle stop. Errors: 404.
+    #[endpoint { method = POST, path = "/api/sessions/{session_id}/activity", tags = ["sessions"] }]
+    async fn session_activity(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseUpdatedNoContent, HttpError>;
+
+    /// Whether the session's agent runtime is outdated
+    ///
+    /// Compares the runtime version the session runs with the configured
+    /// one (`agent.version`). Errors: 404.
+    #[endpoint { method = GET, path = "/api/sessions/{session_id}/update", tags = ["sessions"] }]
+    async fn session_update_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseOk<SessionUpdateView>, HttpError>;
+
+    /// Restart the session on the configured agent runtime
+    ///
+    /// Stops its chats and starts it again with the configured version.
+    /// Errors: 404.
+    #[endpoint { method = POST, path = "/api/sessions/{session_id}/upgrade", tags = ["sessions"] }]
+    async fn session_upgrade(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+
+    /// List every user's workspace sessions
+    ///
+    /// Admin only. Most recently active first.
+    #[endpoint { method = GET, path = "/api/admin/sessions", tags = ["sessions"] }]
+    async fn admin_session_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError>;
+
+    /// Stop and delete any workspace session
+    ///
+    /// Admin only. Errors: 404.
+    #[endpoint { method = DELETE, path = "/api/admin/sessions/{session_id}", tags = ["sessions"] }]
+    async fn admin_session_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseDeleted, HttpError>;
+
+    /// Kill orphan agent processes
+    ///
+    /// Admin only. Kills agent processes started by this server's data dir
+    /// that no chat tracks (left behind by a crash), and marks sessions
+    /// stopped that claim to run without a process behind them.
+    #[endpoint { method = POST, path = "/api/admin/local/cleanup", tags = ["sessions"] }]
+    async fn admin_local_cleanup(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<LocalCleanupReport>, HttpError>;
+
+    // ----------------------------------------------------------------- mux
+
+    /// The multiplexed WebSocket
+    ///
+    /// Upgrades to a WebSocket carrying every real-time channel; frames are
+    /// described by `mux.schema.json`. The token may come as
+    /// `Authorization: Bearer`, the `auth_token` cookie, or the `token`
+    /// query parameter (browsers). Errors: 401 before the upgrade without a
+    /// valid token.
+    #[endpoint { method = GET, path = "/api/ws/mux", tags = ["mux"] }]
+    async fn mux_connect(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<MuxQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult;
+
+    /// Live mux connections
+    ///
+    /// Public: connection ids, subscriptions and queue depths only (no
+    /// users, tokens or emails).
+    #[endpoint { method = GET, path = "/api/ws/debug", tags = ["mux"] }]
+    async fn mux_debug_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<MuxDebugView>, HttpError>;
 
     // ---------------------------------------------------------------- misc
 

@@ -208,6 +208,19 @@ pub mod types {
             Default::default()
         }
     }
+    ///What `admin_local_cleanup` did.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LocalCleanupReport {
+        ///Orphan agent processes that were killed.
+        pub killed: ::std::vec::Vec<OrphanProcess>,
+        ///Sessions marked stopped because nothing ran for them any more.
+        pub sessions_reset: u32,
+    }
+    impl LocalCleanupReport {
+        pub fn builder() -> builder::LocalCleanupReport {
+            Default::default()
+        }
+    }
     /**Credentials for `POST /api/auth/login`.
 
     `username` accepts either the account's username or its email address (the original's clients send the field as `username`).*/
@@ -238,6 +251,49 @@ pub mod types {
     }
     impl MeUpdate {
         pub fn builder() -> builder::MeUpdate {
+            Default::default()
+        }
+    }
+    ///One live connection (no user, token or email).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MuxConnectionDebug {
+        ///Seconds since it opened.
+        pub age_secs: u64,
+        ///Connection id (as in `connected`).
+        pub connection_id: ::std::string::String,
+        ///Frames waiting to be sent.
+        pub queue_depth: u32,
+        ///Subscribed chats.
+        pub subscriptions: ::std::vec::Vec<::std::string::String>,
+    }
+    impl MuxConnectionDebug {
+        pub fn builder() -> builder::MuxConnectionDebug {
+            Default::default()
+        }
+    }
+    ///The status of live mux connections (`GET /api/ws/debug`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MuxDebugView {
+        ///Open connections.
+        pub connections: u32,
+        ///One entry per connection.
+        pub details: ::std::vec::Vec<MuxConnectionDebug>,
+    }
+    impl MuxDebugView {
+        pub fn builder() -> builder::MuxDebugView {
+            Default::default()
+        }
+    }
+    ///An agent process that no chat tracks and that was stopped.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OrphanProcess {
+        ///Its command line.
+        pub command: ::std::string::String,
+        ///Process id.
+        pub pid: u32,
+    }
+    impl OrphanProcess {
+        pub fn builder() -> builder::OrphanProcess {
             Default::default()
         }
     }
@@ -365,6 +421,157 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///A new workspace session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionCreate {
+        ///Workspace directory: relative to the caller's workspace root, or an absolute path inside it. Created when missing. Paths that leave the root are refused (422).
+        pub workspace_path: ::std::string::String,
+    }
+    impl SessionCreate {
+        pub fn builder() -> builder::SessionCreate {
+            Default::default()
+        }
+    }
+    ///Body of `session_get_or_create_for_workspace`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionForWorkspace {
+        ///Workspace directory (as in `SessionCreate`).
+        pub workspace_path: ::std::string::String,
+    }
+    impl SessionForWorkspace {
+        pub fn builder() -> builder::SessionForWorkspace {
+            Default::default()
+        }
+    }
+    ///Body of `session_get_or_create`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct SessionGetOrCreate {
+        ///Limit the search to this workspace (as in `SessionCreate`); when absent, any of the caller's sessions will do, else the root.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_path: ::std::option::Option<::std::string::String>,
+    }
+    impl SessionGetOrCreate {
+        pub fn builder() -> builder::SessionGetOrCreate {
+            Default::default()
+        }
+    }
+    ///Where a workspace session is in its life.
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+    )]
+    pub enum SessionStatus {
+        ///Created, not started yet.
+        #[serde(rename = "pending")]
+        Pending,
+        ///Being started.
+        #[serde(rename = "starting")]
+        Starting,
+        ///Running: chats can be started in it.
+        #[serde(rename = "running")]
+        Running,
+        ///Being stopped: its chats are stopping.
+        #[serde(rename = "stopping")]
+        Stopping,
+        ///Stopped; can be resumed.
+        #[serde(rename = "stopped")]
+        Stopped,
+        ///Failed to start or crashed (see `error_message`); can be resumed.
+        #[serde(rename = "failed")]
+        Failed,
+    }
+    impl ::std::fmt::Display for SessionStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("pending"),
+                Self::Starting => f.write_str("starting"),
+                Self::Running => f.write_str("running"),
+                Self::Stopping => f.write_str("stopping"),
+                Self::Stopped => f.write_str("stopped"),
+                Self::Failed => f.write_str("failed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SessionStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "pending" => Ok(Self::Pending),
+                "starting" => Ok(Self::Starting),
+                "running" => Ok(Self::Running),
+                "stopping" => Ok(Self::Stopping),
+                "stopped" => Ok(Self::Stopped),
+                "failed" => Ok(Self::Failed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SessionStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Whether a session runs an outdated agent runtime.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionUpdateView {
+        ///The version the session runs.
+        pub current_version: ::std::string::String,
+        ///The configured version (`upgrade` switches to it).
+        pub new_digest: ::std::string::String,
+        ///Session id.
+        pub session_id: ::uuid::Uuid,
+        ///The configured runtime version differs from the session's.
+        pub update_available: bool,
+    }
+    impl SessionUpdateView {
+        pub fn builder() -> builder::SessionUpdateView {
+            Default::default()
+        }
+    }
+    ///A workspace session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionView {
+        ///Chats running in the session now.
+        pub active_chats: u32,
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Why the session failed, when it did.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_message: ::std::option::Option<::std::string::String>,
+        ///Session id.
+        pub id: ::uuid::Uuid,
+        ///Last sign of use (requests, chat activity, `activity` calls).
+        pub last_activity_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Short, unique, human-readable alias (`cold-lamp-bird`); routes accept it in place of the id.
+        pub readable_id: ::std::string::String,
+        ///Version of the agent runtime the session runs.
+        pub runtime_version: ::std::string::String,
+        ///When it last started.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub started_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Lifecycle state.
+        pub status: SessionStatus,
+        ///When it last stopped.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub stopped_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Owner.
+        pub user_id: ::uuid::Uuid,
+        ///The workspace directory, relative to the owner's workspace root (`.` for the root itself).
+        pub workspace_path: ::std::string::String,
+    }
+    impl SessionView {
+        pub fn builder() -> builder::SessionView {
+            Default::default()
         }
     }
     ///Which users' per-user configuration to synchronise.
@@ -1430,6 +1637,53 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct LocalCleanupReport {
+            killed: ::std::result::Result<::std::vec::Vec<super::OrphanProcess>, ::std::string::String>,
+            sessions_reset: ::std::result::Result<u32, ::std::string::String>,
+        }
+        impl ::std::default::Default for LocalCleanupReport {
+            fn default() -> Self {
+                Self {
+                    killed: Err("no value supplied for killed".to_string()),
+                    sessions_reset: Err("no value supplied for sessions_reset".to_string()),
+                }
+            }
+        }
+        impl LocalCleanupReport {
+            pub fn killed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::OrphanProcess>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.killed =
+                    value.try_into().map_err(|e| format!("error converting supplied value for killed: {e}"));
+                self
+            }
+            pub fn sessions_reset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sessions_reset = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for sessions_reset: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LocalCleanupReport> for super::LocalCleanupReport {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LocalCleanupReport,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { killed: value.killed?, sessions_reset: value.sessions_reset? })
+            }
+        }
+        impl ::std::convert::From<super::LocalCleanupReport> for LocalCleanupReport {
+            fn from(value: super::LocalCleanupReport) -> Self {
+                Self { killed: Ok(value.killed), sessions_reset: Ok(value.sessions_reset) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct LoginCredentials {
             password: ::std::result::Result<::std::string::String, ::std::string::String>,
             username: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -1548,6 +1802,178 @@ pub mod types {
                     display_name: Ok(value.display_name),
                     settings: Ok(value.settings),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MuxConnectionDebug {
+            age_secs: ::std::result::Result<u64, ::std::string::String>,
+            connection_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            queue_depth: ::std::result::Result<u32, ::std::string::String>,
+            subscriptions:
+                ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MuxConnectionDebug {
+            fn default() -> Self {
+                Self {
+                    age_secs: Err("no value supplied for age_secs".to_string()),
+                    connection_id: Err("no value supplied for connection_id".to_string()),
+                    queue_depth: Err("no value supplied for queue_depth".to_string()),
+                    subscriptions: Err("no value supplied for subscriptions".to_string()),
+                }
+            }
+        }
+        impl MuxConnectionDebug {
+            pub fn age_secs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.age_secs = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for age_secs: {e}"));
+                self
+            }
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for connection_id: {e}"));
+                self
+            }
+            pub fn queue_depth<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.queue_depth = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for queue_depth: {e}"));
+                self
+            }
+            pub fn subscriptions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscriptions = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for subscriptions: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MuxConnectionDebug> for super::MuxConnectionDebug {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MuxConnectionDebug,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    age_secs: value.age_secs?,
+                    connection_id: value.connection_id?,
+                    queue_depth: value.queue_depth?,
+                    subscriptions: value.subscriptions?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MuxConnectionDebug> for MuxConnectionDebug {
+            fn from(value: super::MuxConnectionDebug) -> Self {
+                Self {
+                    age_secs: Ok(value.age_secs),
+                    connection_id: Ok(value.connection_id),
+                    queue_depth: Ok(value.queue_depth),
+                    subscriptions: Ok(value.subscriptions),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MuxDebugView {
+            connections: ::std::result::Result<u32, ::std::string::String>,
+            details: ::std::result::Result<::std::vec::Vec<super::MuxConnectionDebug>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MuxDebugView {
+            fn default() -> Self {
+                Self {
+                    connections: Err("no value supplied for connections".to_string()),
+                    details: Err("no value supplied for details".to_string()),
+                }
+            }
+        }
+        impl MuxDebugView {
+            pub fn connections<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connections = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for connections: {e}"));
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::MuxConnectionDebug>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details =
+                    value.try_into().map_err(|e| format!("error converting supplied value for details: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MuxDebugView> for super::MuxDebugView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MuxDebugView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { connections: value.connections?, details: value.details? })
+            }
+        }
+        impl ::std::convert::From<super::MuxDebugView> for MuxDebugView {
+            fn from(value: super::MuxDebugView) -> Self {
+                Self { connections: Ok(value.connections), details: Ok(value.details) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrphanProcess {
+            command: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pid: ::std::result::Result<u32, ::std::string::String>,
+        }
+        impl ::std::default::Default for OrphanProcess {
+            fn default() -> Self {
+                Self {
+                    command: Err("no value supplied for command".to_string()),
+                    pid: Err("no value supplied for pid".to_string()),
+                }
+            }
+        }
+        impl OrphanProcess {
+            pub fn command<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.command =
+                    value.try_into().map_err(|e| format!("error converting supplied value for command: {e}"));
+                self
+            }
+            pub fn pid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pid =
+                    value.try_into().map_err(|e| format!("error converting supplied value for pid: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrphanProcess> for super::OrphanProcess {
+            type Error = super::error::ConversionError;
+            fn try_from(value: OrphanProcess) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { command: value.command?, pid: value.pid? })
+            }
+        }
+        impl ::std::convert::From<super::OrphanProcess> for OrphanProcess {
+            fn from(value: super::OrphanProcess) -> Self {
+                Self { command: Ok(value.command), pid: Ok(value.pid) }
             }
         }
         #[derive(Clone, Debug)]
@@ -1687,6 +2113,387 @@ pub mod types {
                     invite_code: Ok(value.invite_code),
                     password: Ok(value.password),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionCreate {
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SessionCreate {
+            fn default() -> Self {
+                Self { workspace_path: Err("no value supplied for workspace_path".to_string()) }
+            }
+        }
+        impl SessionCreate {
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionCreate> for super::SessionCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SessionCreate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { workspace_path: value.workspace_path? })
+            }
+        }
+        impl ::std::convert::From<super::SessionCreate> for SessionCreate {
+            fn from(value: super::SessionCreate) -> Self {
+                Self { workspace_path: Ok(value.workspace_path) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionForWorkspace {
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SessionForWorkspace {
+            fn default() -> Self {
+                Self { workspace_path: Err("no value supplied for workspace_path".to_string()) }
+            }
+        }
+        impl SessionForWorkspace {
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionForWorkspace> for super::SessionForWorkspace {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionForWorkspace,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { workspace_path: value.workspace_path? })
+            }
+        }
+        impl ::std::convert::From<super::SessionForWorkspace> for SessionForWorkspace {
+            fn from(value: super::SessionForWorkspace) -> Self {
+                Self { workspace_path: Ok(value.workspace_path) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionGetOrCreate {
+            workspace_path:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for SessionGetOrCreate {
+            fn default() -> Self {
+                Self { workspace_path: Ok(Default::default()) }
+            }
+        }
+        impl SessionGetOrCreate {
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionGetOrCreate> for super::SessionGetOrCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionGetOrCreate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { workspace_path: value.workspace_path? })
+            }
+        }
+        impl ::std::convert::From<super::SessionGetOrCreate> for SessionGetOrCreate {
+            fn from(value: super::SessionGetOrCreate) -> Self {
+                Self { workspace_path: Ok(value.workspace_path) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionUpdateView {
+            current_version: ::std::result::Result<::std::string::String, ::std::string::String>,
+            new_digest: ::std::result::Result<::std::string::String, ::std::string::String>,
+            session_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            update_available: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for SessionUpdateView {
+            fn default() -> Self {
+                Self {
+                    current_version: Err("no value supplied for current_version".to_string()),
+                    new_digest: Err("no value supplied for new_digest".to_string()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    update_available: Err("no value supplied for update_available".to_string()),
+                }
+            }
+        }
+        impl SessionUpdateView {
+            pub fn current_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current_version = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for current_version: {e}"));
+                self
+            }
+            pub fn new_digest<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_digest = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for new_digest: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn update_available<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.update_available = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for update_available: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionUpdateView> for super::SessionUpdateView {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionUpdateView,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    current_version: value.current_version?,
+                    new_digest: value.new_digest?,
+                    session_id: value.session_id?,
+                    update_available: value.update_available?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionUpdateView> for SessionUpdateView {
+            fn from(value: super::SessionUpdateView) -> Self {
+                Self {
+                    current_version: Ok(value.current_version),
+                    new_digest: Ok(value.new_digest),
+                    session_id: Ok(value.session_id),
+                    update_available: Ok(value.update_available),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionView {
+            active_chats: ::std::result::Result<u32, ::std::string::String>,
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            error_message:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            last_activity_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            readable_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            runtime_version: ::std::result::Result<::std::string::String, ::std::string::String>,
+            started_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<super::SessionStatus, ::std::string::String>,
+            stopped_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SessionView {
+            fn default() -> Self {
+                Self {
+                    active_chats: Err("no value supplied for active_chats".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    error_message: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    last_activity_at: Err("no value supplied for last_activity_at".to_string()),
+                    readable_id: Err("no value supplied for readable_id".to_string()),
+                    runtime_version: Err("no value supplied for runtime_version".to_string()),
+                    started_at: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    stopped_at: Ok(Default::default()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                    workspace_path: Err("no value supplied for workspace_path".to_string()),
+                }
+            }
+        }
+        impl SessionView {
+            pub fn active_chats<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.active_chats = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for active_chats: {e}"));
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn error_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for error_message: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_activity_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_activity_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for last_activity_at: {e}"));
+                self
+            }
+            pub fn readable_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.readable_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for readable_id: {e}"));
+                self
+            }
+            pub fn runtime_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.runtime_version = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for runtime_version: {e}"));
+                self
+            }
+            pub fn started_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.started_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for started_at: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status =
+                    value.try_into().map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+            pub fn stopped_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stopped_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for stopped_at: {e}"));
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for user_id: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionView> for super::SessionView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SessionView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    active_chats: value.active_chats?,
+                    created_at: value.created_at?,
+                    error_message: value.error_message?,
+                    id: value.id?,
+                    last_activity_at: value.last_activity_at?,
+                    readable_id: value.readable_id?,
+                    runtime_version: value.runtime_version?,
+                    started_at: value.started_at?,
+                    status: value.status?,
+                    stopped_at: value.stopped_at?,
+                    user_id: value.user_id?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionView> for SessionView {
+            fn from(value: super::SessionView) -> Self {
+                Self {
+                    active_chats: Ok(value.active_chats),
+                    created_at: Ok(value.created_at),
+                    error_message: Ok(value.error_message),
+                    id: Ok(value.id),
+                    last_activity_at: Ok(value.last_activity_at),
+                    readable_id: Ok(value.readable_id),
+                    runtime_version: Ok(value.runtime_version),
+                    started_at: Ok(value.started_at),
+                    status: Ok(value.status),
+                    stopped_at: Ok(value.stopped_at),
+                    user_id: Ok(value.user_id),
+                    workspace_path: Ok(value.workspace_path),
                 }
             }
         }
@@ -2653,6 +3460,51 @@ impl Client {
     pub fn invite_code_revoke(&self) -> builder::InviteCodeRevoke<'_> {
         builder::InviteCodeRevoke::new(self)
     }
+    /**Kill orphan agent processes
+
+    Admin only. Kills agent processes started by this server's data dir that no chat tracks (left behind by a crash), and marks sessions stopped that claim to run without a process behind them.
+
+    Sends a `POST` request to `/api/admin/local/cleanup`
+
+    ```ignore
+    let response = client.admin_local_cleanup()
+        .send()
+        .await;
+    ```*/
+    pub fn admin_local_cleanup(&self) -> builder::AdminLocalCleanup<'_> {
+        builder::AdminLocalCleanup::new(self)
+    }
+    /**List every user's workspace sessions
+
+    Admin only. Most recently active first.
+
+    Sends a `GET` request to `/api/admin/sessions`
+
+    ```ignore
+    let response = client.admin_session_list()
+        .send()
+        .await;
+    ```*/
+    pub fn admin_session_list(&self) -> builder::AdminSessionList<'_> {
+        builder::AdminSessionList::new(self)
+    }
+    /**Stop and delete any workspace session
+
+    Admin only. Errors: 404.
+
+    Sends a `DELETE` request to `/api/admin/sessions/{session_id}`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.admin_session_delete()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn admin_session_delete(&self) -> builder::AdminSessionDelete<'_> {
+        builder::AdminSessionDelete::new(self)
+    }
     /**Synchronise per-user configuration
 
     Admin only. Makes sure each user's (or the given user's) directories under the data dir exist and reports what was created. Agent configuration files are added to this step when the agent runtime lands. Also served at the original's path `POST /api/admin/users/sync-configs`. Errors: 404 for an unknown user.
@@ -2953,6 +3805,229 @@ impl Client {
     ```*/
     pub fn openapi_view(&self) -> builder::OpenapiView<'_> {
         builder::OpenapiView::new(self)
+    }
+    /**Get a running workspace session, or resume or create one
+
+    Returns the caller's most recently active running session (in the given workspace, when one is named), upgrading it when its runtime is outdated; else resumes the most recent stopped one; else creates one. Also served at the original's path `POST /api/sessions/get-or-create`.
+
+    Sends a `POST` request to `/api/session-get-or-create`
+
+    ```ignore
+    let response = client.session_get_or_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn session_get_or_create(&self) -> builder::SessionGetOrCreate<'_> {
+        builder::SessionGetOrCreate::new(self)
+    }
+    /**Get or create the workspace session of one workspace
+
+    As `session_get_or_create` for the named workspace. Also served at the original's path `POST /api/sessions/get-or-create-for-workspace`.
+
+    Sends a `POST` request to `/api/session-get-or-create-for-workspace`
+
+    ```ignore
+    let response = client.session_get_or_create_for_workspace()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn session_get_or_create_for_workspace(&self) -> builder::SessionGetOrCreateForWorkspace<'_> {
+        builder::SessionGetOrCreateForWorkspace::new(self)
+    }
+    /**Which of the caller's sessions run an outdated agent runtime
+
+    Also served at the original's path `GET /api/sessions/updates`.
+
+    Sends a `GET` request to `/api/session-updates`
+
+    ```ignore
+    let response = client.session_update_list()
+        .send()
+        .await;
+    ```*/
+    pub fn session_update_list(&self) -> builder::SessionUpdateList<'_> {
+        builder::SessionUpdateList::new(self)
+    }
+    /**List the caller's workspace sessions
+
+    Most recently active first.
+
+    Sends a `GET` request to `/api/sessions`
+
+    ```ignore
+    let response = client.session_list()
+        .send()
+        .await;
+    ```*/
+    pub fn session_list(&self) -> builder::SessionList<'_> {
+        builder::SessionList::new(self)
+    }
+    /**Create and start a workspace session
+
+    The workspace directory is created when missing. Starting may stop the caller's least recently active idle session to stay within the per-user cap. Errors: 409 when the cap is reached and no session is idle, 422 for a path outside the caller's workspace root.
+
+    Sends a `POST` request to `/api/sessions`
+
+    ```ignore
+    let response = client.session_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn session_create(&self) -> builder::SessionCreate<'_> {
+        builder::SessionCreate::new(self)
+    }
+    /**Fetch a workspace session
+
+    By id or readable id. Errors: 404 (also for another user's session).
+
+    Sends a `GET` request to `/api/sessions/{session_id}`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.session_view()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_view(&self) -> builder::SessionView<'_> {
+        builder::SessionView::new(self)
+    }
+    /**Delete a stopped workspace session
+
+    The workspace directory is kept. Errors: 404, 409 while the session is active (stop it first).
+
+    Sends a `DELETE` request to `/api/sessions/{session_id}`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.session_delete()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_delete(&self) -> builder::SessionDelete<'_> {
+        builder::SessionDelete::new(self)
+    }
+    /**Keep a workspace session alive
+
+    Touches its activity time, which holds off the idle stop. Errors: 404.
+
+    Sends a `POST` request to `/api/sessions/{session_id}/activity`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.session_activity()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_activity(&self) -> builder::SessionActivity<'_> {
+        builder::SessionActivity::new(self)
+    }
+    /**Resume a stopped or failed workspace session
+
+    Chats resume from their session files when next used. Errors: 404, 409 when the per-user cap is reached and no session is idle.
+
+    Sends a `POST` request to `/api/sessions/{session_id}/resume`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.session_resume()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_resume(&self) -> builder::SessionResume<'_> {
+        builder::SessionResume::new(self)
+    }
+    /**Stop a workspace session
+
+    Stops its chats (their agents get SIGTERM, then SIGKILL after a grace period). Stopping a stopped session does nothing. Errors: 404.
+
+    Sends a `POST` request to `/api/sessions/{session_id}/stop`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.session_stop()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_stop(&self) -> builder::SessionStop<'_> {
+        builder::SessionStop::new(self)
+    }
+    /**Whether the session's agent runtime is outdated
+
+    Compares the runtime version the session runs with the configured one (`agent.version`). Errors: 404.
+
+    Sends a `GET` request to `/api/sessions/{session_id}/update`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.session_update_view()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_update_view(&self) -> builder::SessionUpdateView<'_> {
+        builder::SessionUpdateView::new(self)
+    }
+    /**Restart the session on the configured agent runtime
+
+    Stops its chats and starts it again with the configured version. Errors: 404.
+
+    Sends a `POST` request to `/api/sessions/{session_id}/upgrade`
+
+    Arguments:
+    - `session_id`: Session id (a UUID) or readable id. The original's collection paths (`updates`, `get-or-create`, `get-or-create-for-workspace`) are answered at this path too.
+    ```ignore
+    let response = client.session_upgrade()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_upgrade(&self) -> builder::SessionUpgrade<'_> {
+        builder::SessionUpgrade::new(self)
+    }
+    /**Live mux connections
+
+    Public: connection ids, subscriptions and queue depths only (no users, tokens or emails).
+
+    Sends a `GET` request to `/api/ws/debug`
+
+    ```ignore
+    let response = client.mux_debug_view()
+        .send()
+        .await;
+    ```*/
+    pub fn mux_debug_view(&self) -> builder::MuxDebugView<'_> {
+        builder::MuxDebugView::new(self)
+    }
+    /**The multiplexed WebSocket
+
+    Upgrades to a WebSocket carrying every real-time channel; frames are described by `mux.schema.json`. The token may come as `Authorization: Bearer`, the `auth_token` cookie, or the `token` query parameter (browsers). Errors: 401 before the upgrade without a valid token.
+
+    Sends a `GET` request to `/api/ws/mux`
+
+    Arguments:
+    - `token`: A token, for browsers (which cannot set headers on a WebSocket).
+    ```ignore
+    let response = client.mux_connect()
+        .token(token)
+        .send()
+        .await;
+    ```*/
+    pub fn mux_connect(&self) -> builder::MuxConnect<'_> {
+        builder::MuxConnect::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -3396,6 +4471,149 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_local_cleanup`]
+
+    [`Client::admin_local_cleanup`]: super::Client::admin_local_cleanup*/
+    #[derive(Debug, Clone)]
+    pub struct AdminLocalCleanup<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminLocalCleanup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/admin/local/cleanup`
+        pub async fn send(self) -> Result<ResponseValue<types::LocalCleanupReport>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/admin/local/cleanup", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "admin_local_cleanup" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_session_list`]
+
+    [`Client::admin_session_list`]: super::Client::admin_session_list*/
+    #[derive(Debug, Clone)]
+    pub struct AdminSessionList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminSessionList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/admin/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::SessionView>>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/admin/sessions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "admin_session_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_session_delete`]
+
+    [`Client::admin_session_delete`]: super::Client::admin_session_delete*/
+    #[derive(Debug, Clone)]
+    pub struct AdminSessionDelete<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> AdminSessionDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/admin/sessions/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/admin/sessions/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "admin_session_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4532,6 +5750,782 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_get_or_create`]
+
+    [`Client::session_get_or_create`]: super::Client::session_get_or_create*/
+    #[derive(Debug, Clone)]
+    pub struct SessionGetOrCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SessionGetOrCreate, String>,
+    }
+    impl<'a> SessionGetOrCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SessionGetOrCreate>,
+            <V as std::convert::TryInto<types::SessionGetOrCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `SessionGetOrCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::SessionGetOrCreate) -> types::builder::SessionGetOrCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/session-get-or-create`
+        pub async fn send(self) -> Result<ResponseValue<types::SessionView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::SessionGetOrCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/session-get-or-create", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_get_or_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_get_or_create_for_workspace`]
+
+    [`Client::session_get_or_create_for_workspace`]: super::Client::session_get_or_create_for_workspace*/
+    #[derive(Debug, Clone)]
+    pub struct SessionGetOrCreateForWorkspace<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SessionForWorkspace, String>,
+    }
+    impl<'a> SessionGetOrCreateForWorkspace<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SessionForWorkspace>,
+            <V as std::convert::TryInto<types::SessionForWorkspace>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `SessionForWorkspace` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::SessionForWorkspace) -> types::builder::SessionForWorkspace,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/session-get-or-create-for-workspace`
+        pub async fn send(self) -> Result<ResponseValue<types::SessionView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::SessionForWorkspace::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/session-get-or-create-for-workspace", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_get_or_create_for_workspace" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_update_list`]
+
+    [`Client::session_update_list`]: super::Client::session_update_list*/
+    #[derive(Debug, Clone)]
+    pub struct SessionUpdateList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SessionUpdateList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/session-updates`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::SessionUpdateView>>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/session-updates", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_update_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_list`]
+
+    [`Client::session_list`]: super::Client::session_list*/
+    #[derive(Debug, Clone)]
+    pub struct SessionList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SessionList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::SessionView>>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/sessions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_create`]
+
+    [`Client::session_create`]: super::Client::session_create*/
+    #[derive(Debug, Clone)]
+    pub struct SessionCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SessionCreate, String>,
+    }
+    impl<'a> SessionCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SessionCreate>,
+            <V as std::convert::TryInto<types::SessionCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `SessionCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::SessionCreate) -> types::builder::SessionCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions`
+        pub async fn send(self) -> Result<ResponseValue<types::SessionView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::SessionCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/sessions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_view`]
+
+    [`Client::session_view`]: super::Client::session_view*/
+    #[derive(Debug, Clone)]
+    pub struct SessionView<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::SessionView>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/sessions/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_delete`]
+
+    [`Client::session_delete`]: super::Client::session_delete*/
+    #[derive(Debug, Clone)]
+    pub struct SessionDelete<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/sessions/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_activity`]
+
+    [`Client::session_activity`]: super::Client::session_activity*/
+    #[derive(Debug, Clone)]
+    pub struct SessionActivity<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionActivity<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session_id}/activity`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/sessions/{}/activity", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_activity" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_resume`]
+
+    [`Client::session_resume`]: super::Client::session_resume*/
+    #[derive(Debug, Clone)]
+    pub struct SessionResume<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionResume<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session_id}/resume`
+        pub async fn send(self) -> Result<ResponseValue<types::SessionView>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/sessions/{}/resume", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_resume" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_stop`]
+
+    [`Client::session_stop`]: super::Client::session_stop*/
+    #[derive(Debug, Clone)]
+    pub struct SessionStop<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionStop<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session_id}/stop`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/sessions/{}/stop", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_stop" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_update_view`]
+
+    [`Client::session_update_view`]: super::Client::session_update_view*/
+    #[derive(Debug, Clone)]
+    pub struct SessionUpdateView<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionUpdateView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session_id}/update`
+        pub async fn send(self) -> Result<ResponseValue<types::SessionUpdateView>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/sessions/{}/update", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_update_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_upgrade`]
+
+    [`Client::session_upgrade`]: super::Client::session_upgrade*/
+    #[derive(Debug, Clone)]
+    pub struct SessionUpgrade<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionUpgrade<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session_id}/upgrade`
+        pub async fn send(self) -> Result<ResponseValue<types::SessionView>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/sessions/{}/upgrade", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_upgrade" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::mux_debug_view`]
+
+    [`Client::mux_debug_view`]: super::Client::mux_debug_view*/
+    #[derive(Debug, Clone)]
+    pub struct MuxDebugView<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> MuxDebugView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/ws/debug`
+        pub async fn send(self) -> Result<ResponseValue<types::MuxDebugView>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/ws/debug", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "mux_debug_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::mux_connect`]
+
+    [`Client::mux_connect`]: super::Client::mux_connect*/
+    #[derive(Debug, Clone)]
+    pub struct MuxConnect<'a> {
+        client: &'a super::Client,
+        token: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> MuxConnect<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, token: Ok(None) }
+        }
+        pub fn token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for token failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/ws/mux`
+        pub async fn send(self) -> Result<ResponseValue<reqwest::Upgraded>, Error<types::Error>> {
+            let Self { client, token } = self;
+            let token = token.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ws/mux", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("token", &token))
+                .headers(header_map)
+                .header(::reqwest::header::CONNECTION, "Upgrade")
+                .header(::reqwest::header::UPGRADE, "websocket")
+                .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+                .header(
+                    ::reqwest::header::SEC_WEBSOCKET_KEY,
+                    ::base64::Engine::encode(
+                        &::base64::engine::general_purpose::STANDARD,
+                        ::rand::random::<[u8; 16]>(),
+                    ),
+                )
+                .build()?;
+            let info = OperationInfo { operation_id: "mux_connect" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                101u16 => ResponseValue::upgrade(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -9,6 +9,8 @@ mod generated;
 
 pub use generated::*;
 
+pub mod mux;
+
 use std::time::Duration;
 
 /// Builds an SDK client for `base_url`, sending `token` (when given) as

@@ -4,6 +4,7 @@
 //! - `api-spec/openapi/oqto.json`: the OpenAPI document of the `OqtoApi`
 //!   trait's stub description, with security schemes added (public
 //!   operations carry an empty `security` list);
+//! - `api-spec/openapi/mux.schema.json`: the JSON Schema of the mux frames;
 //! - `client/src/generated.rs`: the progenitor SDK (builder interface).
 //!
 //! `codegen check` generates the same into memory and exits non-zero, naming
@@ -42,6 +43,7 @@ fn artifacts(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let sdk = sdk_source(&document)?;
     Ok(vec![
         (root.join("api-spec/openapi/oqto.json"), serde_json::to_string_pretty(&document)? + "\n"),
+        (root.join("api-spec/openapi/mux.schema.json"), mux_schema()?),
         (root.join("client/src/generated.rs"), sdk),
     ])
 }
@@ -80,6 +82,12 @@ fn run(mode: &str) -> Result<ExitCode> {
         }
         other => anyhow::bail!("unknown mode {other:?}: expected `generate` or `check`"),
     }
+}
+
+/// The JSON Schema of every mux frame, either way.
+fn mux_schema() -> Result<String> {
+    let schema = schemars::schema_for!(oqto_api::mux::MuxFrame);
+    Ok(serde_json::to_string_pretty(&schema)? + "\n")
 }
 
 /// The OpenAPI document of the API trait, with authentication described.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use dropshot::{
     Body, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders, HttpResponseOk,
     HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody, UntypedBody,
+    WebsocketEndpointResult, WebsocketUpgrade,
 };
 use http::Response;
 use oqto_api::OqtoApi;
@@ -17,6 +18,11 @@ use oqto_api::invites::{
     InviteCodeView,
 };
 use oqto_api::misc::{Features, Health};
+use oqto_api::mux::{MuxDebugView, MuxQuery};
+use oqto_api::sessions::{
+    LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
+    SessionUpdateView, SessionView,
+};
 use oqto_api::users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
@@ -27,7 +33,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
-use crate::{invites, misc, users};
+use crate::{invites, misc, mux, sessions, users};
 
 /// The type that implements the API trait.
 pub enum OqtoApiImpl {}
@@ -296,6 +302,169 @@ impl OqtoApi for OqtoApiImpl {
         }
         let codes = invites::batch_create(rqctx.context(), &caller, parse_body(&body)?).await?;
         json_response(http::StatusCode::CREATED, &codes)
+    }
+
+    async fn session_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(sessions::list(rqctx.context(), &caller).await?))
+    }
+
+    async fn session_create(
+        rqctx: Ctx,
+        body: TypedBody<SessionCreate>,
+    ) -> Result<HttpResponseCreated<SessionView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let body = body.into_inner();
+        Ok(HttpResponseCreated(sessions::create(rqctx.context(), &caller, &body.workspace_path).await?))
+    }
+
+    async fn session_get_or_create(
+        rqctx: Ctx,
+        body: TypedBody<SessionGetOrCreate>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let body = body.into_inner();
+        Ok(HttpResponseOk(
+            sessions::get_or_create(rqctx.context(), &caller, body.workspace_path.as_deref()).await?,
+        ))
+    }
+
+    async fn session_get_or_create_for_workspace(
+        rqctx: Ctx,
+        body: TypedBody<SessionForWorkspace>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let body = body.into_inner();
+        Ok(HttpResponseOk(
+            sessions::get_or_create(rqctx.context(), &caller, Some(&body.workspace_path)).await?,
+        ))
+    }
+
+    async fn session_update_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<SessionUpdateView>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(sessions::update_list(rqctx.context(), &caller).await?))
+    }
+
+    async fn session_view(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<Aliased<HttpResponseOk<SessionView>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let key = path.into_inner().session_id;
+        if key == compat::SESSION_UPDATES_ALIAS {
+            let updates = sessions::update_list(ctx, &caller).await?;
+            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &updates)?));
+        }
+        Ok(Aliased::Typed(HttpResponseOk(sessions::get(ctx, &caller, &key).await?)))
+    }
+
+    async fn session_delete(rqctx: Ctx, path: Path<SessionPath>) -> Result<HttpResponseDeleted, HttpError> {
+        let caller = caller(&rqctx).await?;
+        sessions::delete(rqctx.context(), &caller, &path.into_inner().session_id).await?;
+        Ok(HttpResponseDeleted())
+    }
+
+    async fn session_collection_alias(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+        body: UntypedBody,
+    ) -> Result<Response<Body>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let segment = path.into_inner().session_id;
+        let workspace = if segment == compat::SESSION_GET_OR_CREATE_ALIAS {
+            parse_body::<SessionGetOrCreate>(&body)?.workspace_path
+        } else if segment == compat::SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS {
+            Some(parse_body::<SessionForWorkspace>(&body)?.workspace_path)
+        } else {
+            return Err(not_found("operation"));
+        };
+        let session = sessions::get_or_create(ctx, &caller, workspace.as_deref()).await?;
+        json_response(http::StatusCode::OK, &session)
+    }
+
+    async fn session_stop(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseUpdatedNoContent, HttpError> {
+        let caller = caller(&rqctx).await?;
+        sessions::stop(rqctx.context(), &caller, &path.into_inner().session_id).await?;
+        Ok(HttpResponseUpdatedNoContent())
+    }
+
+    async fn session_resume(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(sessions::resume(rqctx.context(), &caller, &path.into_inner().session_id).await?))
+    }
+
+    async fn session_activity(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseUpdatedNoContent, HttpError> {
+        let caller = caller(&rqctx).await?;
+        sessions::activity(rqctx.context(), &caller, &path.into_inner().session_id).await?;
+        Ok(HttpResponseUpdatedNoContent())
+    }
+
+    async fn session_update_view(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseOk<SessionUpdateView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(
+            sessions::update_check(rqctx.context(), &caller, &path.into_inner().session_id).await?,
+        ))
+    }
+
+    async fn session_upgrade(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(sessions::upgrade(rqctx.context(), &caller, &path.into_inner().session_id).await?))
+    }
+
+    async fn admin_session_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError> {
+        admin(&rqctx).await?;
+        Ok(HttpResponseOk(sessions::admin_list(rqctx.context()).await?))
+    }
+
+    async fn admin_session_delete(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<HttpResponseDeleted, HttpError> {
+        admin(&rqctx).await?;
+        sessions::admin_delete(rqctx.context(), &path.into_inner().session_id).await?;
+        Ok(HttpResponseDeleted())
+    }
+
+    async fn admin_local_cleanup(rqctx: Ctx) -> Result<HttpResponseOk<LocalCleanupReport>, HttpError> {
+        admin(&rqctx).await?;
+        Ok(HttpResponseOk(sessions::local_cleanup(rqctx.context()).await?))
+    }
+
+    async fn mux_connect(
+        rqctx: Ctx,
+        query: Query<MuxQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult {
+        let ctx = Arc::clone(rqctx.context());
+        let token = auth::request_token(rqctx.request.headers())
+            .or(query.into_inner().token)
+            .ok_or_else(Error::unauthenticated)?;
+        let caller = auth::authenticate_token(&ctx, &token).await?;
+        websocket.handle(move |upgraded| async move {
+            mux::serve(ctx, caller, token, upgraded).await;
+            Ok(())
+        })
+    }
+
+    async fn mux_debug_view(rqctx: Ctx) -> Result<HttpResponseOk<MuxDebugView>, HttpError> {
+        Ok(HttpResponseOk(rqctx.context().hub.debug()))
     }
 
     async fn health_view(rqctx: Ctx) -> Result<HttpResponseOk<Health>, HttpError> {

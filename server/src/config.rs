@@ -22,7 +22,99 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub workspace: WorkspaceConfig,
+    pub sessions: SessionsConfig,
+    pub agent: AgentConfig,
+    pub mux: MuxConfig,
     pub log: LogConfig,
+}
+
+/// Where users' workspaces live.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkspaceConfig {
+    /// Each user's workspace root; `{user_id}` and `{username}` are
+    /// replaced. Empty means `<data_dir>/users/{user_id}/workspace`.
+    pub root: String,
+}
+
+/// Workspace sessions.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Running sessions per user; starting one more stops the least
+    /// recently active idle one.
+    pub max_running_per_user: u32,
+    /// Stop a running session after this long without activity (seconds).
+    pub idle_timeout_secs: u64,
+}
+
+/// The agent processes that run chats.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Program and arguments of the agent in RPC mode. The server adds
+    /// `--session-dir DIR`, `--continue` when resuming, and `--provider`/
+    /// `--model` when a chat asks for them.
+    pub command: Vec<String>,
+    /// Version of the agent runtime that new and upgraded sessions run.
+    pub version: String,
+    /// Seconds between SIGTERM and SIGKILL when stopping an agent.
+    pub stop_grace_secs: u64,
+    /// Stop a chat's agent after this long without activity (seconds); it
+    /// resumes from its session file when used again.
+    pub idle_timeout_secs: u64,
+    /// Running chats per user.
+    pub max_chats_per_user: u32,
+    /// Running agent processes in total.
+    pub max_processes: u32,
+    /// Report `agent.error` + `agent.idle` when an accepted prompt gets no
+    /// agent event within this many seconds.
+    pub watchdog_secs: u64,
+    /// Give up on an agent's answer to a command after this many seconds.
+    pub response_timeout_secs: u64,
+    /// Events kept per chat for replay after a reconnect.
+    pub replay_events: usize,
+}
+
+/// The multiplexed WebSocket.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MuxConfig {
+    /// Seconds between application-level pings (and token re-checks).
+    pub ping_interval_secs: u64,
+    /// Frames queued for one connection before it counts as too slow.
+    pub queue_frames: usize,
+    /// Bytes queued for one connection before it counts as too slow.
+    pub queue_bytes: usize,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig { max_running_per_user: 3, idle_timeout_secs: 30 * 60 }
+    }
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            command: vec!["pi".into(), "--mode".into(), "rpc".into()],
+            version: "pi".into(),
+            stop_grace_secs: 5,
+            idle_timeout_secs: 5 * 60,
+            max_chats_per_user: 10,
+            max_processes: 64,
+            watchdog_secs: 45,
+            response_timeout_secs: 30,
+            replay_events: 4096,
+        }
+    }
+}
+
+impl Default for MuxConfig {
+    fn default() -> Self {
+        MuxConfig { ping_interval_secs: 10, queue_frames: 4096, queue_bytes: 16 * 1024 * 1024 }
+    }
 }
 
 /// The HTTP listener.
@@ -84,6 +176,10 @@ impl Default for Config {
             server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            workspace: WorkspaceConfig::default(),
+            sessions: SessionsConfig::default(),
+            agent: AgentConfig::default(),
+            mux: MuxConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -184,6 +280,12 @@ impl Config {
         if self.auth.login_window_secs == 0 {
             bail!("auth.login_window_secs must be positive");
         }
+        if self.agent.command.is_empty() {
+            bail!("agent.command must name a program");
+        }
+        if self.mux.ping_interval_secs == 0 || self.agent.watchdog_secs == 0 {
+            bail!("mux.ping_interval_secs and agent.watchdog_secs must be positive");
+        }
         if self.server.request_body_max_bytes < 1024 {
             bail!("server.request_body_max_bytes must be at least 1024");
         }
@@ -197,6 +299,20 @@ impl Config {
         } else {
             self.database.url.clone()
         }
+    }
+
+    /// A user's workspace root.
+    pub fn workspace_root(&self, user_id: &str, username: &str) -> PathBuf {
+        if self.workspace.root.is_empty() {
+            self.user_dir(user_id).join("workspace")
+        } else {
+            PathBuf::from(self.workspace.root.replace("{user_id}", user_id).replace("{username}", username))
+        }
+    }
+
+    /// A user's private directory under the data dir.
+    pub fn user_dir(&self, user_id: &str) -> PathBuf {
+        self.data_dir.join("users").join(user_id)
     }
 
     /// The JWT secret file, with the default filled in.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::agent::Chats;
 use crate::auth::AuthCache;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::token::{TokenKeys, load_or_create_secret};
@@ -18,6 +19,10 @@ pub struct ServerContext {
     pub keys: TokenKeys,
     pub auth_cache: AuthCache,
     pub login_limiter: LoginLimiter,
+    pub chats: Arc<Chats>,
+    pub hub: crate::mux::Hub,
+    /// Marks this data dir's agent processes (see `agent::MARKER_ENV`).
+    pub agent_marker: String,
     pub log: slog::Logger,
 }
 
@@ -34,6 +39,28 @@ impl ServerContext {
             config.auth.login_max_failures_per_account,
             config.auth.login_max_failures_per_address,
         );
-        Ok(Arc::new(ServerContext { config, db, keys, auth_cache, login_limiter, log }))
+        let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
+        let agent_marker = format!("{:016x}", fnv1a(data_dir.to_string_lossy().as_bytes()));
+        let chats = Arc::new(Chats::new(
+            config.agent.clone(),
+            agent_marker.clone(),
+            log.new(slog::o!("area" => "agent")),
+        ));
+        Ok(Arc::new(ServerContext {
+            config,
+            db,
+            keys,
+            auth_cache,
+            login_limiter,
+            chats,
+            hub: crate::mux::Hub::default(),
+            agent_marker,
+            log,
+        }))
     }
+}
+
+/// A stable 64-bit hash (FNV-1a), for the agent marker.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }

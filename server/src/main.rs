@@ -1,5 +1,6 @@
 //! `oqto`: the Oqto server and its offline administration commands.
 
+mod agent;
 mod api;
 mod auth;
 mod config;
@@ -8,9 +9,12 @@ mod db;
 mod error;
 mod invites;
 mod misc;
+mod mux;
 mod server;
+mod sessions;
 mod users;
 mod util;
+mod workspace;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;

@@ -32,6 +32,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let ctx = ServerContext::open(config, log.clone()).await?;
     ensure_first_admin(&ctx).await?;
     tokio::spawn(purge_revocations(Arc::clone(&ctx)));
+    tokio::spawn(stop_idle(Arc::clone(&ctx)));
 
     let api = oqto_api::oqto_api_mod::api_description::<OqtoApiImpl>()
         .map_err(|e| anyhow::anyhow!("API description: {e:?}"))?;
@@ -83,6 +84,20 @@ async fn purge_revocations(ctx: Arc<ServerContext>) {
         tick.tick().await;
         if let Err(e) = db::tokens::purge_expired(&ctx.db.pool, chrono::Utc::now().timestamp()).await {
             slog::warn!(ctx.log, "purging expired revocations failed"; "error" => %e);
+        }
+    }
+}
+
+/// Stops idle chats and idle workspace sessions.
+async fn stop_idle(ctx: Arc<ServerContext>) {
+    let shortest = ctx.config.agent.idle_timeout_secs.min(ctx.config.sessions.idle_timeout_secs);
+    let period = Duration::from_millis((shortest * 1000 / 4).clamp(250, 30_000));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        ctx.chats.stop_idle().await;
+        if let Err(e) = crate::sessions::stop_idle(&ctx).await {
+            slog::warn!(ctx.log, "stopping idle sessions failed"; "error" => %e);
         }
     }
 }

@@ -316,10 +316,11 @@ pub async fn config_sync(ctx: &ServerContext, body: UserConfigSync) -> Result<Ve
     };
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
-        let base = ctx.config.data_dir.join("users").join(&row.id);
         let mut created = Vec::new();
         let mut error = None;
-        for dir in [base.join("workspace"), base.join("agent")] {
+        let dirs =
+            [ctx.config.workspace_root(&row.id, &row.username), ctx.config.user_dir(&row.id).join("agent")];
+        for dir in dirs {
             if dir.is_dir() {
                 continue;
             }

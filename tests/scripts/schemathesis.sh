@@ -5,7 +5,7 @@
 # document. New operations are covered without changes here.
 #
 # Excluded: operations that would end the run's own session (logout,
-# password change). WebSocket channel operations are covered by the mux tests.
+# password change). The WebSocket upgrade (mux_connect) is covered by the mux tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${OQTO_VENV:-$root/target/venv}
@@ -39,6 +39,7 @@ token=$(curl -sf "$url/api/auth/login" -H 'content-type: application/json' \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --exclude-operation-id auth_logout \
   --exclude-operation-id auth_password_change \
+  --exclude-operation-id mux_connect \
   --max-examples "${OQTO_FUZZ_EXAMPLES:-50}" \
   --workers 2 \
   --suppress-health-check all \

@@ -60,6 +60,12 @@ pub struct TestServer {
     pg_database: Option<String>,
 }
 
+/// The stand-in agent's command line, as an `OQTO_AGENT__COMMAND` value.
+pub fn standin_agent_command() -> String {
+    let path = binary("oqto-standin-agent", "OQTO_STANDIN_BIN");
+    format!("['{}', '--mode', 'rpc']", path.display())
+}
+
 fn binary(name: &str, env: &str) -> PathBuf {
     if let Ok(path) = std::env::var(env) {
         return PathBuf::from(path);
@@ -107,45 +113,8 @@ impl TestServer {
             Backend::Postgres => Some(create_pg_database().await),
             Backend::Sqlite => None,
         };
-        let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log file");
-        let mut command = Command::new(binary("oqto", "OQTO_BIN"));
-        command
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
-            .env("XDG_CONFIG_HOME", config_home.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log));
-        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OQTO_")) {
-            command.env_remove(key);
-        }
-        if let Some(db) = &pg_database {
-            command.args(["--database-url", &pg_url(db)]);
-        }
-        for (key, value) in &options.env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("starting oqto");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1)
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(rest.trim().to_string());
-                }
-            }
-        });
-        let url = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                let log = std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default();
-                panic!("oqto did not start; its log:\n{log}");
-            }
-        };
+        let (child, url) =
+            spawn_server(data_dir.path(), config_home.path(), pg_database.as_deref(), &options);
         let admin_password = std::fs::read_to_string(data_dir.path().join("initial-admin-password"))
             .expect("initial admin password file")
             .trim()
@@ -153,6 +122,75 @@ impl TestServer {
         TestServer { url, data_dir, config_home, admin_password, child, pg_database }
     }
 
+    /// Stops the server and starts it again on the same data (and database).
+    pub async fn restart_with(&mut self, options: Options) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, url) = spawn_server(
+            self.data_dir.path(),
+            self.config_home.path(),
+            self.pg_database.as_deref(),
+            &options,
+        );
+        self.child = child;
+        self.url = url;
+    }
+}
+
+fn spawn_server(
+    data_dir: &std::path::Path,
+    config_home: &std::path::Path,
+    pg_database: Option<&str>,
+    options: &Options,
+) -> (Child, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join("server.log"))
+        .expect("log file");
+    let mut command = Command::new(binary("oqto", "OQTO_BIN"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("XDG_CONFIG_HOME", config_home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OQTO_")) {
+        command.env_remove(key);
+    }
+    if let Some(db) = pg_database {
+        command.args(["--database-url", &pg_url(db)]);
+    }
+    command.env("OQTO_AGENT__COMMAND", standin_agent_command());
+    for (key, value) in &options.env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("starting oqto");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1)
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(rest.trim().to_string());
+            }
+        }
+    });
+    let url = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+            panic!("oqto did not start; its log:\n{log}");
+        }
+    };
+    (child, url)
+}
+
+impl TestServer {
     /// A client without credentials.
     pub fn anonymous(&self) -> Client {
         client_with_token(&self.url, None).expect("client")
@@ -215,6 +253,16 @@ impl TestServer {
         }
         command.env("XDG_CONFIG_HOME", self.config_home.path()).env("OQTO_URL", &self.url);
         command
+    }
+
+    /// A mux client logged in with `token`.
+    pub async fn mux(&self, token: &str) -> oqto_client::mux::MuxClient {
+        oqto_client::mux::MuxClient::connect(&self.url, token).await.expect("connecting to the mux")
+    }
+
+    /// The server's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
     }
 
     /// A raw HTTP client, for what the SDK deliberately cannot express

@@ -57,6 +57,7 @@ struct Operation {
     path: String,
     body: Option<Value>,
     public: bool,
+    websocket: bool,
 }
 
 fn operations(doc: &Value) -> Vec<Operation> {
@@ -81,6 +82,7 @@ fn operations(doc: &Value) -> Vec<Operation> {
                 path: concrete,
                 body,
                 public,
+                websocket: op.get("x-dropshot-websocket").is_some(),
             });
         }
     }
@@ -94,6 +96,14 @@ async fn call(server: &TestServer, op: &Operation, token: Option<&str>) -> u16 {
     }
     if let Some(body) = &op.body {
         request = request.json(body);
+    }
+    if op.websocket {
+        // A real upgrade request, so that refusal comes from authentication.
+        request = request
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
     }
     request.send().await.expect("request").status().as_u16()
 }

@@ -122,7 +122,13 @@ pub fn request_token(headers: &HeaderMap) -> Option<String> {
 /// of an active account at the current token version).
 pub async fn authenticate(ctx: &ServerContext, headers: &HeaderMap) -> Result<Caller> {
     let token = request_token(headers).ok_or_else(Error::unauthenticated)?;
-    let claims = ctx.keys.verify(&token)?;
+    authenticate_token(ctx, &token).await
+}
+
+/// Authenticates a token (see [`authenticate`]); the mux re-checks its
+/// connection's token with this on every heartbeat.
+pub async fn authenticate_token(ctx: &ServerContext, token: &str) -> Result<Caller> {
+    let claims = ctx.keys.verify(token)?;
     if ctx.auth_cache.is_revoked(&claims.jti) {
         return Err(Error::Unauthenticated("token has been revoked; log in again".to_string()));
     }

@@ -5,7 +5,9 @@
 //! through sqlx's `Any` driver. Times are stored as Unix milliseconds and
 //! booleans as 0/1 integers so that both backends decode them alike.
 
+pub mod chats;
 pub mod invites;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

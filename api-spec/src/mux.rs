@@ -1,0 +1,478 @@
+//! Frames of the multiplexed WebSocket (`/api/ws/mux`).
+//!
+//! Wire-compatible with the original's envelope: every frame is one JSON
+//! object in a text message with a `channel`. Agent commands carry
+//! `session_id` (the chat id), an optional `id` and `cmd` with the command's
+//! fields beside it; agent events carry `session_id`, `ts` (ms), `seq` (a
+//! per-chat sequence number, new in Oqto) and `event` with its fields beside
+//! it. The `system` channel uses `type`. `codegen` writes the JSON Schema of
+//! [`MuxFrame`] to `api-spec/openapi/mux.schema.json`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Any frame, either way (the root of the generated JSON Schema).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MuxFrame {
+    /// Client to server.
+    Client(ClientFrame),
+    /// Server to client.
+    Server(ServerFrame),
+}
+
+// ------------------------------------------------------------ client → server
+
+/// A frame sent by a client.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "channel", rename_all = "lowercase")]
+pub enum ClientFrame {
+    /// A command for a chat's agent.
+    Agent(AgentRequest),
+    /// Connection housekeeping.
+    System(SystemRequest),
+}
+
+/// A command for a chat (`{"channel":"agent","session_id":…,"id":…,"cmd":…}`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct AgentRequest {
+    /// The chat's id, chosen by the client at `session.create` (empty for
+    /// `list_sessions`).
+    #[serde(default)]
+    pub session_id: String,
+    /// Request id, repeated in the `response` event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The command and its fields.
+    #[serde(flatten)]
+    pub command: AgentCommand,
+}
+
+/// Settings of a new chat.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct ChatConfig {
+    /// The agent harness; only `pi` is supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness: Option<String>,
+    /// Working directory: relative to the caller's workspace root, or an
+    /// absolute path inside it (default: the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Model provider to start with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Model to start with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Resume from the chat's session file when there is one (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_session: Option<bool>,
+}
+
+/// An image attached to a prompt.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct PromptImage {
+    /// Base64 data.
+    pub data: String,
+    /// `image/png`, `image/jpeg`, …
+    pub media_type: String,
+}
+
+/// A message for the agent.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct PromptBody {
+    /// The text (must not be empty).
+    pub message: String,
+    /// Attached images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<PromptImage>>,
+    /// Makes the prompt idempotent: a resend with the same id is accepted
+    /// and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// The agent commands (`cmd`). Each is answered by exactly one `response`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "cmd")]
+pub enum AgentCommand {
+    /// Start (or attach to) the chat and subscribe this connection to it.
+    /// Idempotent; resumes from the chat's session file when one exists.
+    /// With `last_seq`, missed events after it are replayed.
+    #[serde(rename = "session.create")]
+    SessionCreate {
+        #[serde(default)]
+        config: ChatConfig,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<u64>,
+    },
+    /// Unsubscribe and stop the chat's agent (its history stays).
+    #[serde(rename = "session.close")]
+    SessionClose,
+    /// Stop the chat's agent and delete its history.
+    #[serde(rename = "session.delete")]
+    SessionDelete,
+    /// Send a message (queued as a steer when the agent is busy).
+    #[serde(rename = "prompt")]
+    Prompt(PromptBody),
+    /// Steer the running turn.
+    #[serde(rename = "steer")]
+    Steer(PromptBody),
+    /// Queue a message for after the running turn.
+    #[serde(rename = "follow_up")]
+    FollowUp(PromptBody),
+    /// Stop the running turn.
+    #[serde(rename = "abort")]
+    Abort,
+    /// Answer an `agent.input_needed` request.
+    #[serde(rename = "input_response")]
+    InputResponse {
+        request_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirmed: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cancelled: Option<bool>,
+    },
+    /// The agent's state.
+    #[serde(rename = "get_state")]
+    GetState,
+    /// The chat's messages.
+    #[serde(rename = "get_messages")]
+    GetMessages,
+    /// Token and cost statistics.
+    #[serde(rename = "get_stats")]
+    GetStats,
+    /// Available models.
+    #[serde(rename = "get_models")]
+    GetModels {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workdir: Option<String>,
+    },
+    /// Available slash commands.
+    #[serde(rename = "get_commands")]
+    GetCommands,
+    /// Messages a fork can start from.
+    #[serde(rename = "get_fork_points")]
+    GetForkPoints,
+    /// The caller's chats.
+    #[serde(rename = "list_sessions")]
+    ListSessions,
+    /// Switch the model.
+    #[serde(rename = "set_model")]
+    SetModel { provider: String, model_id: String },
+    /// Switch to the next model.
+    #[serde(rename = "cycle_model")]
+    CycleModel,
+    /// Set the thinking level (off, minimal, low, medium, high, xhigh).
+    #[serde(rename = "set_thinking_level")]
+    SetThinkingLevel { level: String },
+    /// Switch to the next thinking level.
+    #[serde(rename = "cycle_thinking_level")]
+    CycleThinkingLevel,
+    /// Turn automatic compaction on or off.
+    #[serde(rename = "set_auto_compaction")]
+    SetAutoCompaction { enabled: bool },
+    /// Turn automatic retries on or off.
+    #[serde(rename = "set_auto_retry")]
+    SetAutoRetry { enabled: bool },
+    /// Compact the context now.
+    #[serde(rename = "compact")]
+    Compact {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instructions: Option<String>,
+    },
+    /// Stop a pending retry.
+    #[serde(rename = "abort_retry")]
+    AbortRetry,
+    /// Name the chat.
+    #[serde(rename = "set_session_name")]
+    SetSessionName { name: String },
+    /// Fork the chat from an earlier message.
+    #[serde(rename = "fork")]
+    Fork { entry_id: String },
+}
+
+impl AgentCommand {
+    /// The wire name of the command (`cmd`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentCommand::SessionCreate { .. } => "session.create",
+            AgentCommand::SessionClose => "session.close",
+            AgentCommand::SessionDelete => "session.delete",
+            AgentCommand::Prompt(_) => "prompt",
+            AgentCommand::Steer(_) => "steer",
+            AgentCommand::FollowUp(_) => "follow_up",
+            AgentCommand::Abort => "abort",
+            AgentCommand::InputResponse { .. } => "input_response",
+            AgentCommand::GetState => "get_state",
+            AgentCommand::GetMessages => "get_messages",
+            AgentCommand::GetStats => "get_stats",
+            AgentCommand::GetModels { .. } => "get_models",
+            AgentCommand::GetCommands => "get_commands",
+            AgentCommand::GetForkPoints => "get_fork_points",
+            AgentCommand::ListSessions => "list_sessions",
+            AgentCommand::SetModel { .. } => "set_model",
+            AgentCommand::CycleModel => "cycle_model",
+            AgentCommand::SetThinkingLevel { .. } => "set_thinking_level",
+            AgentCommand::CycleThinkingLevel => "cycle_thinking_level",
+            AgentCommand::SetAutoCompaction { .. } => "set_auto_compaction",
+            AgentCommand::SetAutoRetry { .. } => "set_auto_retry",
+            AgentCommand::Compact { .. } => "compact",
+            AgentCommand::AbortRetry => "abort_retry",
+            AgentCommand::SetSessionName { .. } => "set_session_name",
+            AgentCommand::Fork { .. } => "fork",
+        }
+    }
+}
+
+/// Housekeeping from the client (`{"channel":"system","type":…}`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SystemRequest {
+    /// Asks for a `pong`.
+    Ping,
+    /// Answers the server's `ping`.
+    Pong,
+    /// Subscribe to a chat's events (the caller's own chats only). With
+    /// `last_seq`, the events after it are replayed first; when they are no
+    /// longer kept, `stream.resync_required` says to reload the messages.
+    Subscribe {
+        session_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<u64>,
+    },
+    /// Stop receiving a chat's events.
+    Unsubscribe { session_id: String },
+}
+
+// ------------------------------------------------------------ server → client
+
+/// A frame sent by the server.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "channel", rename_all = "lowercase")]
+pub enum ServerFrame {
+    /// An event of a chat, or the response to an agent command.
+    Agent(AgentEventFrame),
+    /// Connection housekeeping.
+    System(SystemEvent),
+}
+
+/// An agent event (`{"channel":"agent","session_id":…,"ts":…,"seq":…,"event":…}`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct AgentEventFrame {
+    /// The chat.
+    pub session_id: String,
+    /// When the server emitted it, in Unix milliseconds.
+    pub ts: i64,
+    /// Position in the chat's event stream (absent on `response`, which
+    /// goes only to the requester). Strictly increasing per chat; a
+    /// coalesced `stream.text_delta` carries the last merged number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The event and its fields.
+    #[serde(flatten)]
+    pub event: AgentEvent,
+}
+
+/// The canonical agent events (`event`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "event")]
+pub enum AgentEvent {
+    /// The answer to a command.
+    #[serde(rename = "response")]
+    Response {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        cmd: String,
+        success: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The chat's agent started (`resumed`: from an existing session file).
+    #[serde(rename = "session.created")]
+    SessionCreated { resumed: bool, harness: String },
+    /// The chat's agent stopped.
+    #[serde(rename = "session.closed")]
+    SessionClosed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The agent waits for input.
+    #[serde(rename = "agent.idle")]
+    AgentIdle,
+    /// The agent works (`phase`: generating, thinking, tool_running, compacting, retrying).
+    #[serde(rename = "agent.working")]
+    AgentWorking {
+        phase: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// Something went wrong.
+    #[serde(rename = "agent.error")]
+    AgentError {
+        error: String,
+        recoverable: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phase: Option<String>,
+    },
+    /// The agent asks the user (select, confirm, input).
+    #[serde(rename = "agent.input_needed")]
+    InputNeeded { request: Value },
+    /// A user message, as sent by one of the chat's viewers.
+    #[serde(rename = "stream.user_message")]
+    UserMessage {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// An assistant message begins.
+    #[serde(rename = "stream.message_start")]
+    MessageStart { message_id: String, role: String },
+    /// Text of the current message.
+    #[serde(rename = "stream.text_delta")]
+    TextDelta { message_id: String, delta: String, content_index: u32 },
+    /// Thinking of the current message.
+    #[serde(rename = "stream.thinking_delta")]
+    ThinkingDelta { message_id: String, delta: String, content_index: u32 },
+    /// A tool call begins in the current message.
+    #[serde(rename = "stream.tool_call_start")]
+    ToolCallStart {
+        message_id: String,
+        content_index: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool_call_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Arguments of a tool call, streamed.
+    #[serde(rename = "stream.tool_call_delta")]
+    ToolCallDelta { message_id: String, content_index: u32, delta: String },
+    /// A tool call is complete.
+    #[serde(rename = "stream.tool_call_end")]
+    ToolCallEnd {
+        message_id: String,
+        content_index: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool_call: Option<Value>,
+    },
+    /// The message is complete.
+    #[serde(rename = "stream.message_end")]
+    MessageEnd { message: Value },
+    /// The assistant finished (`reason`: stop, toolUse, aborted, error, …).
+    #[serde(rename = "stream.done")]
+    StreamDone { reason: String },
+    /// Events were lost for this client: reload the messages.
+    #[serde(rename = "stream.resync_required")]
+    ResyncRequired { dropped_count: u64, reason: String },
+    /// A tool starts running.
+    #[serde(rename = "tool.start")]
+    ToolStart {
+        tool_call_id: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input: Option<Value>,
+    },
+    /// A running tool's output so far.
+    #[serde(rename = "tool.progress")]
+    ToolProgress { tool_call_id: String, name: String, partial_output: Value },
+    /// A tool finished.
+    #[serde(rename = "tool.end")]
+    ToolEnd {
+        tool_call_id: String,
+        name: String,
+        output: Value,
+        is_error: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
+    },
+    /// An automatic retry begins.
+    #[serde(rename = "retry.start")]
+    RetryStart { details: Value },
+    /// An automatic retry ended.
+    #[serde(rename = "retry.end")]
+    RetryEnd { details: Value },
+    /// Compaction begins.
+    #[serde(rename = "compact.start")]
+    CompactStart { reason: String },
+    /// Compaction ended.
+    #[serde(rename = "compact.end")]
+    CompactEnd { details: Value },
+    /// A notice for the user (`level`: info, warning, error).
+    #[serde(rename = "notify")]
+    Notify { level: String, message: String },
+}
+
+impl AgentEvent {
+    /// The wire name of the event.
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("event").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+/// Housekeeping from the server (`{"channel":"system","type":…}`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SystemEvent {
+    /// First frame on every connection.
+    Connected { connection_id: String },
+    /// Sent every 10 seconds; answer with `pong`.
+    Ping { ts: i64 },
+    /// The answer to the client's `ping`.
+    Pong { ts: i64 },
+    /// A frame could not be handled; the connection stays open.
+    Error {
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// The connection now receives the chat's events; `seq` is the chat's
+    /// latest sequence number.
+    Subscribed { session_id: String, seq: u64 },
+    /// The connection no longer receives the chat's events.
+    Unsubscribed { session_id: String },
+}
+
+/// WebSocket close code: the client could not keep up (bounded queue full).
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// WebSocket close code: the token expired or was revoked.
+pub const CLOSE_UNAUTHORIZED: u16 = 4001;
+/// Largest accepted client frame, in bytes.
+pub const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
+
+/// The status of live mux connections (`GET /api/ws/debug`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct MuxDebugView {
+    /// Open connections.
+    pub connections: u32,
+    /// One entry per connection.
+    pub details: Vec<MuxConnectionDebug>,
+}
+
+/// One live connection (no user, token or email).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct MuxConnectionDebug {
+    /// Connection id (as in `connected`).
+    pub connection_id: String,
+    /// Subscribed chats.
+    pub subscriptions: Vec<String>,
+    /// Frames waiting to be sent.
+    pub queue_depth: u32,
+    /// Seconds since it opened.
+    pub age_secs: u64,
+}
+
+/// Query of the mux upgrade.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct MuxQuery {
+    /// A token, for browsers (which cannot set headers on a WebSocket).
+    #[serde(default)]
+    pub token: Option<String>,
+}

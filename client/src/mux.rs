@@ -1,0 +1,242 @@
+//! A typed client for the multiplexed WebSocket, on the same frame types as
+//! the server (`oqto_api::mux`).
+//!
+//! [`MuxClient::connect`] opens `/api/ws/mux` with a token; commands go out
+//! with [`MuxClient::command`] (which waits for the matching `response`) or
+//! [`MuxClient::send`]; everything the server sends arrives from
+//! [`MuxClient::next`]. After a dropped connection the client reconnects by
+//! itself and resubscribes to its chats with the last sequence number it
+//! saw, so that missed events are replayed and none arrive twice.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use oqto_api::mux::{
+    AgentCommand, AgentEvent, AgentEventFrame, AgentRequest, CLOSE_UNAUTHORIZED, ClientFrame, ServerFrame,
+    SystemRequest,
+};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// What [`MuxClient::next`] yields.
+#[derive(Clone, Debug)]
+pub enum MuxEvent {
+    /// A frame from the server.
+    Frame(ServerFrame),
+    /// The connection dropped and was re-established; subscriptions were
+    /// renewed with the last sequence numbers seen.
+    Reconnected,
+    /// The connection ended for good.
+    Closed { code: Option<u16>, reason: String },
+}
+
+/// The answer to a command.
+#[derive(Clone, Debug)]
+pub struct CommandResponse {
+    pub success: bool,
+    pub data: Option<Value>,
+    pub error: Option<String>,
+}
+
+enum Control {
+    Send(ClientFrame),
+    Reconnect,
+    Close,
+}
+
+type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<CommandResponse>>>>;
+
+/// A connection to `/api/ws/mux` that survives drops.
+pub struct MuxClient {
+    control: mpsc::UnboundedSender<Control>,
+    events: mpsc::Receiver<MuxEvent>,
+    waiters: Waiters,
+    next_id: AtomicU64,
+}
+
+fn mux_url(base_url: &str) -> String {
+    let base = base_url.trim_end_matches('/');
+    let base = base.strip_prefix("https://").map(|r| format!("wss://{r}")).unwrap_or_else(|| {
+        base.strip_prefix("http://").map(|r| format!("ws://{r}")).unwrap_or_else(|| base.to_string())
+    });
+    format!("{base}/api/ws/mux")
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(url: &str, token: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut request = url.into_client_request()?;
+    if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+        request.headers_mut().insert(http::header::AUTHORIZATION, value);
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(socket)
+}
+
+impl MuxClient {
+    /// Connects to the server at `base_url` (`http://host:port`) with `token`.
+    pub async fn connect(base_url: &str, token: &str) -> anyhow::Result<MuxClient> {
+        let url = mux_url(base_url);
+        let socket = open(&url, token).await?;
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(4096);
+        let waiters: Waiters = Arc::default();
+        tokio::spawn(run(url, token.to_string(), socket, control_rx, events_tx, Arc::clone(&waiters)));
+        Ok(MuxClient { control: control_tx, events: events_rx, waiters, next_id: AtomicU64::new(0) })
+    }
+
+    /// Sends a frame without waiting for anything.
+    pub fn send(&self, frame: ClientFrame) {
+        let _ = self.control.send(Control::Send(frame));
+    }
+
+    /// Sends an agent command for `session_id` and waits for its `response`.
+    pub async fn command(&self, session_id: &str, command: AgentCommand) -> anyhow::Result<CommandResponse> {
+        let id = format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
+        self.send(ClientFrame::Agent(AgentRequest {
+            session_id: session_id.to_string(),
+            id: Some(id.clone()),
+            command,
+        }));
+        match tokio::time::timeout(Duration::from_secs(120), rx).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(_)) => anyhow::bail!("the connection ended before the response"),
+            Err(_) => {
+                self.waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                anyhow::bail!("no response within 120 s")
+            }
+        }
+    }
+
+    /// The next event (frames other than awaited responses).
+    pub async fn next(&mut self) -> Option<MuxEvent> {
+        self.events.recv().await
+    }
+
+    /// Drops the connection and reconnects now (as after a network drop).
+    pub fn reconnect(&self) {
+        let _ = self.control.send(Control::Reconnect);
+    }
+
+    /// Closes the connection.
+    pub fn close(&self) {
+        let _ = self.control.send(Control::Close);
+    }
+}
+
+/// The connection task: writes commands, reads frames, reconnects.
+async fn run(
+    url: String,
+    token: String,
+    socket: Socket,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    events: mpsc::Sender<MuxEvent>,
+    waiters: Waiters,
+) {
+    // Chats this client follows, with the last sequence number seen.
+    let mut followed: HashMap<String, u64> = HashMap::new();
+    let mut socket = Some(socket);
+    loop {
+        let mut ws = match socket.take() {
+            Some(ws) => ws,
+            None => {
+                let mut attempt = 0u32;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100u64 << attempt.min(5))).await;
+                    match open(&url, &token).await {
+                        Ok(ws) => break ws,
+                        Err(e) if attempt >= 8 => {
+                            let _ = events
+                                .send(MuxEvent::Closed {
+                                    code: None,
+                                    reason: format!("reconnecting failed: {e}"),
+                                })
+                                .await;
+                            return;
+                        }
+                        Err(_) => attempt += 1,
+                    }
+                }
+            }
+        };
+        if !followed.is_empty() {
+            for (session_id, last_seq) in &followed {
+                let frame = ClientFrame::System(SystemRequest::Subscribe {
+                    session_id: session_id.clone(),
+                    last_seq: Some(*last_seq),
+                });
+                let _ =
+                    ws.send(Message::Text(serde_json::to_string(&frame).unwrap_or_default().into())).await;
+            }
+            let _ = events.send(MuxEvent::Reconnected).await;
+        }
+        loop {
+            tokio::select! {
+                ctrl = control.recv() => match ctrl {
+                    Some(Control::Send(frame)) => {
+                        match &frame {
+                            ClientFrame::Agent(AgentRequest { session_id, command: AgentCommand::SessionCreate { .. }, .. })
+                            | ClientFrame::System(SystemRequest::Subscribe { session_id, .. }) => {
+                                followed.entry(session_id.clone()).or_insert(0);
+                            }
+                            ClientFrame::Agent(AgentRequest { session_id, command: AgentCommand::SessionClose | AgentCommand::SessionDelete, .. })
+                            | ClientFrame::System(SystemRequest::Unsubscribe { session_id }) => {
+                                followed.remove(session_id);
+                            }
+                            _ => {}
+                        }
+                        let text = serde_json::to_string(&frame).unwrap_or_default();
+                        if ws.send(Message::Text(text.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Control::Reconnect) => break,
+                    Some(Control::Close) | None => {
+                        let _ = ws.close(None).await;
+                        return;
+                    }
+                },
+                message = ws.next() => match message {
+                    Some(Ok(Message::Text(text))) => {
+                        let Ok(frame) = serde_json::from_str::<ServerFrame>(text.as_str()) else { continue };
+                        if let ServerFrame::Agent(AgentEventFrame { session_id, seq: Some(seq), .. }) = &frame {
+                            let last = followed.entry(session_id.clone()).or_insert(0);
+                            if *seq <= *last {
+                                continue;
+                            }
+                            *last = *seq;
+                        }
+                        if let ServerFrame::Agent(AgentEventFrame { event: AgentEvent::Response { id: Some(id), success, data, error, .. }, .. }) = &frame {
+                            let waiter = waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                            if let Some(waiter) = waiter {
+                                let _ = waiter.send(CommandResponse { success: *success, data: data.clone(), error: error.clone() });
+                                continue;
+                            }
+                        }
+                        if events.send(MuxEvent::Frame(frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(Message::Close(close))) => {
+                        let code = close.as_ref().map(|c| u16::from(c.code));
+                        if code == Some(CLOSE_UNAUTHORIZED) {
+                            let reason = close.map(|c| c.reason.to_string()).unwrap_or_default();
+                            let _ = events.send(MuxEvent::Closed { code, reason }).await;
+                            return;
+                        }
+                        break;
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => break,
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,544 @@
+//! The agent supervisor: chats, each one agent process working in a
+//! workspace, with their event streams (sequence numbers, a replay ring,
+//! subscribers), request/response correlation and the prompt watchdog.
+
+pub mod codec;
+pub mod commands;
+pub mod process;
+pub mod translate;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use oqto_api::mux::{AgentEvent, AgentEventFrame, ServerFrame};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use crate::config::AgentConfig;
+use crate::mux::outbox::{OutFrame, Outbox};
+use process::{AgentProcess, Output, Spawn};
+use translate::Translator;
+
+/// Environment variable that marks agent processes of one data dir, so that
+/// orphans can be found after a crash.
+pub const MARKER_ENV: &str = "OQTO_AGENT_OF";
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A command waiting for the agent's answer.
+struct Pending {
+    outbox: Arc<Outbox>,
+    id: Option<String>,
+    cmd: &'static str,
+}
+
+/// Where a chat works and how its agent starts.
+#[derive(Clone, Debug)]
+pub struct ChatSetup {
+    pub cwd: PathBuf,
+    pub cwd_relative: String,
+    pub session_dir: PathBuf,
+    pub agent_dir: PathBuf,
+    pub workspace_session_id: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+}
+
+struct ChatState {
+    setup: ChatSetup,
+    seq: u64,
+    ring: VecDeque<(u64, OutFrame)>,
+    subscribers: HashMap<u64, Arc<Outbox>>,
+    process: Option<Arc<AgentProcess>>,
+    generation: u64,
+    stopping: Option<String>,
+    translator: Translator,
+    pending: HashMap<String, Pending>,
+    next_request: u64,
+    client_ids: VecDeque<String>,
+    last_activity: Instant,
+    watchdog: Option<u64>,
+}
+
+/// One chat: an agent process (when running) and its event stream.
+pub struct Chat {
+    pub id: String,
+    pub user_id: String,
+    pub harness: String,
+    state: Mutex<ChatState>,
+}
+
+/// A summary for `list_sessions`.
+pub fn chat_summary(chat: &Chat) -> Value {
+    let st = chat.lock();
+    let state = match (&st.process, &st.stopping) {
+        (None, _) => "stopped",
+        (Some(_), Some(_)) => "stopping",
+        (Some(_), None) if st.translator.streaming => "streaming",
+        (Some(_), None) => "idle",
+    };
+    json!({
+        "session_id": chat.id,
+        "state": state,
+        "cwd": st.setup.cwd_relative,
+        "provider": st.setup.provider,
+        "model": st.setup.model,
+        "workspace_session_id": st.setup.workspace_session_id,
+        "last_activity": now_ms() - st.last_activity.elapsed().as_millis() as i64,
+        "subscriber_count": st.subscribers.len(),
+        "seq": st.seq,
+    })
+}
+
+impl Chat {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ChatState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends an event to the stream: next `seq`, into the ring, to every
+    /// subscriber (except `except`), in one critical section so that all see
+    /// the same order.
+    fn emit(&self, st: &mut ChatState, event: AgentEvent, except: Option<u64>, ring_cap: usize) {
+        st.seq += 1;
+        let frame = ServerFrame::Agent(AgentEventFrame {
+            session_id: self.id.clone(),
+            ts: now_ms(),
+            seq: Some(st.seq),
+            event,
+        });
+        let out = OutFrame::from_frame(&frame);
+        for (conn, outbox) in &st.subscribers {
+            if Some(*conn) != except {
+                outbox.push(out.clone());
+            }
+        }
+        st.ring.push_back((st.seq, out));
+        while st.ring.len() > ring_cap.max(1) {
+            st.ring.pop_front();
+        }
+    }
+
+    /// Subscribes a connection, replaying what it missed after `last_seq`
+    /// (or saying the gap is too big). Returns the latest sequence number.
+    pub fn subscribe(&self, outbox: &Arc<Outbox>, last_seq: Option<u64>) -> u64 {
+        let mut st = self.lock();
+        if let Some(last) = last_seq
+            && last < st.seq
+        {
+            let oldest = st.ring.front().map_or(st.seq + 1, |(s, _)| *s);
+            if last + 1 >= oldest {
+                for (_, frame) in st.ring.iter().filter(|(s, _)| *s > last) {
+                    outbox.push(frame.clone());
+                }
+            } else {
+                let frame = ServerFrame::Agent(AgentEventFrame {
+                    session_id: self.id.clone(),
+                    ts: now_ms(),
+                    seq: None,
+                    event: AgentEvent::ResyncRequired {
+                        dropped_count: oldest - last - 1,
+                        reason: "the missed events are no longer kept; reload the messages".into(),
+                    },
+                });
+                outbox.push(OutFrame::from_frame(&frame));
+            }
+        }
+        st.subscribers.insert(outbox.connection, Arc::clone(outbox));
+        st.seq
+    }
+
+    pub fn unsubscribe(&self, connection: u64) {
+        self.lock().subscribers.remove(&connection);
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.lock().process.is_some()
+    }
+
+    pub fn workspace_session_id(&self) -> Option<String> {
+        self.lock().setup.workspace_session_id.clone()
+    }
+
+    pub fn touch(&self) {
+        self.lock().last_activity = Instant::now();
+    }
+
+    /// Whether the client id was seen already (and remembers it).
+    pub fn seen_client_id(&self, client_id: &str) -> bool {
+        let mut st = self.lock();
+        if st.client_ids.iter().any(|c| c == client_id) {
+            return true;
+        }
+        st.client_ids.push_back(client_id.to_string());
+        if st.client_ids.len() > 256 {
+            st.client_ids.pop_front();
+        }
+        false
+    }
+
+    pub fn is_streaming(&self) -> bool {
+        self.lock().translator.streaming
+    }
+}
+
+/// A `response` event for one requester.
+pub fn respond(
+    outbox: &Outbox,
+    session_id: &str,
+    id: Option<String>,
+    cmd: &str,
+    result: Result<Option<Value>, String>,
+) {
+    let (success, data, error) = match result {
+        Ok(data) => (true, data, None),
+        Err(e) => (false, None, Some(e)),
+    };
+    let frame = ServerFrame::Agent(AgentEventFrame {
+        session_id: session_id.to_string(),
+        ts: now_ms(),
+        seq: None,
+        event: AgentEvent::Response { id, cmd: cmd.to_string(), success, data, error },
+    });
+    outbox.push(OutFrame::from_frame(&frame));
+}
+
+/// Every chat of this server.
+pub struct Chats {
+    config: AgentConfig,
+    marker: String,
+    log: slog::Logger,
+    chats: Mutex<HashMap<String, Arc<Chat>>>,
+}
+
+impl Chats {
+    pub fn new(config: AgentConfig, marker: String, log: slog::Logger) -> Chats {
+        Chats { config, marker, log, chats: Mutex::new(HashMap::new()) }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Chat>>> {
+        self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Chat>> {
+        self.map().get(id).cloned()
+    }
+
+    /// Registers a chat (or returns the registered one).
+    pub fn insert(&self, id: &str, user_id: &str, harness: &str, setup: ChatSetup) -> Arc<Chat> {
+        let mut map = self.map();
+        Arc::clone(map.entry(id.to_string()).or_insert_with(|| {
+            Arc::new(Chat {
+                id: id.to_string(),
+                user_id: user_id.to_string(),
+                harness: harness.to_string(),
+                state: Mutex::new(ChatState {
+                    setup,
+                    seq: 0,
+                    ring: VecDeque::new(),
+                    subscribers: HashMap::new(),
+                    process: None,
+                    generation: 0,
+                    stopping: None,
+                    translator: Translator::default(),
+                    pending: HashMap::new(),
+                    next_request: 0,
+                    client_ids: VecDeque::new(),
+                    last_activity: Instant::now(),
+                    watchdog: None,
+                }),
+            })
+        }))
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.map().remove(id);
+    }
+
+    /// The chats of one user.
+    pub fn of_user(&self, user_id: &str) -> Vec<Arc<Chat>> {
+        let mut chats: Vec<_> = self.map().values().filter(|c| c.user_id == user_id).cloned().collect();
+        chats.sort_by(|a, b| a.id.cmp(&b.id));
+        chats
+    }
+
+    pub fn all(&self) -> Vec<Arc<Chat>> {
+        self.map().values().cloned().collect()
+    }
+
+    /// Process ids of running agents.
+    pub fn pids(&self) -> Vec<u32> {
+        self.all().iter().filter_map(|c| c.lock().process.as_ref().map(|p| p.pid)).collect()
+    }
+
+    /// Running chats per workspace session.
+    pub fn running_in_session(&self, session_id: &str) -> Vec<Arc<Chat>> {
+        self.all()
+            .into_iter()
+            .filter(|c| c.is_running() && c.workspace_session_id().as_deref() == Some(session_id))
+            .collect()
+    }
+
+    /// Starts the chat's agent when it is not running. Returns whether it
+    /// resumed from an existing session file.
+    pub fn start(self: &Arc<Self>, chat: &Arc<Chat>, continue_session: bool) -> Result<bool, String> {
+        let running = self.all().iter().filter(|c| c.is_running()).cloned().collect::<Vec<_>>();
+        let mut st = chat.lock();
+        if st.process.is_some() {
+            return Ok(false);
+        }
+        if running.len() >= self.config.max_processes as usize {
+            return Err(format!(
+                "the server runs its maximum of {} agents; try again later",
+                self.config.max_processes
+            ));
+        }
+        if running.iter().filter(|c| c.user_id == chat.user_id).count()
+            >= self.config.max_chats_per_user as usize
+        {
+            return Err(format!("you already run {} chats; close one first", self.config.max_chats_per_user));
+        }
+        std::fs::create_dir_all(&st.setup.session_dir)
+            .map_err(|e| format!("creating the chat directory: {e}"))?;
+        std::fs::create_dir_all(&st.setup.agent_dir)
+            .map_err(|e| format!("creating the agent directory: {e}"))?;
+        let has_history = std::fs::read_dir(&st.setup.session_dir)
+            .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "jsonl")))
+            .unwrap_or(false);
+        let resumed = continue_session && has_history;
+        let mut args: Vec<String> = self.config.command[1..].to_vec();
+        args.push("--session-dir".into());
+        args.push(st.setup.session_dir.display().to_string());
+        if resumed {
+            args.push("--continue".into());
+        }
+        if let Some(provider) = &st.setup.provider {
+            args.extend(["--provider".to_string(), provider.clone()]);
+        }
+        if let Some(model) = &st.setup.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        let spec = Spawn {
+            program: self.config.command[0].clone(),
+            args,
+            cwd: st.setup.cwd.clone(),
+            env: vec![
+                ("PI_CODING_AGENT_DIR".into(), st.setup.agent_dir.display().to_string()),
+                (MARKER_ENV.into(), self.marker.clone()),
+            ],
+        };
+        let log = self.log.new(slog::o!("chat" => chat.id.clone()));
+        let (process, outputs) = AgentProcess::spawn(&spec, log.clone())
+            .map_err(|e| format!("starting the agent ({}): {e}", spec.program))?;
+        slog::info!(log, "agent started"; "pid" => process.pid, "resumed" => resumed);
+        st.generation += 1;
+        st.process = Some(Arc::new(process));
+        st.stopping = None;
+        st.translator = Translator::default();
+        st.last_activity = Instant::now();
+        let generation = st.generation;
+        let event = AgentEvent::SessionCreated { resumed, harness: chat.harness.clone() };
+        chat.emit(&mut st, event, None, self.config.replay_events);
+        drop(st);
+        tokio::spawn(Arc::clone(self).pump(Arc::clone(chat), generation, outputs, log));
+        Ok(resumed)
+    }
+
+    /// Relays one process's outputs into the chat until it exits.
+    async fn pump(
+        self: Arc<Self>,
+        chat: Arc<Chat>,
+        generation: u64,
+        mut outputs: mpsc::Receiver<Output>,
+        log: slog::Logger,
+    ) {
+        while let Some(output) = outputs.recv().await {
+            match output {
+                Output::Object(object) => self.on_object(&chat, object),
+                Output::Exited(status) => {
+                    let mut st = chat.lock();
+                    if st.generation != generation {
+                        return;
+                    }
+                    st.process = None;
+                    st.translator.streaming = false;
+                    st.watchdog = None;
+                    for (_, pending) in st.pending.drain() {
+                        respond(
+                            &pending.outbox,
+                            &chat.id,
+                            pending.id,
+                            pending.cmd,
+                            Err("the agent stopped".into()),
+                        );
+                    }
+                    let reason = match st.stopping.take() {
+                        Some(reason) => reason,
+                        None => {
+                            slog::warn!(log, "agent exited unexpectedly"; "status" => &status);
+                            let error =
+                                format!("the agent exited unexpectedly ({status}); send a message to resume");
+                            chat.emit(
+                                &mut st,
+                                AgentEvent::AgentError { error, recoverable: true, phase: None },
+                                None,
+                                self.config.replay_events,
+                            );
+                            format!("agent exited: {status}")
+                        }
+                    };
+                    chat.emit(
+                        &mut st,
+                        AgentEvent::SessionClosed { reason: Some(reason) },
+                        None,
+                        self.config.replay_events,
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_object(&self, chat: &Chat, object: Map<String, Value>) {
+        let mut st = chat.lock();
+        st.last_activity = Instant::now();
+        if object.get("type").and_then(Value::as_str) == Some("response") {
+            let Some(pending) = object.get("id").and_then(Value::as_str).and_then(|id| st.pending.remove(id))
+            else {
+                return;
+            };
+            let result = if object.get("success").and_then(Value::as_bool).unwrap_or(false) {
+                Ok(object.get("data").cloned())
+            } else {
+                Err(object
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the agent refused the command")
+                    .to_string())
+            };
+            if result.is_err() && matches!(pending.cmd, "prompt" | "steer" | "follow_up") {
+                st.watchdog = None;
+            }
+            respond(&pending.outbox, &chat.id, pending.id, pending.cmd, result);
+            return;
+        }
+        st.watchdog = None;
+        for event in st.translator.translate(&object) {
+            chat.emit(&mut st, event, None, self.config.replay_events);
+        }
+    }
+
+    /// Sends a command to the chat's agent; the agent's answer goes to
+    /// `outbox` as the `response`. Prompts arm the watchdog.
+    pub fn send(
+        self: &Arc<Self>,
+        chat: &Arc<Chat>,
+        outbox: &Arc<Outbox>,
+        id: Option<String>,
+        cmd: &'static str,
+        mut command: Value,
+    ) {
+        let mut st = chat.lock();
+        let Some(process) = st.process.clone() else {
+            drop(st);
+            respond(outbox, &chat.id, id, cmd, Err("the chat's agent is not running".into()));
+            return;
+        };
+        st.next_request += 1;
+        let request = format!("oqto-{}", st.next_request);
+        command["id"] = Value::String(request.clone());
+        st.pending.insert(request.clone(), Pending { outbox: Arc::clone(outbox), id, cmd });
+        st.last_activity = Instant::now();
+        let watchdog = matches!(cmd, "prompt" | "steer" | "follow_up").then(|| {
+            st.watchdog = Some(st.next_request);
+            st.next_request
+        });
+        drop(st);
+        let chats = Arc::clone(self);
+        let chat = Arc::clone(chat);
+        tokio::spawn(async move {
+            if !process.send(&command).await {
+                chats.fail_pending(&chat, &request, "the agent is not accepting input");
+                return;
+            }
+            if let Some(armed) = watchdog {
+                let chats = Arc::clone(&chats);
+                let chat = Arc::clone(&chat);
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(chats.config.watchdog_secs)).await;
+                    let mut st = chat.lock();
+                    if st.watchdog == Some(armed) {
+                        st.watchdog = None;
+                        let error =
+                            format!("the agent did not react within {} s", chats.config.watchdog_secs);
+                        chat.emit(
+                            &mut st,
+                            AgentEvent::AgentError { error, recoverable: true, phase: None },
+                            None,
+                            chats.config.replay_events,
+                        );
+                        chat.emit(&mut st, AgentEvent::AgentIdle, None, chats.config.replay_events);
+                    }
+                });
+            }
+            tokio::time::sleep(Duration::from_secs(chats.config.response_timeout_secs)).await;
+            chats.fail_pending(&chat, &request, "the agent did not answer in time");
+        });
+    }
+
+    fn fail_pending(&self, chat: &Chat, request: &str, why: &str) {
+        let pending = chat.lock().pending.remove(request);
+        if let Some(p) = pending {
+            respond(&p.outbox, &chat.id, p.id, p.cmd, Err(why.to_string()));
+        }
+    }
+
+    /// Broadcasts a user's message to the chat's other viewers.
+    pub fn echo_user_message(&self, chat: &Chat, from: u64, message: &str, client_id: Option<String>) {
+        let mut st = chat.lock();
+        let event = AgentEvent::UserMessage { message: message.to_string(), client_id };
+        chat.emit(&mut st, event, Some(from), self.config.replay_events);
+    }
+
+    /// Stops the chat's agent (SIGTERM, then SIGKILL after the grace
+    /// period); `session.closed` carries `reason`. Waits until it is gone.
+    pub async fn stop(&self, chat: &Chat, reason: &str) {
+        let process = {
+            let mut st = chat.lock();
+            let Some(process) = st.process.clone() else { return };
+            st.stopping = Some(reason.to_string());
+            process
+        };
+        process.stop(Duration::from_secs(self.config.stop_grace_secs));
+        let deadline = Instant::now() + Duration::from_secs(self.config.stop_grace_secs + 5);
+        while chat.is_running() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops agents idle for longer than the configured timeout.
+    pub async fn stop_idle(&self) {
+        let limit = Duration::from_secs(self.config.idle_timeout_secs);
+        let idle: Vec<_> = self
+            .all()
+            .into_iter()
+            .filter(|c| {
+                let st = c.lock();
+                st.process.is_some() && !st.translator.streaming && st.last_activity.elapsed() >= limit
+            })
+            .collect();
+        for chat in idle {
+            self.stop(&chat, "idle").await;
+        }
+    }
+
+    /// Every subscription of a connection ends.
+    pub fn unsubscribe_all(&self, connection: u64) {
+        for chat in self.all() {
+            chat.unsubscribe(connection);
+        }
+    }
+}

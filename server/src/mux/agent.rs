@@ -1,0 +1,168 @@
+//! The `agent` channel: chat lifecycle (`session.*`, `list_sessions`) and
+//! every other command forwarded to the chat's agent.
+
+use std::sync::Arc;
+
+use oqto_api::mux::{AgentCommand, AgentRequest, ChatConfig};
+use serde_json::{Value, json};
+
+use super::Connection;
+use crate::agent::{ChatSetup, chat_summary, commands, respond};
+use crate::context::ServerContext;
+use crate::db;
+
+fn valid_chat_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && !id.starts_with('.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: AgentRequest) {
+    let AgentRequest { session_id, id, command } = request;
+    let cmd = command.name();
+    let reply =
+        |result: Result<Option<Value>, String>| respond(&conn.outbox, &session_id, id.clone(), cmd, result);
+    match command {
+        AgentCommand::ListSessions => {
+            let chats: Vec<Value> =
+                ctx.chats.of_user(&conn.caller.user_id).iter().map(|c| chat_summary(c)).collect();
+            reply(Ok(Some(Value::Array(chats))));
+        }
+        AgentCommand::SessionCreate { config, last_seq } => {
+            reply(open(ctx, conn, &session_id, config, last_seq).await);
+        }
+        AgentCommand::SessionClose => match own(ctx, conn, &session_id) {
+            Ok(chat) => {
+                chat.unsubscribe(conn.id);
+                conn.subscriptions().remove(&session_id);
+                ctx.chats.stop(&chat, "closed").await;
+                reply(Ok(None));
+            }
+            Err(e) => reply(Err(e)),
+        },
+        AgentCommand::SessionDelete => match own(ctx, conn, &session_id) {
+            Ok(chat) => {
+                ctx.chats.stop(&chat, "deleted").await;
+                ctx.chats.remove(&session_id);
+                conn.subscriptions().remove(&session_id);
+                let dir = ctx.config.user_dir(&conn.caller.user_id).join("chats").join(&session_id);
+                let _ = std::fs::remove_dir_all(dir);
+                let deleted = db::chats::delete(&ctx.db.pool, &session_id).await.map_err(|e| e.to_string());
+                reply(deleted.map(|()| None));
+            }
+            Err(e) => reply(Err(e)),
+        },
+        other => {
+            let chat = match own(ctx, conn, &session_id) {
+                Ok(chat) => chat,
+                Err(e) => return reply(Err(e)),
+            };
+            if let AgentCommand::Prompt(body) | AgentCommand::Steer(body) | AgentCommand::FollowUp(body) =
+                &other
+            {
+                if body.message.trim().is_empty() {
+                    return reply(Err("the message is empty".into()));
+                }
+                if let Some(client_id) = &body.client_id
+                    && chat.seen_client_id(client_id)
+                {
+                    return reply(Ok(Some(json!({ "duplicate": true }))));
+                }
+            }
+            if !chat.is_running()
+                && let Err(e) = ctx.chats.start(&chat, true)
+            {
+                return reply(Err(e));
+            }
+            if let AgentCommand::Prompt(body) | AgentCommand::Steer(body) | AgentCommand::FollowUp(body) =
+                &other
+            {
+                ctx.chats.echo_user_message(&chat, conn.id, &body.message, body.client_id.clone());
+                if let Some(session) = chat.workspace_session_id() {
+                    let _ = db::sessions::touch(&ctx.db.pool, &session, db::now_ms()).await;
+                }
+            }
+            let Some(agent_command) = commands::to_agent(&other, chat.is_streaming()) else {
+                return reply(Err("not an agent command".into()));
+            };
+            ctx.chats.send(&chat, &conn.outbox, id.clone(), cmd, agent_command);
+        }
+    }
+}
+
+/// The caller's registered chat (another user's is "no chat", too).
+fn own(ctx: &ServerContext, conn: &Connection, session_id: &str) -> Result<Arc<crate::agent::Chat>, String> {
+    match ctx.chats.get(session_id) {
+        Some(chat) if chat.user_id == conn.caller.user_id => Ok(chat),
+        _ => Err(format!("no chat {session_id:?}; create it with session.create")),
+    }
+}
+
+/// `session.create`: registers the chat (or finds it), subscribes the
+/// connection (replaying after `last_seq`), and starts the agent.
+async fn open(
+    ctx: &Arc<ServerContext>,
+    conn: &Arc<Connection>,
+    chat_id: &str,
+    config: ChatConfig,
+    last_seq: Option<u64>,
+) -> Result<Option<Value>, String> {
+    if !valid_chat_id(chat_id) {
+        return Err("session_id must be 1 to 128 letters, digits, '.', '_' or '-'".into());
+    }
+    let harness = config.harness.clone().unwrap_or_else(|| "pi".into());
+    if harness != "pi" {
+        return Err(format!("unknown harness {harness:?} (only \"pi\" is supported)"));
+    }
+    let user_id = conn.caller.user_id.clone();
+    let chat = match ctx.chats.get(chat_id) {
+        Some(chat) if chat.user_id != user_id => return Err("that chat id belongs to another account".into()),
+        Some(chat) => chat,
+        None => {
+            let stored = db::chats::get(&ctx.db.pool, chat_id).await.map_err(|e| e.to_string())?;
+            if stored.as_ref().is_some_and(|c| c.user_id != user_id) {
+                return Err("that chat id belongs to another account".into());
+            }
+            let requested_cwd = config.cwd.clone().or(stored.map(|c| c.cwd)).unwrap_or_else(|| ".".into());
+            let dir =
+                crate::sessions::resolve(ctx, &user_id, &requested_cwd).await.map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&dir.path).map_err(|e| format!("creating the working directory: {e}"))?;
+            let session =
+                crate::sessions::session_for_dir(ctx, &user_id, &dir).await.map_err(|e| e.to_string())?;
+            let user_dir = ctx.config.user_dir(&user_id);
+            let setup = ChatSetup {
+                cwd: dir.path.clone(),
+                cwd_relative: dir.relative.clone(),
+                session_dir: user_dir.join("chats").join(chat_id),
+                agent_dir: user_dir.join("agent"),
+                workspace_session_id: Some(session.id.clone()),
+                provider: config.provider.clone(),
+                model: config.model.clone(),
+            };
+            let now = db::now_ms();
+            let row = db::chats::ChatRow {
+                id: chat_id.to_string(),
+                user_id: user_id.clone(),
+                workspace_session_id: Some(session.id),
+                cwd: dir.relative,
+                harness: harness.clone(),
+                created_at: now,
+                last_activity_at: now,
+            };
+            db::chats::upsert(&ctx.db.pool, &row).await.map_err(|e| e.to_string())?;
+            ctx.chats.insert(chat_id, &user_id, &harness, setup)
+        }
+    };
+    let seq = chat.subscribe(&conn.outbox, last_seq);
+    conn.subscriptions().insert(chat_id.to_string());
+    let resumed = match ctx.chats.start(&chat, config.continue_session.unwrap_or(true)) {
+        Ok(resumed) => resumed,
+        Err(e) => {
+            chat.unsubscribe(conn.id);
+            conn.subscriptions().remove(chat_id);
+            return Err(e);
+        }
+    };
+    chat.touch();
+    Ok(Some(json!({ "session_id": chat_id, "resumed": resumed, "seq": seq })))
+}

@@ -1,0 +1,180 @@
+//! The multiplexed WebSocket: one task per connection (reader, writer,
+//! heartbeat), a dispatcher by `channel`, one module per channel.
+
+pub mod agent;
+pub mod outbox;
+pub mod system;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dropshot::WebsocketConnection;
+use futures::{SinkExt, StreamExt};
+use oqto_api::mux::{
+    CLOSE_UNAUTHORIZED, ClientFrame, MAX_CLIENT_FRAME_BYTES, MuxConnectionDebug, MuxDebugView, ServerFrame,
+    SystemEvent,
+};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::auth::Caller;
+use crate::context::ServerContext;
+use outbox::{OutFrame, Outbox};
+
+/// One open connection, as the channels see it.
+pub struct Connection {
+    pub id: u64,
+    pub caller: Caller,
+    pub outbox: Arc<Outbox>,
+    pub subscriptions: Mutex<HashSet<String>>,
+    opened: Instant,
+}
+
+impl Connection {
+    /// Sends a server frame to this connection.
+    pub fn send(&self, frame: &ServerFrame) {
+        self.outbox.push(OutFrame::from_frame(frame));
+    }
+
+    /// Sends a `system` error frame.
+    pub fn error(&self, error: String, id: Option<String>) {
+        self.send(&ServerFrame::System(SystemEvent::Error { error, id }));
+    }
+
+    pub fn subscriptions(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Every open connection of this server.
+#[derive(Default)]
+pub struct Hub {
+    next: AtomicU64,
+    connections: Mutex<HashMap<u64, Arc<Connection>>>,
+}
+
+impl Hub {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What `GET /api/ws/debug` shows.
+    pub fn debug(&self) -> MuxDebugView {
+        let mut details: Vec<MuxConnectionDebug> = self
+            .map()
+            .values()
+            .map(|c| {
+                let mut subscriptions: Vec<String> = c.subscriptions().iter().cloned().collect();
+                subscriptions.sort();
+                MuxConnectionDebug {
+                    connection_id: format!("conn_{}", c.id),
+                    subscriptions,
+                    queue_depth: c.outbox.depth() as u32,
+                    age_secs: c.opened.elapsed().as_secs(),
+                }
+            })
+            .collect();
+        details.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+        MuxDebugView { connections: details.len() as u32, details }
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Serves one upgraded connection until it closes.
+pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, token: String, upgraded: WebsocketConnection) {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_CLIENT_FRAME_BYTES))
+        .max_frame_size(Some(MAX_CLIENT_FRAME_BYTES));
+    let ws = WebSocketStream::from_raw_socket(upgraded.into_inner(), Role::Server, Some(config)).await;
+    let (mut sink, mut stream) = ws.split();
+    let id = ctx.hub.next.fetch_add(1, Ordering::Relaxed) + 1;
+    let outbox = Arc::new(Outbox::new(id, ctx.config.mux.queue_frames, ctx.config.mux.queue_bytes));
+    let conn = Arc::new(Connection {
+        id,
+        caller,
+        outbox: Arc::clone(&outbox),
+        subscriptions: Mutex::new(HashSet::new()),
+        opened: Instant::now(),
+    });
+    ctx.hub.map().insert(id, Arc::clone(&conn));
+    conn.send(&ServerFrame::System(SystemEvent::Connected { connection_id: format!("conn_{id}") }));
+
+    let writer_outbox = Arc::clone(&outbox);
+    let mut writer = tokio::spawn(async move {
+        loop {
+            for frame in writer_outbox.take_all().await {
+                let message = match frame {
+                    OutFrame::Close { code, reason } => {
+                        let close = CloseFrame { code: code.into(), reason: reason.into() };
+                        let _ = sink.send(Message::Close(Some(close))).await;
+                        let _ = sink.close().await;
+                        return;
+                    }
+                    other => Message::Text(other.render().into()),
+                };
+                if sink.send(message).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+
+    let heartbeat_ctx = Arc::clone(&ctx);
+    let heartbeat_outbox = Arc::clone(&outbox);
+    let heartbeat = tokio::spawn(async move {
+        let period = Duration::from_secs(heartbeat_ctx.config.mux.ping_interval_secs);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::auth::authenticate_token(&heartbeat_ctx, &token).await {
+                heartbeat_outbox.close(CLOSE_UNAUTHORIZED, &e.to_string());
+                return;
+            }
+            heartbeat_outbox
+                .push(OutFrame::from_frame(&ServerFrame::System(SystemEvent::Ping { ts: now_ms() })));
+        }
+    });
+
+    loop {
+        tokio::select! {
+            _ = &mut writer => break,
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => dispatch(&ctx, &conn, text.as_str()).await,
+                Some(Ok(Message::Binary(_))) => conn.error("binary frames are not supported; send JSON text".into(), None),
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    slog::info!(ctx.log, "mux connection error"; "connection" => id, "error" => %e);
+                    outbox.close(1009, "frame too large or malformed");
+                    let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
+                    break;
+                }
+            },
+        }
+    }
+    heartbeat.abort();
+    writer.abort();
+    ctx.chats.unsubscribe_all(id);
+    ctx.hub.map().remove(&id);
+}
+
+/// Routes one client frame to its channel.
+async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) {
+    match serde_json::from_str::<ClientFrame>(text) {
+        Ok(ClientFrame::Agent(request)) => agent::handle(ctx, conn, request).await,
+        Ok(ClientFrame::System(request)) => system::handle(ctx, conn, request),
+        Err(e) => {
+            let id = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
+            conn.error(format!("malformed frame: {e}"), id);
+        }
+    }
+}
