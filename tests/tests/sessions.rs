@@ -44,12 +44,25 @@ async fn session_lifecycle() {
 async fn get_or_create_reuses_resumes_and_creates() {
     let server = TestServer::start().await;
     let (user, _) = server.user_client("gina").await;
-    let first = user.session_get_or_create().body(types::SessionGetOrCreate::default()).send().await.unwrap().into_inner();
+    let first = user
+        .session_get_or_create()
+        .body(types::SessionGetOrCreate::default())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(first.workspace_path, ".");
-    let again = user.session_get_or_create().body(types::SessionGetOrCreate::default()).send().await.unwrap().into_inner();
+    let again = user
+        .session_get_or_create()
+        .body(types::SessionGetOrCreate::default())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(again.id, first.id);
     let ws = types::SessionForWorkspace { workspace_path: "other".into() };
-    let other = user.session_get_or_create_for_workspace().body(ws.clone()).send().await.unwrap().into_inner();
+    let other =
+        user.session_get_or_create_for_workspace().body(ws.clone()).send().await.unwrap().into_inner();
     assert_ne!(other.id, first.id);
     user.session_stop().session_id(other.id.to_string()).send().await.unwrap();
     let resumed = user.session_get_or_create_for_workspace().body(ws).send().await.unwrap().into_inner();
@@ -70,7 +83,8 @@ async fn paths_outside_the_workspace_root_are_refused() {
 
 #[tokio::test]
 async fn the_running_cap_stops_the_least_recently_active_session() {
-    let server = TestServer::start_with(Options::default().env("OQTO_SESSIONS__MAX_RUNNING_PER_USER", "2")).await;
+    let server =
+        TestServer::start_with(Options::default().env("OQTO_SESSIONS__MAX_RUNNING_PER_USER", "2")).await;
     let (user, _) = server.user_client("cap").await;
     let a = user.session_create().body(create("a")).send().await.unwrap().into_inner();
     let b = user.session_create().body(create("b")).send().await.unwrap().into_inner();
@@ -148,7 +162,8 @@ async fn original_session_paths_are_served() {
         .await
         .unwrap();
     assert_eq!(for_ws.status(), 200);
-    let updates = http.get(format!("{}/api/sessions/updates", server.url)).bearer_auth(&token).send().await.unwrap();
+    let updates =
+        http.get(format!("{}/api/sessions/updates", server.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(updates.status(), 200);
     assert_eq!(updates.json::<serde_json::Value>().await.unwrap(), serde_json::json!([]));
 }

@@ -106,6 +106,9 @@ impl Agent {
 
     fn turn(&mut self, prompt: &Value) {
         let text = prompt["message"].as_str().unwrap_or_default().to_string();
+        if text.starts_with("/silent") {
+            return;
+        }
         let user = json!({ "role": "user", "content": text, "timestamp": now_ms() });
         self.emit(&json!({ "type": "agent_start" }));
         self.emit(&json!({ "type": "turn_start" }));
@@ -115,9 +118,6 @@ impl Agent {
         let mut words = text.split_whitespace();
         let mode = words.next().unwrap_or_default().to_string();
         let rest: Vec<String> = words.map(str::to_string).collect();
-        if mode == "/silent" {
-            return;
-        }
         if mode == "/garbage" {
             self.raw("this is not json\n");
             self.raw("{\"type\":\"turn_start\"}{\"type\":\"turn_start\"}\n");
