@@ -129,3 +129,55 @@ async fn env_token_overrides_profile_and_health_needs_no_login() {
     let out = run(&server, &["completions", "bash"], None);
     assert!(String::from_utf8_lossy(&out.stdout).contains("oqtoctl"));
 }
+
+#[tokio::test]
+async fn session_and_chat_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+
+    let created = json(&server, &["session", "create", "site"], None);
+    assert_eq!(created["status"], "running");
+    let id = created["id"].as_str().unwrap().to_string();
+    let readable = created["readable_id"].as_str().unwrap().to_string();
+    assert_eq!(json(&server, &["session", "show", &readable], None)["id"], id.as_str());
+    assert_eq!(json(&server, &["session", "list"], None).as_array().unwrap().len(), 1);
+    json(&server, &["session", "activity", &id], None);
+    assert_eq!(json(&server, &["session", "update", &id], None)["update_available"], false);
+    assert!(json(&server, &["session", "updates"], None).as_array().unwrap().is_empty());
+
+    // A chat streams its answer to stdout.
+    let out = run(
+        &server,
+        &["-o", "table", "chat", "--chat", "cli-chat", "--workspace", "site", "hello from the cli"],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "You said: hello from the cli");
+    let out = run(&server, &["-o", "table", "chat", "--chat", "cli-chat", "/tool go"], None);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[tool bash finished"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // --output json prints the typed events, one per line.
+    let out = run(&server, &["-o", "json", "chat", "--chat", "cli-chat", "again"], None);
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.iter().any(|e| e["event"] == "stream.text_delta"));
+    assert_eq!(events.last().unwrap()["event"], "agent.idle");
+    let chats = json(&server, &["chats", "site"], None);
+    assert_eq!(chats[0]["session_id"], "cli-chat");
+    // An empty prompt fails with the server's reason.
+    let out = run(&server, &["chat", "--chat", "cli-chat", "  "], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+
+    json(&server, &["session", "stop", &id], None);
+    assert_eq!(json(&server, &["session", "resume", &id], None)["status"], "running");
+    assert_eq!(json(&server, &["admin", "sessions", "list"], None).as_array().unwrap().len(), 1);
+    assert!(json(&server, &["admin", "sessions", "cleanup"], None)["killed"].as_array().unwrap().is_empty());
+    json(&server, &["admin", "sessions", "delete", &id], None);
+    assert!(json(&server, &["session", "list"], None).as_array().unwrap().is_empty());
+}

@@ -5,10 +5,12 @@
 //! touch: `login`, `logout`, `whoami`, `completions`.
 
 mod auth;
+mod chat;
 mod invites;
 mod misc;
 mod output;
 mod profile;
+mod sessions;
 mod users;
 
 use std::io::IsTerminal;
@@ -52,6 +54,19 @@ enum Command {
     /// Manage invite codes (administrators).
     #[command(subcommand)]
     Invite(invites::InviteCommand),
+    /// Manage your workspace sessions.
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
+    /// Administration beyond users and invites.
+    #[command(subcommand)]
+    Admin(sessions::AdminCommand),
+    /// Send a message to an agent and stream its answer.
+    Chat(chat::ChatArgs),
+    /// List your chats.
+    Chats {
+        /// Only chats working in this workspace.
+        workspace: Option<String>,
+    },
     /// Check that the server is up.
     Health,
     /// Show the server's feature flags.
@@ -66,11 +81,12 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let output = Output::new(match cli.output {
+    let json = match cli.output {
         Some(OutputFormat::Json) => true,
         Some(OutputFormat::Table) => false,
         None => !std::io::stdout().is_terminal(),
-    });
+    };
+    let output = Output::new(json);
     match run(cli, output).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -88,6 +104,10 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
         Command::Whoami => auth::whoami(&profile::connect(&profile)?, &out).await,
         Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Invite(cmd) => invites::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Session(cmd) => sessions::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Admin(cmd) => sessions::run_admin(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Chat(args) => chat::chat(&profile, args, out.is_json()).await,
+        Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
         Command::Health => misc::health(&profile::connect_anonymous(&profile)?, &out).await,
         Command::Features => misc::features(&profile::connect_anonymous(&profile)?, &out).await,
         Command::Completions { shell } => {

@@ -12,6 +12,11 @@ impl Output {
         Output { json }
     }
 
+    /// Whether output is JSON (for scripts) rather than tables.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Prints a list: JSON as is, or a table of the given columns.
     pub fn list<T: Serialize>(&self, items: &[T], columns: &[&str]) -> anyhow::Result<()> {
         let value = serde_json::to_value(items)?;

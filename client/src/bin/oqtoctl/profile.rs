@@ -81,15 +81,19 @@ pub fn url(name: &str) -> Result<String> {
     Ok(load(name)?.map(|p| p.url).unwrap_or_else(|| DEFAULT_URL.to_string()))
 }
 
-/// An SDK client with the profile's (or `OQTO_TOKEN`'s) token.
-pub fn connect(name: &str) -> Result<Client> {
-    let token = match std::env::var("OQTO_TOKEN") {
-        Ok(token) => token,
+/// The token: `OQTO_TOKEN`, or the profile's.
+pub fn token(name: &str) -> Result<String> {
+    match std::env::var("OQTO_TOKEN") {
+        Ok(token) => Ok(token),
         Err(_) => load(name)?
             .and_then(|p| p.token)
-            .with_context(|| format!("not logged in (profile {name:?}): run `oqtoctl login`"))?,
-    };
-    Ok(oqto_client::client_with_token(&url(name)?, Some(&token))?)
+            .with_context(|| format!("not logged in (profile {name:?}): run `oqtoctl login`")),
+    }
+}
+
+/// An SDK client with the profile's (or `OQTO_TOKEN`'s) token.
+pub fn connect(name: &str) -> Result<Client> {
+    Ok(oqto_client::client_with_token(&url(name)?, Some(&token(name)?))?)
 }
 
 /// An SDK client without credentials, for public operations.
