@@ -12,7 +12,7 @@ connections=${BENCH_CONNECTIONS:-64}
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi
-cargo build --release -p oqto-server --bin oqto -p oqto-tests --example hyper_hello
+cargo build --release -p oqto-server --bin oqto -p oqto-tests --bin oqto-standin-agent --example hyper_hello --example mux_bench
 
 work=$(mktemp -d)
 pids=()
@@ -54,6 +54,8 @@ measure() {
   echo "$name $rps $p50 $p99"
 }
 
+mux_table=$(ulimit -n 65536 2>/dev/null; target/release/examples/mux_bench)
+
 results=$(
   measure "hyper hello-world (ceiling)" "$hello_url/" | sed 's/ (ceiling)/_(ceiling)/;s/ hello-world/_hello-world/'
   measure "GET /api/health" "$oqto_url/api/health" | sed 's|GET /api/health|GET_/api/health|'
@@ -75,5 +77,16 @@ $table
 
 \`GET /api/me\` checks the JWT signature and expiry, the in-memory revocation set and
 per-user token state, then reads the user from the database (SQLite, WAL).
+
+## The multiplexed WebSocket
+
+\`target/release/examples/mux_bench\` (\`tests/examples/mux_bench.rs\`): a release server with the
+stand-in agent; clients are typed mux clients in one process on the same machine. A flood is
+one prompt whose answer is that many text deltas; "events" are the chat's sequence numbers
+(every agent event relayed), "frames" what a subscriber actually received after the server
+merged the deltas that queued up while it was behind. Latency: the stand-in writes its wall
+clock into each delta (2 ms apart, so nothing queues); the client subtracts it on arrival.
+
+$mux_table
 MD
 cat BENCHMARKS.md

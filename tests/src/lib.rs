@@ -260,6 +260,11 @@ impl TestServer {
         oqto_client::mux::MuxClient::connect(&self.url, token).await.expect("connecting to the mux")
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's log so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()

@@ -89,7 +89,11 @@ fn now_ms() -> i64 {
 
 /// Serves one upgraded connection until it closes.
 pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, token: String, upgraded: WebsocketConnection) {
+    // Small buffers: an idle connection should cost little memory (the
+    // defaults reserve 128 KiB each); they grow while frames are large.
     let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .max_message_size(Some(MAX_CLIENT_FRAME_BYTES))
         .max_frame_size(Some(MAX_CLIENT_FRAME_BYTES));
     let ws = WebSocketStream::from_raw_socket(upgraded.into_inner(), Role::Server, Some(config)).await;

@@ -9,6 +9,8 @@
 //! - `/flood N`: streams N text deltas as fast as it can;
 //! - `/crash`: exits with status 3 in the middle of the answer;
 //! - `/silent`: accepts the prompt and then says nothing;
+//! - `/timed N`: streams N deltas 2 ms apart, each the microsecond wall
+//!   clock at which it was written (for latency measurements);
 //! - `/garbage`: writes a line that is not JSON, two objects on one line and
 //!   one object split across lines, then answers;
 //! - anything else: answers `You said: <message>`, word by word.
@@ -143,6 +145,7 @@ impl Agent {
                 (0..n).map(|i| format!("{} ", i % 10)).collect()
             }
             "/slow" => rest.iter().map(|w| format!("{w} ")).collect(),
+            "/timed" => vec![String::new(); rest.first().and_then(|n| n.parse().ok()).unwrap_or(100)],
             "/tool" => vec!["The ".into(), "command ".into(), "printed ".into(), "hi.".into()],
             _ => format!("You said: {text}").split_inclusive(' ').map(str::to_string).collect(),
         };
@@ -156,11 +159,18 @@ impl Agent {
             if mode == "/slow" {
                 std::thread::sleep(Duration::from_millis(100));
             }
+            let delta = if mode == "/timed" {
+                std::thread::sleep(Duration::from_millis(2));
+                let micros = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+                format!("{micros}|")
+            } else {
+                delta.clone()
+            };
             if self.poll_during_turn() {
                 aborted = true;
                 break;
             }
-            answer.push_str(delta);
+            answer.push_str(&delta);
             self.emit(&json!({ "type": "message_update", "assistantMessageEvent": { "type": "text_delta", "contentIndex": 0, "delta": delta } }));
         }
         let reason = if aborted { "aborted" } else { "stop" };
