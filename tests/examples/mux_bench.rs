@@ -47,7 +47,10 @@ async fn throughput(server: &TestServer, token: &str, subscribers: usize, deltas
         clients.push(mux);
     }
     let sender = server.mux(token).await;
-    sender.command(&chat, AgentCommand::SessionCreate { config: ChatConfig::default(), last_seq: None }).await.unwrap();
+    sender
+        .command(&chat, AgentCommand::SessionCreate { config: ChatConfig::default(), last_seq: None })
+        .await
+        .unwrap();
     let started = Instant::now();
     let readers: Vec<_> = clients.into_iter().map(|m| tokio::spawn(drain(m, chat.clone()))).collect();
     sender.command(&chat, prompt(&format!("/flood {deltas}"))).await.unwrap();
@@ -65,7 +68,9 @@ async fn throughput(server: &TestServer, token: &str, subscribers: usize, deltas
 async fn latency(server: &TestServer, token: &str, samples: usize) -> (f64, f64) {
     let mut mux = server.mux(token).await;
     let chat = "timed";
-    mux.command(chat, AgentCommand::SessionCreate { config: ChatConfig::default(), last_seq: None }).await.unwrap();
+    mux.command(chat, AgentCommand::SessionCreate { config: ChatConfig::default(), last_seq: None })
+        .await
+        .unwrap();
     mux.command(chat, prompt(&format!("/timed {samples}"))).await.unwrap();
     let mut delays = Vec::new();
     while let Some(event) = mux.next().await {
@@ -91,7 +96,11 @@ async fn latency(server: &TestServer, token: &str, samples: usize) -> (f64, f64)
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 

@@ -122,7 +122,8 @@ impl TestServer {
         TestServer { url, data_dir, config_home, admin_password, child, pg_database }
     }
 
-    /// Stops the server and starts it again on the same data (and database).
+    /// Kills the server (SIGKILL, as a crash would) and starts it again on
+    /// the same data (and database).
     pub async fn restart_with(&mut self, options: Options) {
         let _ = self.child.kill();
         let _ = self.child.wait();

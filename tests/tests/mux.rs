@@ -489,3 +489,124 @@ async fn upgrade_needs_a_valid_token_and_revocation_closes_the_socket() {
     .unwrap();
     assert_eq!(closed, Some(oqto_api::mux::CLOSE_UNAUTHORIZED));
 }
+
+#[tokio::test]
+async fn every_agent_command_gets_exactly_one_response() {
+    let server = TestServer::start().await;
+    let (_, mut mux, token) = user_mux(&server, "cmds").await;
+    assert!(mux.command("k", create(".")).await.unwrap().success);
+    let body = |m: &str| PromptBody { message: m.into(), images: None, client_id: None };
+    let commands = vec![
+        AgentCommand::GetState,
+        AgentCommand::GetMessages,
+        AgentCommand::GetStats,
+        AgentCommand::GetModels { workdir: None },
+        AgentCommand::GetCommands,
+        AgentCommand::GetForkPoints,
+        AgentCommand::SetModel { provider: "standin".into(), model_id: "echo-2".into() },
+        AgentCommand::CycleModel,
+        AgentCommand::SetThinkingLevel { level: "low".into() },
+        AgentCommand::CycleThinkingLevel,
+        AgentCommand::SetAutoCompaction { enabled: true },
+        AgentCommand::SetAutoRetry { enabled: false },
+        AgentCommand::Compact { instructions: None },
+        AgentCommand::AbortRetry,
+        AgentCommand::SetSessionName { name: "named".into() },
+        AgentCommand::Fork { entry_id: "nope".into() },
+        AgentCommand::InputResponse {
+            request_id: "r1".into(),
+            value: None,
+            confirmed: Some(true),
+            cancelled: None,
+        },
+        AgentCommand::Steer(body("steer me")),
+        AgentCommand::FollowUp(body("and then")),
+        AgentCommand::Abort,
+        AgentCommand::ListSessions,
+    ];
+    // Raw frames with ids, to count the responses per id.
+    let mut ws = raw_socket(&server, &token).await;
+    send_json(&mut ws, serde_json::json!({"channel":"agent","session_id":"k","id":"attach","cmd":"session.create","config":{}})).await;
+    for (i, command) in commands.iter().enumerate() {
+        let request = oqto_api::mux::AgentRequest {
+            session_id: "k".into(),
+            id: Some(format!("q{i}")),
+            command: command.clone(),
+        };
+        let frame = ClientFrame::Agent(request);
+        ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into())).await.unwrap();
+    }
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while seen.len() < commands.len() + 1 {
+        let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout_at(deadline, ws.next()).await else {
+            panic!("missing responses: {seen:?}")
+        };
+        let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["event"] == "response" {
+            *seen.entry(v["id"].as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    // Let any duplicate arrive before checking.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(100), ws.next()).await
+    {
+        let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["event"] == "response" {
+            *seen.entry(v["id"].as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+    let state = mux.command("k", AgentCommand::GetState).await.unwrap();
+    assert_eq!(state.data.unwrap()["model"]["id"], "echo-2");
+}
+
+#[tokio::test]
+async fn idle_workspace_sessions_stop() {
+    let server =
+        TestServer::start_with(Options::default().env("OQTO_SESSIONS__IDLE_TIMEOUT_SECS", "1")).await;
+    let (client, _) = server.user_client("sleepy").await;
+    let session = client
+        .session_create()
+        .body(oqto_client::types::SessionCreate { workspace_path: "w".into() })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let mut status = session.status;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = client
+            .session_view()
+            .session_id(session.id.to_string())
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if status == oqto_client::types::SessionStatus::Stopped {
+            break;
+        }
+    }
+    assert_eq!(status, oqto_client::types::SessionStatus::Stopped);
+}
+
+#[tokio::test]
+async fn cleanup_kills_agents_orphaned_by_a_crash() {
+    let linger = format!(
+        "{}]",
+        oqto_tests::standin_agent_command().trim_end_matches(']').to_string() + ", '--linger'"
+    );
+    let options = Options::default().env("OQTO_AGENT__COMMAND", &linger);
+    let mut server = TestServer::start_with(options.clone()).await;
+    let (_, mut mux, _) = user_mux(&server, "crashy").await;
+    assert!(mux.command("o", create(".")).await.unwrap().success);
+    server.restart_with(options).await;
+    let admin = server.admin_client().await;
+    let report = admin.admin_local_cleanup().send().await.unwrap().into_inner();
+    assert_eq!(report.killed.len(), 1, "{report:?}");
+    assert!(report.killed[0].command.contains("oqto-standin-agent"), "{report:?}");
+    let again = admin.admin_local_cleanup().send().await.unwrap().into_inner();
+    assert!(again.killed.is_empty());
+}

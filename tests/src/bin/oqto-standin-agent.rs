@@ -14,6 +14,9 @@
 //! - `/garbage`: writes a line that is not JSON, two objects on one line and
 //!   one object split across lines, then answers;
 //! - anything else: answers `You said: <message>`, word by word.
+//!
+//! With `--linger` it keeps running after its stdin closes (as a hung agent
+//! would), for the orphan-cleanup test.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -332,5 +335,10 @@ fn main() {
     eprintln!("stand-in agent ready");
     while let Ok(cmd) = agent.inbox.recv() {
         agent.command(cmd);
+    }
+    if args.iter().any(|a| a == "--linger") {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
     }
 }
