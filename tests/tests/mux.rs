@@ -493,7 +493,7 @@ async fn upgrade_needs_a_valid_token_and_revocation_closes_the_socket() {
 #[tokio::test]
 async fn every_agent_command_gets_exactly_one_response() {
     let server = TestServer::start().await;
-    let (_, mut mux, token) = user_mux(&server, "cmds").await;
+    let (_, mux, token) = user_mux(&server, "cmds").await;
     assert!(mux.command("k", create(".")).await.unwrap().success);
     let body = |m: &str| PromptBody { message: m.into(), images: None, client_id: None };
     let commands = vec![
@@ -600,7 +600,7 @@ async fn cleanup_kills_agents_orphaned_by_a_crash() {
     );
     let options = Options::default().env("OQTO_AGENT__COMMAND", &linger);
     let mut server = TestServer::start_with(options.clone()).await;
-    let (_, mut mux, _) = user_mux(&server, "crashy").await;
+    let (_, mux, _) = user_mux(&server, "crashy").await;
     assert!(mux.command("o", create(".")).await.unwrap().success);
     server.restart_with(options).await;
     let admin = server.admin_client().await;
