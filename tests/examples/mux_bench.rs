@@ -3,6 +3,7 @@
 //!   stand-in agent in flood mode);
 //! - added latency from the agent's stdout to a client's frame, p50/p99;
 //! - resident memory per idle mux connection, at 1000 connections.
+//!
 //! Prints a Markdown table.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
