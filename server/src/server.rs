@@ -46,6 +46,7 @@ pub async fn serve(config: Config) -> Result<()> {
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
     let addr = server.local_addr();
+    set_listener_nodelay(addr, &log);
     println!("oqto {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     slog::info!(log, "listening"; "address" => %addr, "database" => ?ctx.db.backend);
     server.await.map_err(|e| anyhow::anyhow!("server stopped: {e}"))
@@ -101,3 +102,34 @@ async fn stop_idle(ctx: Arc<ServerContext>) {
         }
     }
 }
+
+/// Dropshot does not set `TCP_NODELAY` on the connections it accepts, so a
+/// small mux frame could wait for the peer's delayed ACK (Nagle): tens of
+/// milliseconds at p99. Linux copies the option from the listening socket
+/// to every accepted one, so it is set on the listener, found among this
+/// process's descriptors by its address.
+#[cfg(target_os = "linux")]
+fn set_listener_nodelay(addr: std::net::SocketAddr, log: &slog::Logger) {
+    use nix::sys::socket::{SockaddrStorage, getsockname, getsockopt, setsockopt, sockopt};
+    use std::os::fd::BorrowedFd;
+    let wanted = SockaddrStorage::from(addr);
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
+    for fd in entries.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
+        if getsockname::<SockaddrStorage>(fd).ok() != Some(wanted) {
+            continue;
+        }
+        // SAFETY: the descriptor is open (it just answered getsockname) and
+        // is only borrowed for these two calls; at worst a concurrent close
+        // makes them fail, which is harmless.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        if getsockopt(&fd, sockopt::AcceptConn).unwrap_or(false) {
+            if let Err(e) = setsockopt(&fd, sockopt::TcpNoDelay, &true) {
+                slog::warn!(log, "could not set TCP_NODELAY on the listener"; "error" => %e);
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_listener_nodelay(_addr: std::net::SocketAddr, _log: &slog::Logger) {}

@@ -271,6 +271,25 @@ impl TestServer {
         std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Calls `path` directly with a bearer token, for what the SDK cannot
+    /// express (the original's aliased paths, malformed bodies). Returns the
+    /// status and the JSON body (`Null` when there is none).
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http().request(method, format!("{}{path}", self.url)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// A raw HTTP client, for what the SDK deliberately cannot express
     /// (malformed bodies, cookies, the original's aliased paths).
     pub fn http(&self) -> reqwest::Client {

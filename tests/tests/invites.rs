@@ -2,6 +2,7 @@
 
 use oqto_client::types;
 use oqto_tests::{TestServer, status};
+use reqwest::Method;
 
 #[tokio::test]
 async fn invite_codes_end_to_end() {
@@ -95,31 +96,13 @@ async fn invite_codes_end_to_end() {
 async fn original_invite_paths_are_served() {
     let server = TestServer::start().await;
     let token = server.login("admin", &server.admin_password).await;
-    let http = server.http();
-    let batch = http
-        .post(format!("{}/api/admin/invite-codes/batch", server.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "count": 3, "uses_per_code": 1 }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(batch.status(), 201);
-    let stats: serde_json::Value = http
-        .get(format!("{}/api/admin/invite-codes/stats", server.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stats["total"], 3);
-    let bad = http
-        .post(format!("{}/api/admin/invite-codes/batch", server.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "count": "many" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+    let batch = serde_json::json!({ "count": 3, "uses_per_code": 1 });
+    let (code, _) = server.raw(Method::POST, "/api/admin/invite-codes/batch", &token, Some(batch)).await;
+    assert_eq!(code, 201);
+    let (code, stats) = server.raw(Method::GET, "/api/admin/invite-codes/stats", &token, None).await;
+    assert_eq!((code, &stats["total"]), (200, &serde_json::json!(3)));
+    let bad = serde_json::json!({ "count": "many" });
+    let (code, body) = server.raw(Method::POST, "/api/admin/invite-codes/batch", &token, Some(bad)).await;
+    assert_eq!(code, 400);
+    assert!(body["message"].as_str().unwrap().contains("unable to parse JSON body"));
 }

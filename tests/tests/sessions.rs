@@ -2,6 +2,7 @@
 
 use oqto_client::types;
 use oqto_tests::{Options, TestServer, status};
+use reqwest::Method;
 
 fn create(path: &str) -> types::SessionCreate {
     types::SessionCreate { workspace_path: path.into() }
@@ -142,28 +143,13 @@ async fn runtime_updates_and_upgrade() {
 async fn original_session_paths_are_served() {
     let server = TestServer::start().await;
     let token = server.login("admin", &server.admin_password).await;
-    let http = server.http();
-    let created: serde_json::Value = http
-        .post(format!("{}/api/sessions/get-or-create", server.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(created["status"], "running");
-    let for_ws = http
-        .post(format!("{}/api/sessions/get-or-create-for-workspace", server.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "workspace_path": "p" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(for_ws.status(), 200);
-    let updates =
-        http.get(format!("{}/api/sessions/updates", server.url)).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(updates.status(), 200);
-    assert_eq!(updates.json::<serde_json::Value>().await.unwrap(), serde_json::json!([]));
+    let empty = Some(serde_json::json!({}));
+    let (code, created) = server.raw(Method::POST, "/api/sessions/get-or-create", &token, empty).await;
+    assert_eq!((code, &created["status"]), (200, &serde_json::json!("running")));
+    let workspace = Some(serde_json::json!({ "workspace_path": "p" }));
+    let (code, _) =
+        server.raw(Method::POST, "/api/sessions/get-or-create-for-workspace", &token, workspace).await;
+    assert_eq!(code, 200);
+    let (code, updates) = server.raw(Method::GET, "/api/sessions/updates", &token, None).await;
+    assert_eq!((code, updates), (200, serde_json::json!([])));
 }

@@ -2,6 +2,7 @@
 
 use oqto_client::types;
 use oqto_tests::{TestServer, error_body, status};
+use reqwest::Method;
 
 #[tokio::test]
 async fn me_update_merges_settings_and_refuses_reserved_keys() {
@@ -190,33 +191,14 @@ async fn config_sync_creates_per_user_directories() {
 async fn original_collection_paths_are_served() {
     let server = TestServer::start().await;
     let token = server.login("admin", &server.admin_password).await;
-    let http = server.http();
-    let stats: serde_json::Value = http
-        .get(format!("{}/api/admin/users/stats", server.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stats["admins"], 1);
-    let sync = http
-        .post(format!("{}/api/admin/users/sync-configs", server.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sync.status(), 200);
-    let other = http
-        .post(format!("{}/api/admin/users/whatever", server.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other.status(), 404);
-    let anonymous = http.get(format!("{}/api/admin/users/stats", server.url)).send().await.unwrap();
+    let (code, stats) = server.raw(Method::GET, "/api/admin/users/stats", &token, None).await;
+    assert_eq!((code, &stats["admins"]), (200, &serde_json::json!(1)));
+    let (code, _) =
+        server.raw(Method::POST, "/api/admin/users/sync-configs", &token, Some(serde_json::json!({}))).await;
+    assert_eq!(code, 200);
+    let (code, _) =
+        server.raw(Method::POST, "/api/admin/users/whatever", &token, Some(serde_json::json!({}))).await;
+    assert_eq!(code, 404);
+    let anonymous = server.http().get(format!("{}/api/admin/users/stats", server.url)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }

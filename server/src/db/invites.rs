@@ -99,26 +99,14 @@ pub async fn get<'c>(
     db: impl Executor<'c, Database = Any>,
     id: &str,
 ) -> Result<Option<InviteRow>, sqlx::Error> {
-    sqlx::query(select_invites!("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    super::fetch_optional(sqlx::query(select_invites!("WHERE id = $1")).bind(id), db, from_row).await
 }
 
 pub async fn get_by_code<'c>(
     db: impl Executor<'c, Database = Any>,
     code: &str,
 ) -> Result<Option<InviteRow>, sqlx::Error> {
-    sqlx::query(select_invites!("WHERE code = $1"))
-        .bind(code)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    super::fetch_optional(sqlx::query(select_invites!("WHERE code = $1")).bind(code), db, from_row).await
 }
 
 /// Takes one use of `code` if it is redeemable at `now`, in one statement
@@ -158,21 +146,21 @@ pub async fn list<'c>(
     db: impl Executor<'c, Database = Any>,
     f: &InviteFilter,
 ) -> Result<Vec<InviteRow>, sqlx::Error> {
-    sqlx::query(concat!(
-        select_invites!("WHERE ($1 IS NULL OR created_by = $1) AND ($2 IS NULL OR ($2 = 1) = "),
-        valid_at!("$3"),
-        ") ORDER BY created_at DESC, id LIMIT $4 OFFSET $5"
-    ))
-    .bind(&f.created_by)
-    .bind(f.valid.map(i64::from))
-    .bind(f.now)
-    .bind(f.limit)
-    .bind(f.offset)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    super::fetch_all(
+        sqlx::query(concat!(
+            select_invites!("WHERE ($1 IS NULL OR created_by = $1) AND ($2 IS NULL OR ($2 = 1) = "),
+            valid_at!("$3"),
+            ") ORDER BY created_at DESC, id LIMIT $4 OFFSET $5"
+        ))
+        .bind(&f.created_by)
+        .bind(f.valid.map(i64::from))
+        .bind(f.now)
+        .bind(f.limit)
+        .bind(f.offset),
+        db,
+        from_row,
+    )
+    .await
 }
 
 /// Sets `revoked_at` unless already set; returns whether the code exists.

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
 /// Which database engine is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,4 +113,25 @@ pub fn like_pattern(needle: &str) -> String {
     }
     out.push('%');
     out
+}
+
+/// A portable query with its arguments bound.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+
+/// Runs `query` and maps the row it returns, if any.
+pub async fn fetch_optional<'c, T>(
+    query: AnyQuery<'_>,
+    db: impl Executor<'c, Database = Any>,
+    map: fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, sqlx::Error> {
+    query.fetch_optional(db).await?.as_ref().map(map).transpose()
+}
+
+/// Runs `query` and maps every row it returns.
+pub async fn fetch_all<'c, T>(
+    query: AnyQuery<'_>,
+    db: impl Executor<'c, Database = Any>,
+    map: fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, sqlx::Error> {
+    query.fetch_all(db).await?.iter().map(map).collect()
 }

@@ -90,13 +90,12 @@ pub async fn get<'c>(
     db: impl Executor<'c, Database = Any>,
     key: &str,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query(select_sessions!("WHERE id = $1 OR readable_id = $1"))
-        .bind(key)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    super::fetch_optional(
+        sqlx::query(select_sessions!("WHERE id = $1 OR readable_id = $1")).bind(key),
+        db,
+        from_row,
+    )
+    .await
 }
 
 /// A user's sessions, most recently active first.
@@ -104,23 +103,17 @@ pub async fn list_for_user<'c>(
     db: impl Executor<'c, Database = Any>,
     user_id: &str,
 ) -> Result<Vec<SessionRow>, sqlx::Error> {
-    sqlx::query(select_sessions!("WHERE user_id = $1 ORDER BY last_activity_at DESC, id"))
-        .bind(user_id)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    super::fetch_all(
+        sqlx::query(select_sessions!("WHERE user_id = $1 ORDER BY last_activity_at DESC, id")).bind(user_id),
+        db,
+        from_row,
+    )
+    .await
 }
 
 /// Every session, most recently active first.
 pub async fn list_all<'c>(db: impl Executor<'c, Database = Any>) -> Result<Vec<SessionRow>, sqlx::Error> {
-    sqlx::query(select_sessions!("ORDER BY last_activity_at DESC, id"))
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    super::fetch_all(sqlx::query(select_sessions!("ORDER BY last_activity_at DESC, id")), db, from_row).await
 }
 
 /// Running sessions whose last activity is before `before`.
@@ -128,23 +121,22 @@ pub async fn idle_running<'c>(
     db: impl Executor<'c, Database = Any>,
     before: i64,
 ) -> Result<Vec<SessionRow>, sqlx::Error> {
-    sqlx::query(select_sessions!("WHERE status = 'running' AND last_activity_at < $1"))
-        .bind(before)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    super::fetch_all(
+        sqlx::query(select_sessions!("WHERE status = 'running' AND last_activity_at < $1")).bind(before),
+        db,
+        from_row,
+    )
+    .await
 }
 
 /// Sessions that claim to hold resources.
 pub async fn list_active<'c>(db: impl Executor<'c, Database = Any>) -> Result<Vec<SessionRow>, sqlx::Error> {
-    sqlx::query(select_sessions!("WHERE status IN ('pending', 'starting', 'running', 'stopping')"))
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    super::fetch_all(
+        sqlx::query(select_sessions!("WHERE status IN ('pending', 'starting', 'running', 'stopping')")),
+        db,
+        from_row,
+    )
+    .await
 }
 
 pub async fn touch<'c>(db: impl Executor<'c, Database = Any>, id: &str, now: i64) -> Result<(), sqlx::Error> {

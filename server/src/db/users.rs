@@ -113,13 +113,7 @@ pub async fn get<'c>(
     db: impl Executor<'c, Database = Any>,
     id: &str,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query(select_users!("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    super::fetch_optional(sqlx::query(select_users!("WHERE id = $1")).bind(id), db, from_row).await
 }
 
 /// The user whose username (any case) or email matches `name`.
@@ -127,45 +121,45 @@ pub async fn find_by_login<'c>(
     db: impl Executor<'c, Database = Any>,
     name: &str,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query(select_users!("WHERE LOWER(username) = $1 OR email = $1"))
-        .bind(name.trim().to_lowercase())
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    super::fetch_optional(
+        sqlx::query(select_users!("WHERE LOWER(username) = $1 OR email = $1"))
+            .bind(name.trim().to_lowercase()),
+        db,
+        from_row,
+    )
+    .await
 }
 
 /// The oldest active administrator.
 pub async fn first_admin<'c>(db: impl Executor<'c, Database = Any>) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query(select_users!("WHERE role = 'admin' AND is_active = 1 ORDER BY created_at, id LIMIT 1"))
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    super::fetch_optional(
+        sqlx::query(select_users!("WHERE role = 'admin' AND is_active = 1 ORDER BY created_at, id LIMIT 1")),
+        db,
+        from_row,
+    )
+    .await
 }
 
 pub async fn list<'c>(
     db: impl Executor<'c, Database = Any>,
     f: &UserFilter,
 ) -> Result<Vec<UserRow>, sqlx::Error> {
-    sqlx::query(select_users!(
-        "WHERE ($1 IS NULL OR role = $1) AND ($2 IS NULL OR is_active = $2) \
+    super::fetch_all(
+        sqlx::query(select_users!(
+            "WHERE ($1 IS NULL OR role = $1) AND ($2 IS NULL OR is_active = $2) \
          AND ($3 IS NULL OR LOWER(username) LIKE $3 ESCAPE '\\' OR email LIKE $3 ESCAPE '\\' \
               OR LOWER(display_name) LIKE $3 ESCAPE '\\') \
          ORDER BY created_at, id LIMIT $4 OFFSET $5"
-    ))
-    .bind(&f.role)
-    .bind(f.is_active.map(i64::from))
-    .bind(&f.pattern)
-    .bind(f.limit)
-    .bind(f.offset)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+        ))
+        .bind(&f.role)
+        .bind(f.is_active.map(i64::from))
+        .bind(&f.pattern)
+        .bind(f.limit)
+        .bind(f.offset),
+        db,
+        from_row,
+    )
+    .await
 }
 
 /// Counts: (total, active, admins, users, services).
