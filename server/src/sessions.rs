@@ -235,6 +235,27 @@ pub async fn session_for_dir(ctx: &ServerContext, user_id: &str, dir: &Workspace
     }
 }
 
+/// Makes sure a chat's workspace session runs before its agent starts:
+/// resumes it when stopped, or finds (or creates) another for the chat's
+/// directory when it was deleted. Returns the session id to use.
+pub async fn ensure_running(
+    ctx: &ServerContext,
+    user_id: &str,
+    session_id: Option<&str>,
+    dir: &WorkspaceDir,
+) -> Result<String> {
+    if let Some(id) = session_id
+        && let Some(mut row) = db::sessions::get(&ctx.db.pool, id).await?
+        && row.user_id == user_id
+    {
+        if status(&row) != SessionStatus::Running {
+            start(ctx, &mut row).await?;
+        }
+        return Ok(row.id);
+    }
+    Ok(session_for_dir(ctx, user_id, dir).await?.id)
+}
+
 pub async fn get_or_create(
     ctx: &ServerContext,
     caller: &Caller,

@@ -97,13 +97,16 @@ async fn chat_lifecycle_with_history_across_stop_and_resume() {
         matches!(&closed.last().unwrap().event, AgentEvent::SessionClosed { reason: Some(r) } if r == "session stopped")
     );
 
-    client.session_resume().session_id(sessions[0].id.to_string()).send().await.unwrap();
+    // Using the chat again resumes its workspace session.
     let again = mux.command("chat-1", create("proj")).await.unwrap();
     assert_eq!(again.data.as_ref().unwrap()["resumed"], true, "{again:?}");
     let messages = mux.command("chat-1", AgentCommand::GetMessages).await.unwrap();
     let list = messages.data.unwrap()["messages"].as_array().unwrap().clone();
     assert_eq!(list.len(), 2, "the history survived: {list:?}");
 
+    let session =
+        client.session_view().session_id(sessions[0].id.to_string()).send().await.unwrap().into_inner();
+    assert_eq!(session.status, oqto_client::types::SessionStatus::Running);
     let listed = mux.command("", AgentCommand::ListSessions).await.unwrap();
     assert_eq!(listed.data.unwrap()[0]["session_id"], "chat-1");
     let deleted = mux.command("chat-1", AgentCommand::SessionDelete).await.unwrap();
@@ -163,6 +166,20 @@ async fn two_clients_see_the_same_events_in_the_same_order() {
     assert!(b.iter().any(|f| matches!(&f.event, AgentEvent::UserMessage { message, .. } if message == "/slow one two three four")),
         "the prompt is shown to the other viewer");
     assert!(!a.iter().any(|f| matches!(f.event, AgentEvent::UserMessage { .. })), "not echoed to its sender");
+}
+
+#[tokio::test]
+async fn a_chat_cannot_work_outside_the_workspace_root() {
+    let server = TestServer::start().await;
+    let (_, mux, _) = user_mux(&server, "esc").await;
+    for cwd in ["..", "../other", "/etc", "a/../../b"] {
+        let created = mux.command("escape", create(cwd)).await.unwrap();
+        assert!(!created.success, "{cwd}");
+        assert!(created.error.unwrap().contains("inside your workspace root"));
+    }
+    for bad_id in ["../x", ".hidden", "a/b", ""] {
+        assert!(!mux.command(bad_id, create(".")).await.unwrap().success, "{bad_id:?}");
+    }
 }
 
 #[tokio::test]

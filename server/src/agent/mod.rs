@@ -163,6 +163,17 @@ impl Chat {
         self.lock().setup.workspace_session_id.clone()
     }
 
+    /// The chat's working directory.
+    pub fn workspace_dir(&self) -> crate::workspace::WorkspaceDir {
+        let st = self.lock();
+        crate::workspace::WorkspaceDir { path: st.setup.cwd.clone(), relative: st.setup.cwd_relative.clone() }
+    }
+
+    /// Moves the chat to another workspace session.
+    pub fn set_workspace_session(&self, session_id: String) {
+        self.lock().setup.workspace_session_id = Some(session_id);
+    }
+
     pub fn touch(&self) {
         self.lock().last_activity = Instant::now();
     }

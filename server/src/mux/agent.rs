@@ -70,7 +70,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 }
             }
             if !chat.is_running()
-                && let Err(e) = ctx.chats.start(&chat, true)
+                && let Err(e) = resume(ctx, &chat).await
             {
                 return reply(Err(e));
             }
@@ -155,7 +155,13 @@ async fn open(
     };
     let seq = chat.subscribe(&conn.outbox, last_seq);
     conn.subscriptions().insert(chat_id.to_string());
-    let resumed = match ctx.chats.start(&chat, config.continue_session.unwrap_or(true)) {
+    let started = match chat.is_running() {
+        true => Ok(false),
+        false => ensure_session(ctx, &chat)
+            .await
+            .and_then(|()| ctx.chats.start(&chat, config.continue_session.unwrap_or(true))),
+    };
+    let resumed = match started {
         Ok(resumed) => resumed,
         Err(e) => {
             chat.unsubscribe(conn.id);
@@ -165,4 +171,21 @@ async fn open(
     };
     chat.touch();
     Ok(Some(json!({ "session_id": chat_id, "resumed": resumed, "seq": seq })))
+}
+
+/// Makes sure the chat's workspace session runs (resuming it when stopped).
+async fn ensure_session(ctx: &Arc<ServerContext>, chat: &crate::agent::Chat) -> Result<(), String> {
+    let session = chat.workspace_session_id();
+    let dir = chat.workspace_dir();
+    let id = crate::sessions::ensure_running(ctx, &chat.user_id, session.as_deref(), &dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    chat.set_workspace_session(id);
+    Ok(())
+}
+
+/// Starts a stopped chat's agent again from its session file.
+async fn resume(ctx: &Arc<ServerContext>, chat: &Arc<crate::agent::Chat>) -> Result<bool, String> {
+    ensure_session(ctx, chat).await?;
+    ctx.chats.start(chat, true)
 }
