@@ -55,3 +55,5 @@ pub const SESSION_UPDATES_ALIAS: &str = "updates";
 pub const SESSION_GET_OR_CREATE_ALIAS: &str = "get-or-create";
 /// See [`SESSION_UPDATES_ALIAS`].
 pub const SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS: &str = "get-or-create-for-workspace";
+/// The segment the original used under `/api/chat-history/`.
+pub const CHAT_HISTORY_GROUPED_ALIAS: &str = "grouped";

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod compat;
+pub mod history;
 pub mod invites;
 pub mod misc;
 pub mod mux;
@@ -21,6 +22,10 @@ use dropshot::{
 
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use compat::Aliased;
+use history::{
+    ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath, ChatHistoryQuery,
+    ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
+};
 use http::Response;
 use invites::{
     InviteCodeBatchCreate, InviteCodeCreate, InviteCodeListQuery, InviteCodePath, InviteCodeStats,
@@ -69,6 +74,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "misc" = { description = "Health, features and the API document" },
             "sessions" = { description = "Workspace sessions: the runtime of a workspace, hosting its chats" },
             "mux" = { description = "The multiplexed WebSocket" },
+            "history" = { description = "Chat history and search" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -507,6 +513,70 @@ pub trait OqtoApi {
     async fn admin_local_cleanup(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<LocalCleanupReport>, HttpError>;
+
+    // ------------------------------------------------------------- history
+
+    /// List the caller's chats
+    ///
+    /// Newest activity first. Indexed from the agents' session files
+    /// (only what was appended since the last look is read).
+    #[endpoint { method = GET, path = "/api/chat-history", tags = ["history"] }]
+    async fn chat_history_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<ChatHistoryQuery>,
+    ) -> Result<HttpResponseOk<Vec<ChatHistoryEntry>>, HttpError>;
+
+    /// The caller's chats grouped by time
+    ///
+    /// Buckets today, yesterday, this week, this month and older, computed
+    /// in the caller's time zone (`tz`, default UTC). Also served at the
+    /// original's path `GET /api/chat-history/grouped`. Errors: 400 for an
+    /// unknown time zone.
+    #[endpoint { method = GET, path = "/api/chat-history-grouped", tags = ["history"] }]
+    async fn chat_history_grouped_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<ChatHistoryGroupedQuery>,
+    ) -> Result<HttpResponseOk<ChatHistoryGroups>, HttpError>;
+
+    /// One chat's history entry
+    ///
+    /// Errors: 404 (also for another user's chat).
+    #[endpoint { method = GET, path = "/api/chat-history/{session_id}", tags = ["history"] }]
+    async fn chat_history_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ChatHistoryPath>,
+    ) -> Result<Aliased<HttpResponseOk<ChatHistoryEntry>>, HttpError>;
+
+    /// Rename a chat
+    ///
+    /// The title persists across restarts. Errors: 404, 422 for a title
+    /// that is too long.
+    #[endpoint { method = PATCH, path = "/api/chat-history/{session_id}", tags = ["history"] }]
+    async fn chat_history_update(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ChatHistoryPath>,
+        body: TypedBody<ChatHistoryUpdate>,
+    ) -> Result<HttpResponseOk<ChatHistoryEntry>, HttpError>;
+
+    /// A chat's messages
+    ///
+    /// Oldest first. Errors: 404.
+    #[endpoint { method = GET, path = "/api/chat-history/{session_id}/messages", tags = ["history"] }]
+    async fn chat_history_message_list(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ChatHistoryPath>,
+        query: Query<ChatMessagesQuery>,
+    ) -> Result<HttpResponseOk<Vec<ChatMessage>>, HttpError>;
+
+    /// Search the caller's chats
+    ///
+    /// Full-text search over every message (SQLite FTS5, or PostgreSQL
+    /// full-text search). Errors: 400 for an empty query.
+    #[endpoint { method = GET, path = "/api/search", tags = ["history"] }]
+    async fn search(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<SearchQuery>,
+    ) -> Result<HttpResponseOk<SearchResults>, HttpError>;
 
     // ----------------------------------------------------------------- mux
 

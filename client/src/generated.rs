@@ -43,6 +43,115 @@ pub mod types {
             Default::default()
         }
     }
+    ///One chat's conversation, as listed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatHistoryEntry {
+        ///First message time, Unix milliseconds.
+        pub created_at: i64,
+        ///The chat id (as chosen at `session.create`).
+        pub id: ::std::string::String,
+        ///Whether the chat is a fork of another.
+        pub is_child: bool,
+        ///Messages in the conversation.
+        pub message_count: i64,
+        ///Model of the last assistant message.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub model: ::std::option::Option<::std::string::String>,
+        ///The chat this one was forked from.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parent_id: ::std::option::Option<::std::string::String>,
+        ///The workspace's last path component (`.` gives the root's name).
+        pub project_name: ::std::string::String,
+        ///Provider of the last assistant message.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<::std::string::String>,
+        ///The readable id of the workspace session the chat last ran in.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub readable_id: ::std::option::Option<::std::string::String>,
+        ///Token and cost totals.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub stats: ::std::option::Option<ChatStats>,
+        ///Title: the name given to the chat, else its first user message.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        ///Last message time, Unix milliseconds.
+        pub updated_at: i64,
+        ///Working directory, relative to the owner's workspace root.
+        pub workspace_path: ::std::string::String,
+    }
+    impl ChatHistoryEntry {
+        pub fn builder() -> builder::ChatHistoryEntry {
+            Default::default()
+        }
+    }
+    ///Chats grouped by when they were last active, in the caller's time zone.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatHistoryGroups {
+        pub older: ::std::vec::Vec<ChatHistoryEntry>,
+        ///Earlier this month.
+        pub this_month: ::std::vec::Vec<ChatHistoryEntry>,
+        ///Earlier this week (weeks start on Monday).
+        pub this_week: ::std::vec::Vec<ChatHistoryEntry>,
+        pub today: ::std::vec::Vec<ChatHistoryEntry>,
+        pub yesterday: ::std::vec::Vec<ChatHistoryEntry>,
+    }
+    impl ChatHistoryGroups {
+        pub fn builder() -> builder::ChatHistoryGroups {
+            Default::default()
+        }
+    }
+    ///Changes to a chat's history entry.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct ChatHistoryUpdate {
+        ///New title (1 to 200 characters); an empty string goes back to the default title.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl ChatHistoryUpdate {
+        pub fn builder() -> builder::ChatHistoryUpdate {
+            Default::default()
+        }
+    }
+    ///One message of a conversation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatMessage {
+        ///The message's text, flattened.
+        pub content: ::std::string::String,
+        ///When it was written, Unix milliseconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<i64>,
+        ///Position in the conversation, from 0.
+        pub idx: i64,
+        ///Model of an assistant message.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub model: ::std::option::Option<::std::string::String>,
+        ///The message's parts as the agent wrote them (text, thinking, tool calls…).
+        pub parts: ::serde_json::Value,
+        ///Provider of an assistant message.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<::std::string::String>,
+        ///`user`, `assistant`, `tool` or `system`.
+        pub role: ::std::string::String,
+    }
+    impl ChatMessage {
+        pub fn builder() -> builder::ChatMessage {
+            Default::default()
+        }
+    }
+    ///Token and cost totals of a chat.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatStats {
+        pub cache_read: i64,
+        pub cache_write: i64,
+        pub cost_usd: f64,
+        pub tokens_in: i64,
+        pub tokens_out: i64,
+    }
+    impl ChatStats {
+        pub fn builder() -> builder::ChatStats {
+            Default::default()
+        }
+    }
     ///Body of `POST /api/auth/dev-login` (development mode only).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DevLogin {
@@ -377,6 +486,53 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///A message that matches a search.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SearchHit {
+        ///`<chat id>:<idx>`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<::std::string::String>,
+        ///Relevance (higher is better).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub score: ::std::option::Option<f64>,
+        ///The chat.
+        pub session_id: ::std::string::String,
+        ///The matching text around the words.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub snippet: ::std::option::Option<::std::string::String>,
+        ///When the message was written, Unix milliseconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub timestamp: ::std::option::Option<i64>,
+        ///The chat's title.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        ///The chat's workspace (relative path).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace: ::std::option::Option<::std::string::String>,
+    }
+    impl SearchHit {
+        pub fn builder() -> builder::SearchHit {
+            Default::default()
+        }
+    }
+    ///The answer to a search.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SearchResults {
+        ///Time the search took on the server.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub elapsed_ms: ::std::option::Option<u64>,
+        pub hits: ::std::vec::Vec<SearchHit>,
+        ///Hits returned.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub total: ::std::option::Option<u64>,
+    }
+    impl SearchResults {
+        pub fn builder() -> builder::SearchResults {
+            Default::default()
         }
     }
     ///How a new chat session is attached in the UI.
@@ -891,6 +1047,553 @@ pub mod types {
                     name: Ok(value.name),
                     role: Ok(value.role),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatHistoryEntry {
+            created_at: ::std::result::Result<i64, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_child: ::std::result::Result<bool, ::std::string::String>,
+            message_count: ::std::result::Result<i64, ::std::string::String>,
+            model: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            parent_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            project_name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            provider:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            readable_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            stats: ::std::result::Result<::std::option::Option<super::ChatStats>, ::std::string::String>,
+            title: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            updated_at: ::std::result::Result<i64, ::std::string::String>,
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatHistoryEntry {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_child: Err("no value supplied for is_child".to_string()),
+                    message_count: Err("no value supplied for message_count".to_string()),
+                    model: Ok(Default::default()),
+                    parent_id: Ok(Default::default()),
+                    project_name: Err("no value supplied for project_name".to_string()),
+                    provider: Ok(Default::default()),
+                    readable_id: Ok(Default::default()),
+                    stats: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    workspace_path: Err("no value supplied for workspace_path".to_string()),
+                }
+            }
+        }
+        impl ChatHistoryEntry {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_child<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_child = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for is_child: {e}"));
+                self
+            }
+            pub fn message_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_count = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_count: {e}"));
+                self
+            }
+            pub fn model<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.model =
+                    value.try_into().map_err(|e| format!("error converting supplied value for model: {e}"));
+                self
+            }
+            pub fn parent_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.parent_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for parent_id: {e}"));
+                self
+            }
+            pub fn project_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.project_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for project_name: {e}"));
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for provider: {e}"));
+                self
+            }
+            pub fn readable_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.readable_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for readable_id: {e}"));
+                self
+            }
+            pub fn stats<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatStats>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stats =
+                    value.try_into().map_err(|e| format!("error converting supplied value for stats: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatHistoryEntry> for super::ChatHistoryEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatHistoryEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    is_child: value.is_child?,
+                    message_count: value.message_count?,
+                    model: value.model?,
+                    parent_id: value.parent_id?,
+                    project_name: value.project_name?,
+                    provider: value.provider?,
+                    readable_id: value.readable_id?,
+                    stats: value.stats?,
+                    title: value.title?,
+                    updated_at: value.updated_at?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatHistoryEntry> for ChatHistoryEntry {
+            fn from(value: super::ChatHistoryEntry) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    is_child: Ok(value.is_child),
+                    message_count: Ok(value.message_count),
+                    model: Ok(value.model),
+                    parent_id: Ok(value.parent_id),
+                    project_name: Ok(value.project_name),
+                    provider: Ok(value.provider),
+                    readable_id: Ok(value.readable_id),
+                    stats: Ok(value.stats),
+                    title: Ok(value.title),
+                    updated_at: Ok(value.updated_at),
+                    workspace_path: Ok(value.workspace_path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatHistoryGroups {
+            older: ::std::result::Result<::std::vec::Vec<super::ChatHistoryEntry>, ::std::string::String>,
+            this_month:
+                ::std::result::Result<::std::vec::Vec<super::ChatHistoryEntry>, ::std::string::String>,
+            this_week: ::std::result::Result<::std::vec::Vec<super::ChatHistoryEntry>, ::std::string::String>,
+            today: ::std::result::Result<::std::vec::Vec<super::ChatHistoryEntry>, ::std::string::String>,
+            yesterday: ::std::result::Result<::std::vec::Vec<super::ChatHistoryEntry>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatHistoryGroups {
+            fn default() -> Self {
+                Self {
+                    older: Err("no value supplied for older".to_string()),
+                    this_month: Err("no value supplied for this_month".to_string()),
+                    this_week: Err("no value supplied for this_week".to_string()),
+                    today: Err("no value supplied for today".to_string()),
+                    yesterday: Err("no value supplied for yesterday".to_string()),
+                }
+            }
+        }
+        impl ChatHistoryGroups {
+            pub fn older<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChatHistoryEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.older =
+                    value.try_into().map_err(|e| format!("error converting supplied value for older: {e}"));
+                self
+            }
+            pub fn this_month<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChatHistoryEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.this_month = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for this_month: {e}"));
+                self
+            }
+            pub fn this_week<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChatHistoryEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.this_week = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for this_week: {e}"));
+                self
+            }
+            pub fn today<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChatHistoryEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.today =
+                    value.try_into().map_err(|e| format!("error converting supplied value for today: {e}"));
+                self
+            }
+            pub fn yesterday<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChatHistoryEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.yesterday = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for yesterday: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatHistoryGroups> for super::ChatHistoryGroups {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatHistoryGroups,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    older: value.older?,
+                    this_month: value.this_month?,
+                    this_week: value.this_week?,
+                    today: value.today?,
+                    yesterday: value.yesterday?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatHistoryGroups> for ChatHistoryGroups {
+            fn from(value: super::ChatHistoryGroups) -> Self {
+                Self {
+                    older: Ok(value.older),
+                    this_month: Ok(value.this_month),
+                    this_week: Ok(value.this_week),
+                    today: Ok(value.today),
+                    yesterday: Ok(value.yesterday),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatHistoryUpdate {
+            title: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatHistoryUpdate {
+            fn default() -> Self {
+                Self { title: Ok(Default::default()) }
+            }
+        }
+        impl ChatHistoryUpdate {
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatHistoryUpdate> for super::ChatHistoryUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatHistoryUpdate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { title: value.title? })
+            }
+        }
+        impl ::std::convert::From<super::ChatHistoryUpdate> for ChatHistoryUpdate {
+            fn from(value: super::ChatHistoryUpdate) -> Self {
+                Self { title: Ok(value.title) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatMessage {
+            content: ::std::result::Result<::std::string::String, ::std::string::String>,
+            created_at: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            idx: ::std::result::Result<i64, ::std::string::String>,
+            model: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            parts: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            provider:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            role: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatMessage {
+            fn default() -> Self {
+                Self {
+                    content: Err("no value supplied for content".to_string()),
+                    created_at: Ok(Default::default()),
+                    idx: Err("no value supplied for idx".to_string()),
+                    model: Ok(Default::default()),
+                    parts: Err("no value supplied for parts".to_string()),
+                    provider: Ok(Default::default()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl ChatMessage {
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content =
+                    value.try_into().map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn idx<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.idx =
+                    value.try_into().map_err(|e| format!("error converting supplied value for idx: {e}"));
+                self
+            }
+            pub fn model<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.model =
+                    value.try_into().map_err(|e| format!("error converting supplied value for model: {e}"));
+                self
+            }
+            pub fn parts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.parts =
+                    value.try_into().map_err(|e| format!("error converting supplied value for parts: {e}"));
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for provider: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role =
+                    value.try_into().map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatMessage> for super::ChatMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ChatMessage) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    content: value.content?,
+                    created_at: value.created_at?,
+                    idx: value.idx?,
+                    model: value.model?,
+                    parts: value.parts?,
+                    provider: value.provider?,
+                    role: value.role?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatMessage> for ChatMessage {
+            fn from(value: super::ChatMessage) -> Self {
+                Self {
+                    content: Ok(value.content),
+                    created_at: Ok(value.created_at),
+                    idx: Ok(value.idx),
+                    model: Ok(value.model),
+                    parts: Ok(value.parts),
+                    provider: Ok(value.provider),
+                    role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatStats {
+            cache_read: ::std::result::Result<i64, ::std::string::String>,
+            cache_write: ::std::result::Result<i64, ::std::string::String>,
+            cost_usd: ::std::result::Result<f64, ::std::string::String>,
+            tokens_in: ::std::result::Result<i64, ::std::string::String>,
+            tokens_out: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatStats {
+            fn default() -> Self {
+                Self {
+                    cache_read: Err("no value supplied for cache_read".to_string()),
+                    cache_write: Err("no value supplied for cache_write".to_string()),
+                    cost_usd: Err("no value supplied for cost_usd".to_string()),
+                    tokens_in: Err("no value supplied for tokens_in".to_string()),
+                    tokens_out: Err("no value supplied for tokens_out".to_string()),
+                }
+            }
+        }
+        impl ChatStats {
+            pub fn cache_read<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_read = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for cache_read: {e}"));
+                self
+            }
+            pub fn cache_write<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_write = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for cache_write: {e}"));
+                self
+            }
+            pub fn cost_usd<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cost_usd = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for cost_usd: {e}"));
+                self
+            }
+            pub fn tokens_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tokens_in = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for tokens_in: {e}"));
+                self
+            }
+            pub fn tokens_out<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tokens_out = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for tokens_out: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatStats> for super::ChatStats {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ChatStats) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cache_read: value.cache_read?,
+                    cache_write: value.cache_write?,
+                    cost_usd: value.cost_usd?,
+                    tokens_in: value.tokens_in?,
+                    tokens_out: value.tokens_out?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatStats> for ChatStats {
+            fn from(value: super::ChatStats) -> Self {
+                Self {
+                    cache_read: Ok(value.cache_read),
+                    cache_write: Ok(value.cache_write),
+                    cost_usd: Ok(value.cost_usd),
+                    tokens_in: Ok(value.tokens_in),
+                    tokens_out: Ok(value.tokens_out),
                 }
             }
         }
@@ -2114,6 +2817,197 @@ pub mod types {
                     password: Ok(value.password),
                     username: Ok(value.username),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SearchHit {
+            message_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            role: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            score: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            snippet:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            timestamp: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            title: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            workspace:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for SearchHit {
+            fn default() -> Self {
+                Self {
+                    message_id: Ok(Default::default()),
+                    role: Ok(Default::default()),
+                    score: Ok(Default::default()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    snippet: Ok(Default::default()),
+                    timestamp: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                    workspace: Ok(Default::default()),
+                }
+            }
+        }
+        impl SearchHit {
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_id: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role =
+                    value.try_into().map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+            pub fn score<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.score =
+                    value.try_into().map_err(|e| format!("error converting supplied value for score: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn snippet<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.snippet =
+                    value.try_into().map_err(|e| format!("error converting supplied value for snippet: {e}"));
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for timestamp: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn workspace<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SearchHit> for super::SearchHit {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SearchHit) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    message_id: value.message_id?,
+                    role: value.role?,
+                    score: value.score?,
+                    session_id: value.session_id?,
+                    snippet: value.snippet?,
+                    timestamp: value.timestamp?,
+                    title: value.title?,
+                    workspace: value.workspace?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SearchHit> for SearchHit {
+            fn from(value: super::SearchHit) -> Self {
+                Self {
+                    message_id: Ok(value.message_id),
+                    role: Ok(value.role),
+                    score: Ok(value.score),
+                    session_id: Ok(value.session_id),
+                    snippet: Ok(value.snippet),
+                    timestamp: Ok(value.timestamp),
+                    title: Ok(value.title),
+                    workspace: Ok(value.workspace),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SearchResults {
+            elapsed_ms: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+            hits: ::std::result::Result<::std::vec::Vec<super::SearchHit>, ::std::string::String>,
+            total: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for SearchResults {
+            fn default() -> Self {
+                Self {
+                    elapsed_ms: Ok(Default::default()),
+                    hits: Err("no value supplied for hits".to_string()),
+                    total: Ok(Default::default()),
+                }
+            }
+        }
+        impl SearchResults {
+            pub fn elapsed_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.elapsed_ms = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for elapsed_ms: {e}"));
+                self
+            }
+            pub fn hits<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SearchHit>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hits =
+                    value.try_into().map_err(|e| format!("error converting supplied value for hits: {e}"));
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total =
+                    value.try_into().map_err(|e| format!("error converting supplied value for total: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SearchResults> for super::SearchResults {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SearchResults) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { elapsed_ms: value.elapsed_ms?, hits: value.hits?, total: value.total? })
+            }
+        }
+        impl ::std::convert::From<super::SearchResults> for SearchResults {
+            fn from(value: super::SearchResults) -> Self {
+                Self { elapsed_ms: Ok(value.elapsed_ms), hits: Ok(value.hits), total: Ok(value.total) }
             }
         }
         #[derive(Clone, Debug)]
@@ -3735,6 +4629,105 @@ impl Client {
     pub fn auth_register(&self) -> builder::AuthRegister<'_> {
         builder::AuthRegister::new(self)
     }
+    /**List the caller's chats
+
+    Newest activity first. Indexed from the agents' session files (only what was appended since the last look is read).
+
+    Sends a `GET` request to `/api/chat-history`
+
+    Arguments:
+    - `limit`: At most this many chats (1 to 1000, default 100), newest first.
+    - `offset`: Skip this many chats.
+    - `workspace`: Only chats working in this workspace (relative path).
+    ```ignore
+    let response = client.chat_history_list()
+        .limit(limit)
+        .offset(offset)
+        .workspace(workspace)
+        .send()
+        .await;
+    ```*/
+    pub fn chat_history_list(&self) -> builder::ChatHistoryList<'_> {
+        builder::ChatHistoryList::new(self)
+    }
+    /**The caller's chats grouped by time
+
+    Buckets today, yesterday, this week, this month and older, computed in the caller's time zone (`tz`, default UTC). Also served at the original's path `GET /api/chat-history/grouped`. Errors: 400 for an unknown time zone.
+
+    Sends a `GET` request to `/api/chat-history-grouped`
+
+    Arguments:
+    - `limit`: At most this many chats in all (1 to 1000, default 100).
+    - `tz`: IANA time zone of the caller (`Europe/Berlin`); default UTC.
+    - `workspace`: Only chats working in this workspace (relative path).
+    ```ignore
+    let response = client.chat_history_grouped_list()
+        .limit(limit)
+        .tz(tz)
+        .workspace(workspace)
+        .send()
+        .await;
+    ```*/
+    pub fn chat_history_grouped_list(&self) -> builder::ChatHistoryGroupedList<'_> {
+        builder::ChatHistoryGroupedList::new(self)
+    }
+    /**One chat's history entry
+
+    Errors: 404 (also for another user's chat).
+
+    Sends a `GET` request to `/api/chat-history/{session_id}`
+
+    Arguments:
+    - `session_id`: The chat id. The original's `grouped` is answered at this path too.
+    ```ignore
+    let response = client.chat_history_view()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn chat_history_view(&self) -> builder::ChatHistoryView<'_> {
+        builder::ChatHistoryView::new(self)
+    }
+    /**Rename a chat
+
+    The title persists across restarts. Errors: 404, 422 for a title that is too long.
+
+    Sends a `PATCH` request to `/api/chat-history/{session_id}`
+
+    Arguments:
+    - `session_id`: The chat id. The original's `grouped` is answered at this path too.
+    - `body`
+    ```ignore
+    let response = client.chat_history_update()
+        .session_id(session_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn chat_history_update(&self) -> builder::ChatHistoryUpdate<'_> {
+        builder::ChatHistoryUpdate::new(self)
+    }
+    /**A chat's messages
+
+    Oldest first. Errors: 404.
+
+    Sends a `GET` request to `/api/chat-history/{session_id}/messages`
+
+    Arguments:
+    - `session_id`: The chat id. The original's `grouped` is answered at this path too.
+    - `limit`: At most this many messages (1 to 1000, default 500), oldest first.
+    - `offset`: Skip this many messages.
+    ```ignore
+    let response = client.chat_history_message_list()
+        .session_id(session_id)
+        .limit(limit)
+        .offset(offset)
+        .send()
+        .await;
+    ```*/
+    pub fn chat_history_message_list(&self) -> builder::ChatHistoryMessageList<'_> {
+        builder::ChatHistoryMessageList::new(self)
+    }
     /**Feature flags
 
     Public. Says which optional parts of the product this server offers, as configured.
@@ -3805,6 +4798,25 @@ impl Client {
     ```*/
     pub fn openapi_view(&self) -> builder::OpenapiView<'_> {
         builder::OpenapiView::new(self)
+    }
+    /**Search the caller's chats
+
+    Full-text search over every message (SQLite FTS5, or PostgreSQL full-text search). Errors: 400 for an empty query.
+
+    Sends a `GET` request to `/api/search`
+
+    Arguments:
+    - `limit`: At most this many hits (1 to 200, default 50).
+    - `q`: Words to find (all of them, anywhere in a message).
+    ```ignore
+    let response = client.search()
+        .limit(limit)
+        .q(q)
+        .send()
+        .await;
+    ```*/
+    pub fn search(&self) -> builder::Search<'_> {
+        builder::Search::new(self)
     }
     /**Get a running workspace session, or resume or create one
 
@@ -5518,6 +6530,390 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::chat_history_list`]
+
+    [`Client::chat_history_list`]: super::Client::chat_history_list*/
+    #[derive(Debug, Clone)]
+    pub struct ChatHistoryList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<u32>, String>,
+        offset: Result<Option<u32>, String>,
+        workspace: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ChatHistoryList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, limit: Ok(None), offset: Ok(None), workspace: Ok(None) }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.offset =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for offset failed".to_string());
+            self
+        }
+        pub fn workspace<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for workspace failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/chat-history`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::ChatHistoryEntry>>, Error<types::Error>> {
+            let Self { client, limit, offset, workspace } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let workspace = workspace.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/chat-history", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("workspace", &workspace))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "chat_history_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::chat_history_grouped_list`]
+
+    [`Client::chat_history_grouped_list`]: super::Client::chat_history_grouped_list*/
+    #[derive(Debug, Clone)]
+    pub struct ChatHistoryGroupedList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<u32>, String>,
+        tz: Result<Option<::std::string::String>, String>,
+        workspace: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ChatHistoryGroupedList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, limit: Ok(None), tz: Ok(None), workspace: Ok(None) }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn tz<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.tz = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for tz failed".to_string());
+            self
+        }
+        pub fn workspace<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for workspace failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/chat-history-grouped`
+        pub async fn send(self) -> Result<ResponseValue<types::ChatHistoryGroups>, Error<types::Error>> {
+            let Self { client, limit, tz, workspace } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let tz = tz.map_err(Error::InvalidRequest)?;
+            let workspace = workspace.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/chat-history-grouped", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("tz", &tz))
+                .query(&progenitor_client::QueryParam::new("workspace", &workspace))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "chat_history_grouped_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::chat_history_view`]
+
+    [`Client::chat_history_view`]: super::Client::chat_history_view*/
+    #[derive(Debug, Clone)]
+    pub struct ChatHistoryView<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> ChatHistoryView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/chat-history/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::ChatHistoryEntry>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/chat-history/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "chat_history_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::chat_history_update`]
+
+    [`Client::chat_history_update`]: super::Client::chat_history_update*/
+    #[derive(Debug, Clone)]
+    pub struct ChatHistoryUpdate<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        body: Result<types::builder::ChatHistoryUpdate, String>,
+    }
+    impl<'a> ChatHistoryUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ChatHistoryUpdate>,
+            <V as std::convert::TryInto<types::ChatHistoryUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `ChatHistoryUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::ChatHistoryUpdate) -> types::builder::ChatHistoryUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/chat-history/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::ChatHistoryEntry>, Error<types::Error>> {
+            let Self { client, session_id, body } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::ChatHistoryUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/chat-history/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "chat_history_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::chat_history_message_list`]
+
+    [`Client::chat_history_message_list`]: super::Client::chat_history_message_list*/
+    #[derive(Debug, Clone)]
+    pub struct ChatHistoryMessageList<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        limit: Result<Option<u32>, String>,
+        offset: Result<Option<u32>, String>,
+    }
+    impl<'a> ChatHistoryMessageList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                limit: Ok(None),
+                offset: Ok(None),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.offset =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for offset failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/chat-history/{session_id}/messages`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::ChatMessage>>, Error<types::Error>> {
+            let Self { client, session_id, limit, offset } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/chat-history/{}/messages",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "chat_history_message_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::feature_list`]
 
     [`Client::feature_list`]: super::Client::feature_list*/
@@ -5744,6 +7140,72 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "openapi_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::search`]
+
+    [`Client::search`]: super::Client::search*/
+    #[derive(Debug, Clone)]
+    pub struct Search<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<u32>, String>,
+        q: Result<::std::string::String, String>,
+    }
+    impl<'a> Search<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, limit: Ok(None), q: Err("q was not initialized".to_string()) }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn q<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.q = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for q failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/search`
+        pub async fn send(self) -> Result<ResponseValue<types::SearchResults>, Error<types::Error>> {
+            let Self { client, limit, q } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let q = q.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/search", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("q", &q))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "search" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -13,6 +13,10 @@ use http::Response;
 use oqto_api::OqtoApi;
 use oqto_api::auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use oqto_api::compat::{self, Aliased};
+use oqto_api::history::{
+    ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath, ChatHistoryQuery,
+    ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
+};
 use oqto_api::invites::{
     InviteCodeBatchCreate, InviteCodeCreate, InviteCodeListQuery, InviteCodePath, InviteCodeStats,
     InviteCodeView,
@@ -33,7 +37,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
-use crate::{invites, misc, mux, sessions, users};
+use crate::{history, invites, misc, mux, sessions, users};
 
 /// The type that implements the API trait.
 pub enum OqtoApiImpl {}
@@ -445,6 +449,77 @@ impl OqtoApi for OqtoApiImpl {
     async fn admin_local_cleanup(rqctx: Ctx) -> Result<HttpResponseOk<LocalCleanupReport>, HttpError> {
         admin(&rqctx).await?;
         Ok(HttpResponseOk(sessions::local_cleanup(rqctx.context()).await?))
+    }
+
+    async fn chat_history_list(
+        rqctx: Ctx,
+        query: Query<ChatHistoryQuery>,
+    ) -> Result<HttpResponseOk<Vec<ChatHistoryEntry>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let q = query.into_inner();
+        Ok(HttpResponseOk(
+            history::list(rqctx.context(), &caller, q.workspace.as_deref(), q.limit, q.offset).await?,
+        ))
+    }
+
+    async fn chat_history_grouped_list(
+        rqctx: Ctx,
+        query: Query<ChatHistoryGroupedQuery>,
+    ) -> Result<HttpResponseOk<ChatHistoryGroups>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let q = query.into_inner();
+        let groups =
+            history::grouped(rqctx.context(), &caller, q.tz.as_deref(), q.workspace.as_deref(), q.limit)
+                .await?;
+        Ok(HttpResponseOk(groups))
+    }
+
+    async fn chat_history_view(
+        rqctx: Ctx,
+        path: Path<ChatHistoryPath>,
+    ) -> Result<Aliased<HttpResponseOk<ChatHistoryEntry>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let id = path.into_inner().session_id;
+        if id == compat::CHAT_HISTORY_GROUPED_ALIAS {
+            let q: ChatHistoryGroupedQuery =
+                serde_urlencoded::from_str(rqctx.request.uri().query().unwrap_or(""))
+                    .map_err(|e| Error::BadRequest(format!("unable to parse query string: {e}")))?;
+            let groups =
+                history::grouped(ctx, &caller, q.tz.as_deref(), q.workspace.as_deref(), q.limit).await?;
+            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &groups)?));
+        }
+        Ok(Aliased::Typed(HttpResponseOk(history::view(ctx, &caller, &id).await?)))
+    }
+
+    async fn chat_history_update(
+        rqctx: Ctx,
+        path: Path<ChatHistoryPath>,
+        body: TypedBody<ChatHistoryUpdate>,
+    ) -> Result<HttpResponseOk<ChatHistoryEntry>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let id = path.into_inner().session_id;
+        Ok(HttpResponseOk(history::rename(rqctx.context(), &caller, &id, body.into_inner().title).await?))
+    }
+
+    async fn chat_history_message_list(
+        rqctx: Ctx,
+        path: Path<ChatHistoryPath>,
+        query: Query<ChatMessagesQuery>,
+    ) -> Result<HttpResponseOk<Vec<ChatMessage>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let id = path.into_inner().session_id;
+        let q = query.into_inner();
+        Ok(HttpResponseOk(history::messages(rqctx.context(), &caller, &id, q.limit, q.offset).await?))
+    }
+
+    async fn search(
+        rqctx: Ctx,
+        query: Query<SearchQuery>,
+    ) -> Result<HttpResponseOk<SearchResults>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let q = query.into_inner();
+        Ok(HttpResponseOk(history::search(rqctx.context(), &caller, &q.q, q.limit).await?))
     }
 
     async fn mux_connect(

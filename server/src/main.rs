@@ -7,6 +7,7 @@ mod config;
 mod context;
 mod db;
 mod error;
+mod history;
 mod invites;
 mod misc;
 mod mux;

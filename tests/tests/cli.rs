@@ -181,3 +181,22 @@ async fn session_and_chat_commands() {
     json(&server, &["admin", "sessions", "delete", &id], None);
     assert!(json(&server, &["session", "list"], None).as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn history_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let out = run(&server, &["chat", "--chat", "h1", "--workspace", "notes", "a quokka smiles"], None);
+    assert!(out.status.success());
+    let list = json(&server, &["history", "list"], None);
+    assert_eq!(list[0]["id"], "h1");
+    assert_eq!(json(&server, &["history", "grouped", "--tz", "Asia/Tokyo"], None)["today"][0]["id"], "h1");
+    let messages = json(&server, &["history", "show", "h1"], None);
+    assert_eq!(messages.as_array().unwrap().len(), 2);
+    assert_eq!(json(&server, &["history", "rename", "h1", "Quokka"], None)["title"], "Quokka");
+    let hits = json(&server, &["history", "search", "quokka"], None);
+    assert_eq!(hits.as_array().unwrap().len(), 2);
+    let out = run(&server, &["history", "show", "nope"], None);
+    assert!(!out.status.success());
+}

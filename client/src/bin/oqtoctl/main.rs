@@ -6,6 +6,7 @@
 
 mod auth;
 mod chat;
+mod history;
 mod invites;
 mod misc;
 mod output;
@@ -62,6 +63,9 @@ enum Command {
     Admin(sessions::AdminCommand),
     /// Send a message to an agent and stream its answer.
     Chat(chat::ChatArgs),
+    /// Your chat history: list, grouped, show, rename, search.
+    #[command(subcommand)]
+    History(history::HistoryCommand),
     /// List your chats.
     Chats {
         /// Only chats working in this workspace.
@@ -107,6 +111,7 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
         Command::Session(cmd) => sessions::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Admin(cmd) => sessions::run_admin(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chat(args) => chat::chat(&profile, args, out.is_json()).await,
+        Command::History(cmd) => history::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
         Command::Health => misc::health(&profile::connect_anonymous(&profile)?, &out).await,
         Command::Features => misc::features(&profile::connect_anonymous(&profile)?, &out).await,

@@ -1,0 +1,449 @@
+//! The history area: chats' conversations indexed from the agents' session
+//! files (Pi's JSONL format) into the database, listed, grouped, renamed,
+//! read and searched.
+//!
+//! Indexing is incremental: for each chat the newest session file and the
+//! byte offset already indexed are stored; a look at the history reads only
+//! what was appended since (a `stat` per chat when nothing changed).
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use oqto_api::history::{
+    ChatHistoryEntry, ChatHistoryGroups, ChatMessage, ChatStats, SearchHit, SearchResults,
+};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::context::ServerContext;
+use crate::db;
+use crate::db::history::{IndexRow, MessageRow};
+use crate::error::{Error, Result};
+
+/// The session directory of a chat.
+fn chat_dir(ctx: &ServerContext, user_id: &str, chat_id: &str) -> PathBuf {
+    ctx.config.user_dir(user_id).join("chats").join(chat_id)
+}
+
+/// The newest session file of a chat (names start with a timestamp).
+fn newest_session_file(dir: &Path) -> Option<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    files.pop()
+}
+
+/// A time in a session file: Unix milliseconds or an RFC 3339 string.
+fn millis(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.timestamp_millis())
+    })
+}
+
+/// A message's parts as an array, and its text flattened for search.
+fn flatten(message: &Value) -> (Value, String) {
+    let parts = match &message["content"] {
+        Value::String(s) => serde_json::json!([{ "type": "text", "text": s }]),
+        Value::Array(a) => Value::Array(a.clone()),
+        _ => Value::Array(Vec::new()),
+    };
+    let text: Vec<String> = parts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| match p["type"].as_str() {
+            Some("text") => p["text"].as_str().map(str::to_string),
+            Some("toolCall") => {
+                Some(format!("[{} {}]", p["name"].as_str().unwrap_or("tool"), p["arguments"]))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut content = text.join("\n");
+    if message["role"] == "bashExecution" {
+        content = format!(
+            "{}\n{}",
+            message["command"].as_str().unwrap_or_default(),
+            message["output"].as_str().unwrap_or_default()
+        );
+    }
+    (parts, content)
+}
+
+/// Applies one session-file line to the summary; returns a message to store.
+fn apply_line(index: &mut IndexRow, line: &Value) -> Option<MessageRow> {
+    match line["type"].as_str()? {
+        "session" => {
+            if let Some(t) = millis(&line["timestamp"]) {
+                index.created_at = t;
+            }
+            index.parent_id = line["branchedFrom"].as_str().map(str::to_string).or(index.parent_id.take());
+            None
+        }
+        "session_info" => {
+            index.title =
+                line["name"].as_str().or(line["title"].as_str()).map(str::to_string).or(index.title.take());
+            None
+        }
+        "message" => {
+            let message = &line["message"];
+            let role = match message["role"].as_str()? {
+                "toolResult" | "bashExecution" => "tool",
+                other => other,
+            }
+            .to_string();
+            let (parts, content) = flatten(message);
+            let created_at = millis(&message["timestamp"]).or_else(|| millis(&line["timestamp"]));
+            if role == "user" && index.title.is_none() {
+                let first: String = content.chars().take(80).collect();
+                index.title = Some(first.trim().to_string()).filter(|t| !t.is_empty());
+            }
+            let model = message["model"].as_str().map(str::to_string);
+            let provider = message["provider"].as_str().map(str::to_string);
+            if role == "assistant" {
+                index.model = model.clone().or(index.model.take());
+                index.provider = provider.clone().or(index.provider.take());
+                let usage = &message["usage"];
+                index.tokens_in += usage["input"].as_i64().unwrap_or(0);
+                index.tokens_out += usage["output"].as_i64().unwrap_or(0);
+                index.cache_read += usage["cacheRead"].as_i64().unwrap_or(0);
+                index.cache_write += usage["cacheWrite"].as_i64().unwrap_or(0);
+                index.cost_usd += usage["cost"]["total"].as_f64().unwrap_or(0.0);
+            }
+            if let Some(t) = created_at {
+                index.updated_at = index.updated_at.max(t);
+            }
+            let row = MessageRow {
+                idx: index.message_count,
+                role,
+                content,
+                parts: parts.to_string(),
+                created_at,
+                model,
+                provider,
+            };
+            index.message_count += 1;
+            Some(row)
+        }
+        _ => None,
+    }
+}
+
+/// Brings one chat's index up to date with its newest session file.
+async fn sync_chat(ctx: &ServerContext, user_id: &str, chat_id: &str, chat_created: i64) -> Result<()> {
+    let Some(file) = newest_session_file(&chat_dir(ctx, user_id, chat_id)) else {
+        return Ok(());
+    };
+    let len = std::fs::metadata(&file).map(|m| m.len() as i64).unwrap_or(0);
+    let source = file.display().to_string();
+    let mut index = db::history::get(&ctx.db.pool, chat_id).await?.unwrap_or_else(|| IndexRow {
+        chat_id: chat_id.to_string(),
+        created_at: chat_created,
+        updated_at: chat_created,
+        ..Default::default()
+    });
+    let fresh_file = index.source_file != source;
+    if !fresh_file && index.source_offset == len {
+        return Ok(());
+    }
+    if fresh_file {
+        let title_override = index.title_override.take();
+        index = IndexRow {
+            chat_id: chat_id.to_string(),
+            source_file: source.clone(),
+            created_at: chat_created,
+            updated_at: chat_created,
+            title_override,
+            ..Default::default()
+        };
+    }
+    let offset = index.source_offset;
+    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        let mut f = std::fs::File::open(&file)?;
+        f.seek(SeekFrom::Start(offset as u64))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        Ok(buf)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+    .map_err(|e| Error::Internal(anyhow::anyhow!("reading a session file: {e}")))?;
+    // Only complete lines; a line still being written waits for next time.
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let mut messages = Vec::new();
+    for line in bytes[..complete].split(|b| *b == b'\n') {
+        if let Ok(value) = serde_json::from_slice::<Value>(line)
+            && let Some(message) = apply_line(&mut index, &value)
+        {
+            messages.push(message);
+        }
+    }
+    index.source_offset = offset + complete as i64;
+    let mut tx = ctx.db.pool.begin().await?;
+    if fresh_file {
+        db::history::delete_messages(&mut *tx, chat_id).await?;
+    }
+    for message in &messages {
+        db::history::insert_message(&mut *tx, chat_id, message).await?;
+    }
+    db::history::save(&mut *tx, &index).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Brings every chat of a user up to date.
+async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<()> {
+    for (chat_id, created) in db::history::chats_of_user(&ctx.db.pool, user_id).await? {
+        sync_chat(ctx, user_id, &chat_id, created).await?;
+    }
+    Ok(())
+}
+
+fn entry(row: &IndexRow) -> ChatHistoryEntry {
+    let project_name =
+        Path::new(&row.cwd).file_name().map_or("workspace".to_string(), |n| n.to_string_lossy().into_owned());
+    ChatHistoryEntry {
+        id: row.chat_id.clone(),
+        readable_id: row.readable_id.clone(),
+        title: row.title_override.clone().or(row.title.clone()),
+        parent_id: row.parent_id.clone(),
+        workspace_path: row.cwd.clone(),
+        project_name,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        is_child: row.parent_id.is_some(),
+        message_count: row.message_count,
+        stats: Some(ChatStats {
+            tokens_in: row.tokens_in,
+            tokens_out: row.tokens_out,
+            cache_read: row.cache_read,
+            cache_write: row.cache_write,
+            cost_usd: row.cost_usd,
+        }),
+        model: row.model.clone(),
+        provider: row.provider.clone(),
+    }
+}
+
+/// The caller's chat, indexed up to now (404 for unknown and others' chats).
+async fn own(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<IndexRow> {
+    let not_found = || Error::NotFound(format!("no chat {chat_id:?}"));
+    let chat = db::chats::get(&ctx.db.pool, chat_id)
+        .await?
+        .filter(|c| c.user_id == caller.user_id)
+        .ok_or_else(not_found)?;
+    sync_chat(ctx, &caller.user_id, chat_id, chat.created_at).await?;
+    db::history::get(&ctx.db.pool, chat_id).await?.ok_or_else(not_found)
+}
+
+pub async fn list(
+    ctx: &ServerContext,
+    caller: &Caller,
+    workspace: Option<&str>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+) -> Result<Vec<ChatHistoryEntry>> {
+    let (limit, offset) = crate::users::page(limit, offset)?;
+    sync_user(ctx, &caller.user_id).await?;
+    let rows = db::history::list(&ctx.db.pool, &caller.user_id, workspace, limit, offset).await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// Groups entries by their last activity in `tz`.
+pub fn group(entries: Vec<ChatHistoryEntry>, tz: chrono_tz::Tz, now: DateTime<Utc>) -> ChatHistoryGroups {
+    let today = now.with_timezone(&tz).date_naive();
+    let mut groups = ChatHistoryGroups::default();
+    for e in entries {
+        let day = tz.timestamp_millis_opt(e.updated_at).single().map_or(today, |t| t.date_naive());
+        let days = (today - day).num_days();
+        let bucket = if days <= 0 {
+            &mut groups.today
+        } else if days == 1 {
+            &mut groups.yesterday
+        } else if day.iso_week() == today.iso_week() {
+            &mut groups.this_week
+        } else if (day.year(), day.month()) == (today.year(), today.month()) {
+            &mut groups.this_month
+        } else {
+            &mut groups.older
+        };
+        bucket.push(e);
+    }
+    groups
+}
+
+pub async fn grouped(
+    ctx: &ServerContext,
+    caller: &Caller,
+    tz: Option<&str>,
+    workspace: Option<&str>,
+    limit: Option<u32>,
+) -> Result<ChatHistoryGroups> {
+    let tz: chrono_tz::Tz = match tz.map(str::trim).filter(|t| !t.is_empty()) {
+        None => chrono_tz::UTC,
+        Some(name) => name.parse().map_err(|_| Error::BadRequest(format!("unknown time zone {name:?}")))?,
+    };
+    Ok(group(list(ctx, caller, workspace, limit, None).await?, tz, Utc::now()))
+}
+
+pub async fn view(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<ChatHistoryEntry> {
+    Ok(entry(&own(ctx, caller, chat_id).await?))
+}
+
+pub async fn rename(
+    ctx: &ServerContext,
+    caller: &Caller,
+    chat_id: &str,
+    title: Option<String>,
+) -> Result<ChatHistoryEntry> {
+    own(ctx, caller, chat_id).await?;
+    if let Some(title) = title {
+        let title = title.trim();
+        if title.chars().count() > 200 || title.chars().any(char::is_control) {
+            return Err(Error::Invalid("title must be at most 200 printable characters".to_string()));
+        }
+        let title = Some(title).filter(|t| !t.is_empty());
+        db::history::set_title(&ctx.db.pool, chat_id, title).await?;
+    }
+    view(ctx, caller, chat_id).await
+}
+
+pub async fn messages(
+    ctx: &ServerContext,
+    caller: &Caller,
+    chat_id: &str,
+    limit: Option<u32>,
+    offset: Option<u32>,
+) -> Result<Vec<ChatMessage>> {
+    own(ctx, caller, chat_id).await?;
+    let (limit, offset) = crate::users::page(Some(limit.unwrap_or(500)), offset)?;
+    Ok(db::history::messages(&ctx.db.pool, chat_id, limit, offset)
+        .await?
+        .into_iter()
+        .map(|m| ChatMessage {
+            idx: m.idx,
+            role: m.role,
+            content: m.content,
+            parts: serde_json::from_str(&m.parts).unwrap_or(Value::Null),
+            created_at: m.created_at,
+            model: m.model,
+            provider: m.provider,
+        })
+        .collect())
+}
+
+pub async fn search(
+    ctx: &ServerContext,
+    caller: &Caller,
+    q: &str,
+    limit: Option<u32>,
+) -> Result<SearchResults> {
+    let started = Instant::now();
+    let words: Vec<String> = q
+        .split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect())
+        .filter(|w: &String| !w.is_empty())
+        .take(32)
+        .collect();
+    if words.is_empty() {
+        return Err(Error::BadRequest("q must contain at least one word".to_string()));
+    }
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::BadRequest("limit must be between 1 and 200".to_string()));
+    }
+    sync_user(ctx, &caller.user_id).await?;
+    let hits =
+        db::history::search(&ctx.db.pool, ctx.db.backend, &caller.user_id, &words, i64::from(limit)).await?;
+    let hits: Vec<SearchHit> = hits
+        .into_iter()
+        .map(|h| SearchHit {
+            message_id: Some(format!("{}:{}", h.chat_id, h.idx)),
+            session_id: h.chat_id,
+            workspace: Some(h.cwd),
+            snippet: Some(h.snippet),
+            score: Some(h.score),
+            timestamp: h.created_at,
+            role: Some(h.role),
+            title: h.title,
+        })
+        .collect();
+    Ok(SearchResults {
+        total: Some(hits.len() as u64),
+        hits,
+        elapsed_ms: Some(started.elapsed().as_millis() as u64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn session_lines_build_the_summary_and_messages() {
+        let mut index = IndexRow::default();
+        let lines = [
+            json!({"type":"session","version":3,"id":"s1","timestamp":"2026-11-01T10:00:00Z","cwd":"/w"}),
+            json!({"type":"message","id":"a","parentId":null,"timestamp":"2026-11-01T10:00:01Z","message":{"role":"user","content":"Find the bug in parser.rs","timestamp":1793527201000_i64}}),
+            json!({"type":"message","id":"b","parentId":"a","message":{"role":"assistant","content":[{"type":"thinking","thinking":"hm"},{"type":"text","text":"It is on line 3."}],"provider":"p","model":"m","usage":{"input":10,"output":5,"cost":{"total":0.25}},"timestamp":1793527202000_i64}}),
+            json!({"type":"model_change","provider":"p","modelId":"m2"}),
+            json!({"type":"session_info","name":"Parser bug"}),
+        ];
+        let messages: Vec<MessageRow> = lines.iter().filter_map(|l| apply_line(&mut index, l)).collect();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[1].content, "It is on line 3.");
+        assert_eq!(index.title.as_deref(), Some("Parser bug"));
+        assert_eq!((index.tokens_in, index.tokens_out, index.message_count), (10, 5, 2));
+        assert_eq!(index.model.as_deref(), Some("m"));
+        assert_eq!(index.updated_at, 1793527202000);
+    }
+
+    #[test]
+    fn grouping_follows_the_callers_calendar() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 23, 30, 0).unwrap(); // a Thursday, UTC
+        let at = |y, mo, d, h| ChatHistoryEntry {
+            id: format!("{mo}-{d}-{h}"),
+            readable_id: None,
+            title: None,
+            parent_id: None,
+            workspace_path: ".".into(),
+            project_name: "w".into(),
+            created_at: 0,
+            updated_at: Utc.with_ymd_and_hms(y, mo, d, h, 0, 0).unwrap().timestamp_millis(),
+            is_child: false,
+            message_count: 0,
+            stats: None,
+            model: None,
+            provider: None,
+        };
+        let entries = vec![
+            at(2026, 11, 26, 20),
+            at(2026, 11, 25, 20),
+            at(2026, 11, 23, 9),
+            at(2026, 11, 2, 9),
+            at(2026, 10, 30, 9),
+        ];
+        let utc = group(entries.clone(), chrono_tz::UTC, now);
+        assert_eq!(
+            (
+                utc.today.len(),
+                utc.yesterday.len(),
+                utc.this_week.len(),
+                utc.this_month.len(),
+                utc.older.len()
+            ),
+            (1, 1, 1, 1, 1)
+        );
+        // In Berlin it is already Friday: Thursday evening is "yesterday".
+        let berlin = group(entries, chrono_tz::Europe::Berlin, now);
+        assert_eq!(berlin.today.len(), 0);
+        assert_eq!(berlin.yesterday.len(), 1);
+    }
+}

@@ -1,0 +1,130 @@
+//! Chat history indexed from the agents' session files, and search.
+
+use std::time::Duration;
+
+use oqto_api::mux::{AgentCommand, AgentEvent, ChatConfig, PromptBody, ServerFrame};
+use oqto_client::mux::{MuxClient, MuxEvent};
+use oqto_client::types;
+use oqto_tests::{TEST_PASSWORD, TestServer, status};
+use reqwest::Method;
+
+async fn chat(mux: &mut MuxClient, id: &str, cwd: &str, prompts: &[&str]) {
+    let config = ChatConfig { cwd: Some(cwd.into()), ..Default::default() };
+    assert!(mux.command(id, AgentCommand::SessionCreate { config, last_seq: None }).await.unwrap().success);
+    for text in prompts {
+        let body = PromptBody { message: (*text).into(), images: None, client_id: None };
+        assert!(mux.command(id, AgentCommand::Prompt(body)).await.unwrap().success);
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), mux.next()).await.unwrap() {
+                Some(MuxEvent::Frame(ServerFrame::Agent(f)))
+                    if f.session_id == id && matches!(f.event, AgentEvent::AgentIdle) =>
+                {
+                    break;
+                }
+                Some(_) => {}
+                None => panic!("connection ended"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn history_lists_reads_renames_and_searches_real_session_files() {
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("hana").await;
+    let token = server.login("hana", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "alpha", "proj/one", &["the zebra crossing is broken", "and the lamp too"]).await;
+    chat(&mut mux, "beta", "proj/two", &["nothing about animals"]).await;
+
+    let list = client.chat_history_list().send().await.unwrap().into_inner();
+    assert_eq!(list.len(), 2);
+    let alpha = list.iter().find(|e| e.id == "alpha").unwrap();
+    assert_eq!(alpha.title.as_deref(), Some("the zebra crossing is broken"));
+    assert_eq!((alpha.workspace_path.as_str(), alpha.project_name.as_str()), ("proj/one", "one"));
+    assert_eq!(alpha.message_count, 4);
+    assert_eq!(alpha.model.as_deref(), Some("echo-1"));
+    assert!(alpha.readable_id.is_some());
+    let only_two = client.chat_history_list().workspace("proj/two").send().await.unwrap().into_inner();
+    assert_eq!(only_two.len(), 1);
+
+    let messages = client.chat_history_message_list().session_id("alpha").send().await.unwrap().into_inner();
+    let roles: Vec<&str> = messages.iter().map(|m| m.role.as_str()).collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    assert_eq!(messages[1].content, "You said: the zebra crossing is broken");
+    let page = client
+        .chat_history_message_list()
+        .session_id("alpha")
+        .limit(1u32)
+        .offset(2u32)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((page.len(), page[0].idx), (1, 2));
+
+    // Appending to a chat indexes only the new lines.
+    chat(&mut mux, "alpha", "proj/one", &["one more zebra"]).await;
+    let alpha = client.chat_history_view().session_id("alpha").send().await.unwrap().into_inner();
+    assert_eq!(alpha.message_count, 6);
+
+    let hits = client.search().q("zebra").send().await.unwrap().into_inner();
+    assert!(hits.hits.len() >= 2, "{hits:?}");
+    assert!(hits.hits.iter().all(|h| h.session_id == "alpha"));
+    assert!(hits.hits[0].snippet.as_deref().unwrap().contains("zebra"));
+    let both = client.search().q("zebra crossing").send().await.unwrap().into_inner();
+    assert_eq!(both.hits.len(), 2, "the prompt and its echo: {both:?}");
+    let apart = client.search().q("zebra lamp").send().await.unwrap().into_inner();
+    assert!(apart.hits.is_empty(), "all words must match in one message: {apart:?}");
+    assert!(client.search().q("giraffe").send().await.unwrap().into_inner().hits.is_empty());
+    assert_eq!(status(client.search().q("   ").send().await), 400);
+    // Query syntax is not interpreted.
+    client.search().q("\"zebra OR* (lamp").send().await.unwrap();
+
+    let renamed = client
+        .chat_history_update()
+        .session_id("alpha")
+        .body(types::ChatHistoryUpdate { title: Some("Zebra crossing".into()) })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(renamed.title.as_deref(), Some("Zebra crossing"));
+    let too_long = types::ChatHistoryUpdate { title: Some("x".repeat(300)) };
+    assert_eq!(status(client.chat_history_update().session_id("alpha").body(too_long).send().await), 422);
+}
+
+#[tokio::test]
+async fn renames_survive_a_restart_and_history_is_private() {
+    let mut server = TestServer::start().await;
+    let (client, _) = server.user_client("ren").await;
+    let (other, _) = server.user_client("peek").await;
+    let token = server.login("ren", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "keep", ".", &["remember me"]).await;
+    let body = types::ChatHistoryUpdate { title: Some("Kept title".into()) };
+    client.chat_history_update().session_id("keep").body(body).send().await.unwrap();
+    assert_eq!(status(other.chat_history_view().session_id("keep").send().await), 404);
+    assert_eq!(status(other.chat_history_message_list().session_id("keep").send().await), 404);
+    assert!(other.search().q("remember").send().await.unwrap().into_inner().hits.is_empty());
+
+    server.restart_with(Default::default()).await;
+    let client = server.client(&token);
+    let entry = client.chat_history_view().session_id("keep").send().await.unwrap().into_inner();
+    assert_eq!(entry.title.as_deref(), Some("Kept title"));
+    assert_eq!(client.search().q("remember").send().await.unwrap().into_inner().hits.len(), 2);
+}
+
+#[tokio::test]
+async fn grouped_history_uses_the_callers_time_zone() {
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("tzuser").await;
+    let token = server.login("tzuser", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "now", ".", &["just now"]).await;
+    let groups = client.chat_history_grouped_list().tz("Pacific/Auckland").send().await.unwrap().into_inner();
+    assert_eq!(groups.today.len(), 1);
+    assert_eq!(status(client.chat_history_grouped_list().tz("Mars/Olympus").send().await), 400);
+    let (code, original) = server.raw(Method::GET, "/api/chat-history/grouped?tz=UTC", &token, None).await;
+    assert_eq!((code, original["today"].as_array().map(Vec::len)), (200, Some(1)));
+}
