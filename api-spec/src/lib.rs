@@ -32,7 +32,7 @@ use invites::{
     InviteCodeView,
 };
 use misc::{Features, Health};
-use mux::{MuxDebugView, MuxQuery};
+use mux::{MuxDebugView, MuxQuery, MuxTicket};
 use sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -593,6 +593,16 @@ pub trait OqtoApi {
         query: Query<MuxQuery>,
         websocket: WebsocketUpgrade,
     ) -> WebsocketEndpointResult;
+
+    /// A ticket that opens the mux from a browser
+    ///
+    /// Short-lived (60 s) and single-use, so that no long-lived token has
+    /// to appear in a URL. The socket it opens lives as long as the token
+    /// that asked for it (and closes when that is revoked). Errors: 401.
+    #[endpoint { method = POST, path = "/api/ws/ticket", tags = ["mux"] }]
+    async fn mux_ticket_create(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseCreated<MuxTicket>, HttpError>;
 
     /// Live mux connections
     ///

@@ -472,7 +472,17 @@ pub struct MuxConnectionDebug {
 /// Query of the mux upgrade.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct MuxQuery {
-    /// A token, for browsers (which cannot set headers on a WebSocket).
+    /// For browsers, which cannot set headers on a WebSocket: a mux ticket
+    /// (`mux_ticket_create`), or a session token as the original accepted.
     #[serde(default)]
     pub token: Option<String>,
+}
+
+/// A short-lived, single-use ticket that opens the mux.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct MuxTicket {
+    /// Pass it as `/api/ws/mux?token=…`.
+    pub ticket: String,
+    /// It cannot open a socket after this (60 seconds from now).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }

@@ -393,6 +393,19 @@ pub mod types {
             Default::default()
         }
     }
+    ///A short-lived, single-use ticket that opens the mux.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MuxTicket {
+        ///It cannot open a socket after this (60 seconds from now).
+        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Pass it as `/api/ws/mux?token=…`.
+        pub ticket: ::std::string::String,
+    }
+    impl MuxTicket {
+        pub fn builder() -> builder::MuxTicket {
+            Default::default()
+        }
+    }
     ///An agent process that no chat tracks and that was stopped.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct OrphanProcess {
@@ -2633,6 +2646,52 @@ pub mod types {
         impl ::std::convert::From<super::MuxDebugView> for MuxDebugView {
             fn from(value: super::MuxDebugView) -> Self {
                 Self { connections: Ok(value.connections), details: Ok(value.details) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MuxTicket {
+            expires_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            ticket: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for MuxTicket {
+            fn default() -> Self {
+                Self {
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    ticket: Err("no value supplied for ticket".to_string()),
+                }
+            }
+        }
+        impl MuxTicket {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn ticket<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ticket =
+                    value.try_into().map_err(|e| format!("error converting supplied value for ticket: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MuxTicket> for super::MuxTicket {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MuxTicket) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { expires_at: value.expires_at?, ticket: value.ticket? })
+            }
+        }
+        impl ::std::convert::From<super::MuxTicket> for MuxTicket {
+            fn from(value: super::MuxTicket) -> Self {
+                Self { expires_at: Ok(value.expires_at), ticket: Ok(value.ticket) }
             }
         }
         #[derive(Clone, Debug)]
@@ -5031,7 +5090,7 @@ impl Client {
     Sends a `GET` request to `/api/ws/mux`
 
     Arguments:
-    - `token`: A token, for browsers (which cannot set headers on a WebSocket).
+    - `token`: For browsers, which cannot set headers on a WebSocket: a mux ticket (`mux_ticket_create`), or a session token as the original accepted.
     ```ignore
     let response = client.mux_connect()
         .token(token)
@@ -5040,6 +5099,20 @@ impl Client {
     ```*/
     pub fn mux_connect(&self) -> builder::MuxConnect<'_> {
         builder::MuxConnect::new(self)
+    }
+    /**A ticket that opens the mux from a browser
+
+    Short-lived (60 s) and single-use, so that no long-lived token has to appear in a URL. The socket it opens lives as long as the token that asked for it (and closes when that is revoked). Errors: 401.
+
+    Sends a `POST` request to `/api/ws/ticket`
+
+    ```ignore
+    let response = client.mux_ticket_create()
+        .send()
+        .await;
+    ```*/
+    pub fn mux_ticket_create(&self) -> builder::MuxTicketCreate<'_> {
+        builder::MuxTicketCreate::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -7988,6 +8061,49 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 101u16 => ResponseValue::upgrade(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::mux_ticket_create`]
+
+    [`Client::mux_ticket_create`]: super::Client::mux_ticket_create*/
+    #[derive(Debug, Clone)]
+    pub struct MuxTicketCreate<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> MuxTicketCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/ws/ticket`
+        pub async fn send(self) -> Result<ResponseValue<types::MuxTicket>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/ws/ticket", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "mux_ticket_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -22,7 +22,7 @@ use oqto_api::invites::{
     InviteCodeView,
 };
 use oqto_api::misc::{Features, Health};
-use oqto_api::mux::{MuxDebugView, MuxQuery};
+use oqto_api::mux::{MuxDebugView, MuxQuery, MuxTicket};
 use oqto_api::sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -531,11 +531,16 @@ impl OqtoApi for OqtoApiImpl {
         let token = auth::request_token(rqctx.request.headers())
             .or(query.into_inner().token)
             .ok_or_else(Error::unauthenticated)?;
-        let caller = auth::authenticate_token(&ctx, &token).await?;
+        let (caller, grant) = auth::authenticate_mux(&ctx, &token).await?;
         websocket.handle(move |upgraded| async move {
-            mux::serve(ctx, caller, token, upgraded).await;
+            mux::serve(ctx, caller, grant, upgraded).await;
             Ok(())
         })
+    }
+
+    async fn mux_ticket_create(rqctx: Ctx) -> Result<HttpResponseCreated<MuxTicket>, HttpError> {
+        caller(&rqctx).await?;
+        Ok(HttpResponseCreated(auth::mux_ticket(rqctx.context(), rqctx.request.headers())?))
     }
 
     async fn mux_debug_view(rqctx: Ctx) -> Result<HttpResponseOk<MuxDebugView>, HttpError> {

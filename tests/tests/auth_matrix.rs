@@ -66,11 +66,21 @@ fn operations(doc: &Value) -> Vec<Operation> {
         for (method, op) in item.as_object().expect("path item") {
             let Ok(method) = method.to_uppercase().parse::<reqwest::Method>() else { continue };
             let mut concrete = path.clone();
+            let mut query = Vec::new();
             for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
                 if param["in"] == "path" {
-                    let name = param["name"].as_str().unwrap();
                     concrete = concrete.replace(&format!("{{{name}}}"), &uuid::Uuid::new_v4().to_string());
+                } else if param["in"] == "query" && param["required"] == true {
+                    let value = match example(doc, &param["schema"]) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    query.push(format!("{name}={value}"));
                 }
+            }
+            if !query.is_empty() {
+                concrete = format!("{concrete}?{}", query.join("&"));
             }
             let body = op
                 .pointer("/requestBody/content/application~1json/schema")

@@ -627,3 +627,22 @@ async fn cleanup_kills_agents_orphaned_by_a_crash() {
     let again = admin.admin_local_cleanup().send().await.unwrap().into_inner();
     assert!(again.killed.is_empty());
 }
+
+#[tokio::test]
+async fn browsers_open_the_mux_with_a_single_use_ticket() {
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("browser").await;
+    let ticket = client.mux_ticket_create().send().await.unwrap().into_inner();
+    let url = format!("{}/api/ws/mux?token={}", server.url.replace("http://", "ws://"), ticket.ticket);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("the ticket opens the mux");
+    let Some(Ok(Message::Text(first))) = ws.next().await else { panic!("no connected frame") };
+    assert!(first.as_str().contains("connected"));
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("a used ticket must be refused, got {other:?}"),
+    }
+    // A ticket is no API token.
+    let fresh = client.mux_ticket_create().send().await.unwrap().into_inner();
+    assert_eq!(oqto_tests::status(server.client(&fresh.ticket).me_view().send().await), 401);
+    assert_eq!(oqto_tests::status(server.anonymous().mux_ticket_create().send().await), 401);
+}

@@ -125,25 +125,79 @@ pub async fn authenticate(ctx: &ServerContext, headers: &HeaderMap) -> Result<Ca
     authenticate_token(ctx, &token).await
 }
 
-/// Authenticates a token (see [`authenticate`]); the mux re-checks its
-/// connection's token with this on every heartbeat.
-pub async fn authenticate_token(ctx: &ServerContext, token: &str) -> Result<Caller> {
-    let claims = ctx.keys.verify(token)?;
-    if ctx.auth_cache.is_revoked(&claims.jti) {
+/// What a session token grants, re-checked by the mux on every heartbeat.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub user_id: String,
+    /// The session token's id and expiry (a mux ticket's parent token).
+    pub jti: String,
+    pub exp: i64,
+    pub ver: i64,
+}
+
+impl Grant {
+    fn of(claims: &token::Claims) -> Grant {
+        let (jti, exp) = match &claims.parent {
+            Some(parent) => (parent.jti.clone(), parent.exp),
+            None => (claims.jti.clone(), claims.exp),
+        };
+        Grant { user_id: claims.sub.clone(), jti, exp, ver: claims.ver }
+    }
+}
+
+/// Checks that a grant still holds: the token is not revoked or expired,
+/// and the account is active at the token's version.
+pub async fn check_grant(ctx: &ServerContext, grant: &Grant) -> Result<Caller> {
+    if ctx.auth_cache.is_revoked(&grant.jti) {
         return Err(Error::Unauthenticated("token has been revoked; log in again".to_string()));
+    }
+    if grant.exp <= chrono::Utc::now().timestamp() {
+        return Err(Error::Unauthenticated("token has expired; log in again".to_string()));
     }
     let state = ctx
         .auth_cache
-        .user(&ctx.db, &claims.sub)
+        .user(&ctx.db, &grant.user_id)
         .await?
         .ok_or_else(|| Error::Unauthenticated("account no longer exists".to_string()))?;
     if !state.is_active {
         return Err(Error::Unauthenticated("account is deactivated".to_string()));
     }
-    if state.token_version != claims.ver {
+    if state.token_version != grant.ver {
         return Err(Error::Unauthenticated("token is no longer valid; log in again".to_string()));
     }
-    Ok(Caller { user_id: claims.sub, role: state.role })
+    Ok(Caller { user_id: grant.user_id.clone(), role: state.role })
+}
+
+/// Authenticates a session token (mux tickets are refused here).
+pub async fn authenticate_token(ctx: &ServerContext, token: &str) -> Result<Caller> {
+    let claims = ctx.keys.verify(token)?;
+    if claims.scope.is_some() {
+        return Err(Error::Unauthenticated("a mux ticket only opens /api/ws/mux".to_string()));
+    }
+    check_grant(ctx, &Grant::of(&claims)).await
+}
+
+/// Authenticates the opening of the mux: a session token, or a mux ticket
+/// (used up by this). Returns the grant the socket lives on.
+pub async fn authenticate_mux(ctx: &ServerContext, token: &str) -> Result<(Caller, Grant)> {
+    let claims = ctx.keys.verify(token)?;
+    if ctx.auth_cache.is_revoked(&claims.jti) {
+        return Err(Error::Unauthenticated("the ticket was used already".to_string()));
+    }
+    let grant = Grant::of(&claims);
+    let caller = check_grant(ctx, &grant).await?;
+    if claims.scope.as_deref() == Some(token::WS_SCOPE) {
+        ctx.auth_cache.revoke(&ctx.db, &claims).await?;
+    }
+    Ok((caller, grant))
+}
+
+/// `POST /api/ws/ticket`: a single-use ticket for the caller's token.
+pub fn mux_ticket(ctx: &ServerContext, headers: &HeaderMap) -> Result<oqto_api::mux::MuxTicket> {
+    let token = request_token(headers).ok_or_else(Error::unauthenticated)?;
+    let claims = ctx.keys.verify(&token)?;
+    let ticket = ctx.keys.issue_ticket(&claims)?;
+    Ok(oqto_api::mux::MuxTicket { expires_at: ticket.expires_at(), ticket: ticket.token })
 }
 
 /// The `Set-Cookie` value that stores a token.

@@ -25,7 +25,26 @@ pub struct Claims {
     pub role: String,
     pub roles: Vec<String>,
     pub ver: i64,
+    /// `ws` on a mux ticket (only valid to open `/api/ws/mux`); absent on
+    /// session tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// On a mux ticket: the session token it was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentToken>,
 }
+
+/// The session token behind a mux ticket (the socket lives as long as it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ParentToken {
+    pub jti: String,
+    pub exp: i64,
+}
+
+/// The scope of mux tickets.
+pub const WS_SCOPE: &str = "ws";
+/// How long a mux ticket can be used to open a socket.
+pub const WS_TICKET_TTL_SECS: i64 = 60;
 
 /// The signing keys and token lifetime.
 pub struct TokenKeys {
@@ -73,7 +92,29 @@ impl TokenKeys {
             role: user.role.clone(),
             roles: vec![user.role.clone()],
             ver: user.token_version,
+            scope: None,
+            parent: None,
         };
+        self.sign(claims)
+    }
+
+    /// Issues a short-lived, single-use ticket that opens the mux for the
+    /// holder of the session token `parent` (browsers cannot send headers on
+    /// a WebSocket, and a ticket in a URL is worth little once used).
+    pub fn issue_ticket(&self, parent: &Claims) -> Result<Issued> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            exp: now + WS_TICKET_TTL_SECS,
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            scope: Some(WS_SCOPE.to_string()),
+            parent: Some(ParentToken { jti: parent.jti.clone(), exp: parent.exp }),
+            ..parent.clone()
+        };
+        self.sign(claims)
+    }
+
+    fn sign(&self, claims: Claims) -> Result<Issued> {
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Internal(anyhow::anyhow!("signing a token: {e}")))?;
         Ok(Issued { token, claims })

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Grant};
 use crate::context::ServerContext;
 use outbox::{OutFrame, Outbox};
 
@@ -88,7 +88,7 @@ fn now_ms() -> i64 {
 }
 
 /// Serves one upgraded connection until it closes.
-pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, token: String, upgraded: WebsocketConnection) {
+pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgraded: WebsocketConnection) {
     // Small buffers: an idle connection should cost little memory (the
     // defaults reserve 128 KiB each); they grow while frames are large.
     let config = WebSocketConfig::default()
@@ -137,7 +137,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, token: String, upgra
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             tick.tick().await;
-            if let Err(e) = crate::auth::authenticate_token(&heartbeat_ctx, &token).await {
+            if let Err(e) = crate::auth::check_grant(&heartbeat_ctx, &grant).await {
                 heartbeat_outbox.close(CLOSE_UNAUTHORIZED, &e.to_string());
                 return;
             }
