@@ -13,6 +13,7 @@ pub mod misc;
 pub mod mux;
 pub mod sessions;
 pub mod users;
+pub mod workspace;
 
 use dropshot::{
     Body, EndpointTagPolicy, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
@@ -40,6 +41,10 @@ use sessions::{
 use users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
+};
+use workspace::{
+    ProjectListQuery, ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
+    WorkspaceQuery,
 };
 
 /// Title of the OpenAPI document.
@@ -75,6 +80,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "sessions" = { description = "Workspace sessions: the runtime of a workspace, hosting its chats" },
             "mux" = { description = "The multiplexed WebSocket" },
             "history" = { description = "Chat history and search" },
+            "projects" = { description = "Projects and per-workspace settings" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -577,6 +583,60 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         query: Query<SearchQuery>,
     ) -> Result<HttpResponseOk<SearchResults>, HttpError>;
+
+    // ------------------------------------------------------------ projects
+
+    /// List your projects
+    ///
+    /// The non-hidden directories of your workspace root (or of `path`
+    /// inside it), pinned first, then by name. Errors: 422 for a path
+    /// outside your workspace root.
+    #[endpoint { method = GET, path = "/api/projects", tags = ["projects"] }]
+    async fn project_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<ProjectListQuery>,
+    ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError>;
+
+    /// A workspace's metadata
+    ///
+    /// From its `.oqto/workspace.toml`. Errors: 404 for a missing
+    /// directory, 422 for a path outside your workspace root.
+    #[endpoint { method = GET, path = "/api/workspace/meta", tags = ["projects"] }]
+    async fn workspace_meta_view(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<WorkspaceQuery>,
+    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError>;
+
+    /// Change a workspace's metadata
+    ///
+    /// Other keys of `.oqto/workspace.toml` are kept. Errors: 404, 422.
+    #[endpoint { method = PATCH, path = "/api/workspace/meta", tags = ["projects"] }]
+    async fn workspace_meta_update(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<WorkspaceMetaUpdate>,
+    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError>;
+
+    /// A workspace's effective sandbox profile
+    ///
+    /// The server's default profile, or the stricter one the workspace
+    /// picked, with the workspace's additions applied. Additions that would
+    /// loosen anything are never applied. Errors: 404, 422.
+    #[endpoint { method = GET, path = "/api/workspace/sandbox", tags = ["projects"] }]
+    async fn workspace_sandbox_view(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<WorkspaceQuery>,
+    ) -> Result<HttpResponseOk<SandboxView>, HttpError>;
+
+    /// Add restrictions to a workspace's sandbox
+    ///
+    /// Only restrictions: a looser profile, `allow_write` entries the
+    /// profile does not allow, and read-write binds are refused with 422
+    /// naming the field. Errors: 404, 422.
+    #[endpoint { method = PATCH, path = "/api/workspace/sandbox", tags = ["projects"] }]
+    async fn workspace_sandbox_update(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<SandboxUpdate>,
+    ) -> Result<HttpResponseOk<SandboxView>, HttpError>;
 
     // ----------------------------------------------------------------- mux
 

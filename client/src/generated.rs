@@ -432,6 +432,24 @@ pub mod types {
             Default::default()
         }
     }
+    ///A project: a non-hidden directory in your workspace root.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProjectView {
+        ///Display name (`display_name` of its `.oqto/workspace.toml`, else the directory name).
+        pub name: ::std::string::String,
+        ///Path relative to your workspace root.
+        pub path: ::std::string::String,
+        ///Pinned in the project list.
+        pub pinned: bool,
+        ///Always `directory`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl ProjectView {
+        pub fn builder() -> builder::ProjectView {
+            Default::default()
+        }
+    }
     ///A new account created with an invite code.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Registration {
@@ -499,6 +517,150 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///How strictly a sandbox filter applies.
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+    )]
+    pub enum SandboxMode {
+        ///Not applied.
+        #[serde(rename = "off")]
+        Off,
+        ///Violations are logged.
+        #[serde(rename = "log")]
+        Log,
+        ///Violations are refused.
+        #[serde(rename = "enforce")]
+        Enforce,
+    }
+    impl ::std::fmt::Display for SandboxMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Off => f.write_str("off"),
+                Self::Log => f.write_str("log"),
+                Self::Enforce => f.write_str("enforce"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SandboxMode {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "off" => Ok(Self::Off),
+                "log" => Ok(Self::Log),
+                "enforce" => Ok(Self::Enforce),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SandboxMode {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SandboxMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///What the agent of a workspace may do.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SandboxProfile {
+        ///Paths the agent may write (besides the workspace).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub allow_write: ::std::vec::Vec<::std::string::String>,
+        ///Paths the agent may not read.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub deny_read: ::std::vec::Vec<::std::string::String>,
+        ///Paths the agent may not write.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub deny_write: ::std::vec::Vec<::std::string::String>,
+        ///Drop every capability.
+        #[serde(default)]
+        pub drop_all_caps: bool,
+        ///Extra read-only bind mounts.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extra_ro_bind: ::std::vec::Vec<::std::string::String>,
+        ///Extra read-write bind mounts.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extra_rw_bind: ::std::vec::Vec<::std::string::String>,
+        ///No network access.
+        #[serde(default)]
+        pub isolate_network: bool,
+        ///Own PID namespace.
+        #[serde(default)]
+        pub isolate_pid: bool,
+        ///Landlock filesystem rules.
+        #[serde(default = "defaults::sandbox_profile_landlock_mode")]
+        pub landlock_mode: SandboxMode,
+        ///Set `no_new_privs`.
+        #[serde(default)]
+        pub no_new_privs: bool,
+        ///Seccomp filtering.
+        #[serde(default = "defaults::sandbox_profile_seccomp_mode")]
+        pub seccomp_mode: SandboxMode,
+    }
+    impl ::std::default::Default for SandboxProfile {
+        fn default() -> Self {
+            Self {
+                allow_write: Default::default(),
+                deny_read: Default::default(),
+                deny_write: Default::default(),
+                drop_all_caps: Default::default(),
+                extra_ro_bind: Default::default(),
+                extra_rw_bind: Default::default(),
+                isolate_network: Default::default(),
+                isolate_pid: Default::default(),
+                landlock_mode: defaults::sandbox_profile_landlock_mode(),
+                no_new_privs: Default::default(),
+                seccomp_mode: defaults::sandbox_profile_seccomp_mode(),
+            }
+        }
+    }
+    impl SandboxProfile {
+        pub fn builder() -> builder::SandboxProfile {
+            Default::default()
+        }
+    }
+    ///A workspace's sandbox change. It may only add restrictions: a looser profile, new `allow_write` entries, read-write binds, turning an isolation off or a looser mode is refused (422, naming the field).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SandboxUpdate {
+        ///The workspace's additions (they replace the stored ones).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub overrides: ::std::option::Option<SandboxProfile>,
+        ///A profile at least as strict as the server's default.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub profile: ::std::option::Option<::std::string::String>,
+        ///The workspace.
+        pub workspace_path: ::std::string::String,
+    }
+    impl SandboxUpdate {
+        pub fn builder() -> builder::SandboxUpdate {
+            Default::default()
+        }
+    }
+    ///A workspace's effective sandbox.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SandboxView {
+        ///The profile with the workspace's additions applied.
+        pub effective: SandboxProfile,
+        ///Whether sandboxing is enabled on this server.
+        pub enabled: bool,
+        ///The workspace's own additions (`.oqto/sandbox.toml`).
+        pub overrides: SandboxProfile,
+        ///The profile in effect (the server's default unless the workspace picked a stricter one).
+        pub profile: ::std::string::String,
+        ///The built-in profiles, from the loosest to the strictest.
+        pub profiles: ::std::vec::Vec<::std::string::String>,
+    }
+    impl SandboxView {
+        pub fn builder() -> builder::SandboxView {
+            Default::default()
         }
     }
     ///A message that matches a search.
@@ -911,6 +1073,46 @@ pub mod types {
     }
     impl VoiceFeatures {
         pub fn builder() -> builder::VoiceFeatures {
+            Default::default()
+        }
+    }
+    ///A workspace's metadata, kept in its `.oqto/workspace.toml`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceMeta {
+        ///The onboarding bootstrap has not run yet.
+        pub bootstrap_pending: bool,
+        ///Name shown instead of the directory name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Main language of the project.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+        ///Pinned in the project list.
+        pub pinned: bool,
+    }
+    impl WorkspaceMeta {
+        pub fn builder() -> builder::WorkspaceMeta {
+            Default::default()
+        }
+    }
+    ///Changes to a workspace's metadata; absent fields are kept.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceMetaUpdate {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub bootstrap_pending: ::std::option::Option<bool>,
+        ///New display name (up to 128 characters); empty removes it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///New language (up to 64 characters); empty removes it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pinned: ::std::option::Option<bool>,
+        ///The workspace.
+        pub workspace_path: ::std::string::String,
+    }
+    impl WorkspaceMetaUpdate {
+        pub fn builder() -> builder::WorkspaceMetaUpdate {
             Default::default()
         }
     }
@@ -2785,6 +2987,77 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ProjectView {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pinned: ::std::result::Result<bool, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProjectView {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    path: Err("no value supplied for path".to_string()),
+                    pinned: Err("no value supplied for pinned".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl ProjectView {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path =
+                    value.try_into().map_err(|e| format!("error converting supplied value for path: {e}"));
+                self
+            }
+            pub fn pinned<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pinned =
+                    value.try_into().map_err(|e| format!("error converting supplied value for pinned: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ =
+                    value.try_into().map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProjectView> for super::ProjectView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ProjectView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { name: value.name?, path: value.path?, pinned: value.pinned?, type_: value.type_? })
+            }
+        }
+        impl ::std::convert::From<super::ProjectView> for ProjectView {
+            fn from(value: super::ProjectView) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    path: Ok(value.path),
+                    pinned: Ok(value.pinned),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Registration {
             display_name:
                 ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
@@ -2875,6 +3148,345 @@ pub mod types {
                     invite_code: Ok(value.invite_code),
                     password: Ok(value.password),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SandboxProfile {
+            allow_write: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            deny_read: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            deny_write: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            drop_all_caps: ::std::result::Result<bool, ::std::string::String>,
+            extra_ro_bind:
+                ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            extra_rw_bind:
+                ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            isolate_network: ::std::result::Result<bool, ::std::string::String>,
+            isolate_pid: ::std::result::Result<bool, ::std::string::String>,
+            landlock_mode: ::std::result::Result<super::SandboxMode, ::std::string::String>,
+            no_new_privs: ::std::result::Result<bool, ::std::string::String>,
+            seccomp_mode: ::std::result::Result<super::SandboxMode, ::std::string::String>,
+        }
+        impl ::std::default::Default for SandboxProfile {
+            fn default() -> Self {
+                Self {
+                    allow_write: Ok(Default::default()),
+                    deny_read: Ok(Default::default()),
+                    deny_write: Ok(Default::default()),
+                    drop_all_caps: Ok(Default::default()),
+                    extra_ro_bind: Ok(Default::default()),
+                    extra_rw_bind: Ok(Default::default()),
+                    isolate_network: Ok(Default::default()),
+                    isolate_pid: Ok(Default::default()),
+                    landlock_mode: Ok(super::defaults::sandbox_profile_landlock_mode()),
+                    no_new_privs: Ok(Default::default()),
+                    seccomp_mode: Ok(super::defaults::sandbox_profile_seccomp_mode()),
+                }
+            }
+        }
+        impl SandboxProfile {
+            pub fn allow_write<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_write = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for allow_write: {e}"));
+                self
+            }
+            pub fn deny_read<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deny_read = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for deny_read: {e}"));
+                self
+            }
+            pub fn deny_write<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deny_write = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for deny_write: {e}"));
+                self
+            }
+            pub fn drop_all_caps<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.drop_all_caps = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for drop_all_caps: {e}"));
+                self
+            }
+            pub fn extra_ro_bind<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra_ro_bind = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for extra_ro_bind: {e}"));
+                self
+            }
+            pub fn extra_rw_bind<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra_rw_bind = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for extra_rw_bind: {e}"));
+                self
+            }
+            pub fn isolate_network<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.isolate_network = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for isolate_network: {e}"));
+                self
+            }
+            pub fn isolate_pid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.isolate_pid = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for isolate_pid: {e}"));
+                self
+            }
+            pub fn landlock_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SandboxMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.landlock_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for landlock_mode: {e}"));
+                self
+            }
+            pub fn no_new_privs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.no_new_privs = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for no_new_privs: {e}"));
+                self
+            }
+            pub fn seccomp_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SandboxMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seccomp_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for seccomp_mode: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SandboxProfile> for super::SandboxProfile {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SandboxProfile) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allow_write: value.allow_write?,
+                    deny_read: value.deny_read?,
+                    deny_write: value.deny_write?,
+                    drop_all_caps: value.drop_all_caps?,
+                    extra_ro_bind: value.extra_ro_bind?,
+                    extra_rw_bind: value.extra_rw_bind?,
+                    isolate_network: value.isolate_network?,
+                    isolate_pid: value.isolate_pid?,
+                    landlock_mode: value.landlock_mode?,
+                    no_new_privs: value.no_new_privs?,
+                    seccomp_mode: value.seccomp_mode?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SandboxProfile> for SandboxProfile {
+            fn from(value: super::SandboxProfile) -> Self {
+                Self {
+                    allow_write: Ok(value.allow_write),
+                    deny_read: Ok(value.deny_read),
+                    deny_write: Ok(value.deny_write),
+                    drop_all_caps: Ok(value.drop_all_caps),
+                    extra_ro_bind: Ok(value.extra_ro_bind),
+                    extra_rw_bind: Ok(value.extra_rw_bind),
+                    isolate_network: Ok(value.isolate_network),
+                    isolate_pid: Ok(value.isolate_pid),
+                    landlock_mode: Ok(value.landlock_mode),
+                    no_new_privs: Ok(value.no_new_privs),
+                    seccomp_mode: Ok(value.seccomp_mode),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SandboxUpdate {
+            overrides:
+                ::std::result::Result<::std::option::Option<super::SandboxProfile>, ::std::string::String>,
+            profile:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SandboxUpdate {
+            fn default() -> Self {
+                Self {
+                    overrides: Ok(Default::default()),
+                    profile: Ok(Default::default()),
+                    workspace_path: Err("no value supplied for workspace_path".to_string()),
+                }
+            }
+        }
+        impl SandboxUpdate {
+            pub fn overrides<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SandboxProfile>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overrides = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for overrides: {e}"));
+                self
+            }
+            pub fn profile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.profile =
+                    value.try_into().map_err(|e| format!("error converting supplied value for profile: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SandboxUpdate> for super::SandboxUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SandboxUpdate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    overrides: value.overrides?,
+                    profile: value.profile?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SandboxUpdate> for SandboxUpdate {
+            fn from(value: super::SandboxUpdate) -> Self {
+                Self {
+                    overrides: Ok(value.overrides),
+                    profile: Ok(value.profile),
+                    workspace_path: Ok(value.workspace_path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SandboxView {
+            effective: ::std::result::Result<super::SandboxProfile, ::std::string::String>,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            overrides: ::std::result::Result<super::SandboxProfile, ::std::string::String>,
+            profile: ::std::result::Result<::std::string::String, ::std::string::String>,
+            profiles: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for SandboxView {
+            fn default() -> Self {
+                Self {
+                    effective: Err("no value supplied for effective".to_string()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    overrides: Err("no value supplied for overrides".to_string()),
+                    profile: Err("no value supplied for profile".to_string()),
+                    profiles: Err("no value supplied for profiles".to_string()),
+                }
+            }
+        }
+        impl SandboxView {
+            pub fn effective<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SandboxProfile>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.effective = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for effective: {e}"));
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled =
+                    value.try_into().map_err(|e| format!("error converting supplied value for enabled: {e}"));
+                self
+            }
+            pub fn overrides<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SandboxProfile>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overrides = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for overrides: {e}"));
+                self
+            }
+            pub fn profile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.profile =
+                    value.try_into().map_err(|e| format!("error converting supplied value for profile: {e}"));
+                self
+            }
+            pub fn profiles<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.profiles = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for profiles: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SandboxView> for super::SandboxView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SandboxView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    effective: value.effective?,
+                    enabled: value.enabled?,
+                    overrides: value.overrides?,
+                    profile: value.profile?,
+                    profiles: value.profiles?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SandboxView> for SandboxView {
+            fn from(value: super::SandboxView) -> Self {
+                Self {
+                    effective: Ok(value.effective),
+                    enabled: Ok(value.enabled),
+                    overrides: Ok(value.overrides),
+                    profile: Ok(value.profile),
+                    profiles: Ok(value.profiles),
                 }
             }
         }
@@ -4217,6 +4829,193 @@ pub mod types {
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceMeta {
+            bootstrap_pending: ::std::result::Result<bool, ::std::string::String>,
+            display_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            language:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            pinned: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for WorkspaceMeta {
+            fn default() -> Self {
+                Self {
+                    bootstrap_pending: Err("no value supplied for bootstrap_pending".to_string()),
+                    display_name: Ok(Default::default()),
+                    language: Ok(Default::default()),
+                    pinned: Err("no value supplied for pinned".to_string()),
+                }
+            }
+        }
+        impl WorkspaceMeta {
+            pub fn bootstrap_pending<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bootstrap_pending = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for bootstrap_pending: {e}"));
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
+                self
+            }
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
+                self
+            }
+            pub fn pinned<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pinned =
+                    value.try_into().map_err(|e| format!("error converting supplied value for pinned: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WorkspaceMeta> for super::WorkspaceMeta {
+            type Error = super::error::ConversionError;
+            fn try_from(value: WorkspaceMeta) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bootstrap_pending: value.bootstrap_pending?,
+                    display_name: value.display_name?,
+                    language: value.language?,
+                    pinned: value.pinned?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WorkspaceMeta> for WorkspaceMeta {
+            fn from(value: super::WorkspaceMeta) -> Self {
+                Self {
+                    bootstrap_pending: Ok(value.bootstrap_pending),
+                    display_name: Ok(value.display_name),
+                    language: Ok(value.language),
+                    pinned: Ok(value.pinned),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceMetaUpdate {
+            bootstrap_pending: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            display_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            language:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            pinned: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for WorkspaceMetaUpdate {
+            fn default() -> Self {
+                Self {
+                    bootstrap_pending: Ok(Default::default()),
+                    display_name: Ok(Default::default()),
+                    language: Ok(Default::default()),
+                    pinned: Ok(Default::default()),
+                    workspace_path: Err("no value supplied for workspace_path".to_string()),
+                }
+            }
+        }
+        impl WorkspaceMetaUpdate {
+            pub fn bootstrap_pending<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bootstrap_pending = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for bootstrap_pending: {e}"));
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
+                self
+            }
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
+                self
+            }
+            pub fn pinned<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pinned =
+                    value.try_into().map_err(|e| format!("error converting supplied value for pinned: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WorkspaceMetaUpdate> for super::WorkspaceMetaUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceMetaUpdate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bootstrap_pending: value.bootstrap_pending?,
+                    display_name: value.display_name?,
+                    language: value.language?,
+                    pinned: value.pinned?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WorkspaceMetaUpdate> for WorkspaceMetaUpdate {
+            fn from(value: super::WorkspaceMetaUpdate) -> Self {
+                Self {
+                    bootstrap_pending: Ok(value.bootstrap_pending),
+                    display_name: Ok(value.display_name),
+                    language: Ok(value.language),
+                    pinned: Ok(value.pinned),
+                    workspace_path: Ok(value.workspace_path),
+                }
+            }
+        }
+    }
+    /// Generation of default values for serde.
+    pub mod defaults {
+        pub(super) fn sandbox_profile_landlock_mode() -> super::SandboxMode {
+            super::SandboxMode::Off
+        }
+        pub(super) fn sandbox_profile_seccomp_mode() -> super::SandboxMode {
+            super::SandboxMode::Off
+        }
     }
     /// Error types.
     pub mod error {
@@ -4858,6 +5657,23 @@ impl Client {
     pub fn openapi_view(&self) -> builder::OpenapiView<'_> {
         builder::OpenapiView::new(self)
     }
+    /**List your projects
+
+    The non-hidden directories of your workspace root (or of `path` inside it), pinned first, then by name. Errors: 422 for a path outside your workspace root.
+
+    Sends a `GET` request to `/api/projects`
+
+    Arguments:
+    - `path`: List inside this directory (relative to your workspace root) instead of the root itself.
+    ```ignore
+    let response = client.project_list()
+        .path(path)
+        .send()
+        .await;
+    ```*/
+    pub fn project_list(&self) -> builder::ProjectList<'_> {
+        builder::ProjectList::new(self)
+    }
     /**Search the caller's chats
 
     Full-text search over every message (SQLite FTS5, or PostgreSQL full-text search). Errors: 400 for an empty query.
@@ -5068,6 +5884,66 @@ impl Client {
     ```*/
     pub fn session_upgrade(&self) -> builder::SessionUpgrade<'_> {
         builder::SessionUpgrade::new(self)
+    }
+    /**A workspace's metadata
+
+    From its `.oqto/workspace.toml`. Errors: 404 for a missing directory, 422 for a path outside your workspace root.
+
+    Sends a `GET` request to `/api/workspace/meta`
+
+    ```ignore
+    let response = client.workspace_meta_view()
+        .workspace_path(workspace_path)
+        .send()
+        .await;
+    ```*/
+    pub fn workspace_meta_view(&self) -> builder::WorkspaceMetaView<'_> {
+        builder::WorkspaceMetaView::new(self)
+    }
+    /**Change a workspace's metadata
+
+    Other keys of `.oqto/workspace.toml` are kept. Errors: 404, 422.
+
+    Sends a `PATCH` request to `/api/workspace/meta`
+
+    ```ignore
+    let response = client.workspace_meta_update()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn workspace_meta_update(&self) -> builder::WorkspaceMetaUpdate<'_> {
+        builder::WorkspaceMetaUpdate::new(self)
+    }
+    /**A workspace's effective sandbox profile
+
+    The server's default profile, or the stricter one the workspace picked, with the workspace's additions applied. Additions that would loosen anything are never applied. Errors: 404, 422.
+
+    Sends a `GET` request to `/api/workspace/sandbox`
+
+    ```ignore
+    let response = client.workspace_sandbox_view()
+        .workspace_path(workspace_path)
+        .send()
+        .await;
+    ```*/
+    pub fn workspace_sandbox_view(&self) -> builder::WorkspaceSandboxView<'_> {
+        builder::WorkspaceSandboxView::new(self)
+    }
+    /**Add restrictions to a workspace's sandbox
+
+    Only restrictions: a looser profile, `allow_write` entries the profile does not allow, and read-write binds are refused with 422 naming the field. Errors: 404, 422.
+
+    Sends a `PATCH` request to `/api/workspace/sandbox`
+
+    ```ignore
+    let response = client.workspace_sandbox_update()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn workspace_sandbox_update(&self) -> builder::WorkspaceSandboxUpdate<'_> {
+        builder::WorkspaceSandboxUpdate::new(self)
     }
     /**Live mux connections
 
@@ -7225,6 +8101,64 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::project_list`]
+
+    [`Client::project_list`]: super::Client::project_list*/
+    #[derive(Debug, Clone)]
+    pub struct ProjectList<'a> {
+        client: &'a super::Client,
+        path: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ProjectList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, path: Ok(None) }
+        }
+        pub fn path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.path = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for path failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/projects`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::ProjectView>>, Error<types::Error>> {
+            let Self { client, path } = self;
+            let path = path.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/projects", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("path", &path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "project_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::search`]
 
     [`Client::search`]: super::Client::search*/
@@ -7950,6 +8884,248 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "session_upgrade" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::workspace_meta_view`]
+
+    [`Client::workspace_meta_view`]: super::Client::workspace_meta_view*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceMetaView<'a> {
+        client: &'a super::Client,
+        workspace_path: Result<::std::string::String, String>,
+    }
+    impl<'a> WorkspaceMetaView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, workspace_path: Err("workspace_path was not initialized".to_string()) }
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/workspace/meta`
+        pub async fn send(self) -> Result<ResponseValue<types::WorkspaceMeta>, Error<types::Error>> {
+            let Self { client, workspace_path } = self;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/meta", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "workspace_meta_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::workspace_meta_update`]
+
+    [`Client::workspace_meta_update`]: super::Client::workspace_meta_update*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceMetaUpdate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::WorkspaceMetaUpdate, String>,
+    }
+    impl<'a> WorkspaceMetaUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::WorkspaceMetaUpdate>,
+            <V as std::convert::TryInto<types::WorkspaceMetaUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `WorkspaceMetaUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::WorkspaceMetaUpdate) -> types::builder::WorkspaceMetaUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/workspace/meta`
+        pub async fn send(self) -> Result<ResponseValue<types::WorkspaceMeta>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::WorkspaceMetaUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/meta", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "workspace_meta_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::workspace_sandbox_view`]
+
+    [`Client::workspace_sandbox_view`]: super::Client::workspace_sandbox_view*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceSandboxView<'a> {
+        client: &'a super::Client,
+        workspace_path: Result<::std::string::String, String>,
+    }
+    impl<'a> WorkspaceSandboxView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, workspace_path: Err("workspace_path was not initialized".to_string()) }
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/workspace/sandbox`
+        pub async fn send(self) -> Result<ResponseValue<types::SandboxView>, Error<types::Error>> {
+            let Self { client, workspace_path } = self;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/sandbox", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "workspace_sandbox_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::workspace_sandbox_update`]
+
+    [`Client::workspace_sandbox_update`]: super::Client::workspace_sandbox_update*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceSandboxUpdate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SandboxUpdate, String>,
+    }
+    impl<'a> WorkspaceSandboxUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SandboxUpdate>,
+            <V as std::convert::TryInto<types::SandboxUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `SandboxUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::SandboxUpdate) -> types::builder::SandboxUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/workspace/sandbox`
+        pub async fn send(self) -> Result<ResponseValue<types::SandboxView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::SandboxUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/sandbox", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "workspace_sandbox_update" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -31,13 +31,17 @@ use oqto_api::users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
 };
+use oqto_api::workspace::{
+    ProjectListQuery, ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
+    WorkspaceQuery,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
-use crate::{history, invites, misc, mux, sessions, users};
+use crate::{history, invites, misc, mux, projects, sessions, users};
 
 /// The type that implements the API trait.
 pub enum OqtoApiImpl {}
@@ -520,6 +524,52 @@ impl OqtoApi for OqtoApiImpl {
         let caller = caller(&rqctx).await?;
         let q = query.into_inner();
         Ok(HttpResponseOk(history::search(rqctx.context(), &caller, &q.q, q.limit).await?))
+    }
+
+    async fn project_list(
+        rqctx: Ctx,
+        query: Query<ProjectListQuery>,
+    ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(
+            projects::list(rqctx.context(), &caller, query.into_inner().path.as_deref()).await?,
+        ))
+    }
+
+    async fn workspace_meta_view(
+        rqctx: Ctx,
+        query: Query<WorkspaceQuery>,
+    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(
+            projects::meta(rqctx.context(), &caller, &query.into_inner().workspace_path).await?,
+        ))
+    }
+
+    async fn workspace_meta_update(
+        rqctx: Ctx,
+        body: TypedBody<WorkspaceMetaUpdate>,
+    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(projects::update_meta(rqctx.context(), &caller, body.into_inner()).await?))
+    }
+
+    async fn workspace_sandbox_view(
+        rqctx: Ctx,
+        query: Query<WorkspaceQuery>,
+    ) -> Result<HttpResponseOk<SandboxView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(
+            projects::sandbox(rqctx.context(), &caller, &query.into_inner().workspace_path).await?,
+        ))
+    }
+
+    async fn workspace_sandbox_update(
+        rqctx: Ctx,
+        body: TypedBody<SandboxUpdate>,
+    ) -> Result<HttpResponseOk<SandboxView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(projects::update_sandbox(rqctx.context(), &caller, body.into_inner()).await?))
     }
 
     async fn mux_connect(

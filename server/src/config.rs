@@ -26,7 +26,24 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub agent: AgentConfig,
     pub mux: MuxConfig,
+    pub sandbox: SandboxConfig,
     pub log: LogConfig,
+}
+
+/// Agent sandboxing.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Whether agents run sandboxed (reported to clients).
+    pub enabled: bool,
+    /// The profile every workspace gets at least: development, minimal or strict.
+    pub default_profile: String,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig { enabled: false, default_profile: "development".into() }
+    }
 }
 
 /// Where users' workspaces live.
@@ -180,6 +197,7 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             agent: AgentConfig::default(),
             mux: MuxConfig::default(),
+            sandbox: SandboxConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -285,6 +303,9 @@ impl Config {
         }
         if self.mux.ping_interval_secs == 0 || self.agent.watchdog_secs == 0 {
             bail!("mux.ping_interval_secs and agent.watchdog_secs must be positive");
+        }
+        if crate::sandbox::builtin(&self.sandbox.default_profile).is_none() {
+            bail!("sandbox.default_profile must be one of {}", crate::sandbox::PROFILES.join(", "));
         }
         if self.server.request_body_max_bytes < 1024 {
             bail!("server.request_body_max_bytes must be at least 1024");

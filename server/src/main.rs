@@ -11,6 +11,8 @@ mod history;
 mod invites;
 mod misc;
 mod mux;
+mod projects;
+mod sandbox;
 mod server;
 mod sessions;
 mod users;

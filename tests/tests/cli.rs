@@ -200,3 +200,26 @@ async fn history_commands() {
     let out = run(&server, &["history", "show", "nope"], None);
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn project_and_workspace_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    json(&server, &["session", "create", "garden"], None);
+    assert_eq!(json(&server, &["project", "list"], None)[0]["path"], "garden");
+    let meta = json(
+        &server,
+        &["workspace", "meta", "garden", "--display-name", "The Garden", "--pinned", "true"],
+        None,
+    );
+    assert_eq!((meta["display_name"].as_str(), meta["pinned"].as_bool()), (Some("The Garden"), Some(true)));
+    assert_eq!(json(&server, &["workspace", "meta", "garden"], None)["display_name"], "The Garden");
+    assert_eq!(
+        json(&server, &["workspace", "sandbox", "garden", "--sandbox-profile", "strict"], None)["profile"],
+        "strict"
+    );
+    let out = run(&server, &["workspace", "sandbox", "garden", "--sandbox-profile", "lenient"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile"));
+}

@@ -11,6 +11,7 @@ mod invites;
 mod misc;
 mod output;
 mod profile;
+mod projects;
 mod sessions;
 mod users;
 
@@ -66,6 +67,12 @@ enum Command {
     /// Your chat history: list, grouped, show, rename, search.
     #[command(subcommand)]
     History(history::HistoryCommand),
+    /// Your projects.
+    #[command(subcommand)]
+    Project(projects::ProjectCommand),
+    /// A workspace's metadata and sandbox.
+    #[command(subcommand)]
+    Workspace(projects::WorkspaceCommand),
     /// List your chats.
     Chats {
         /// Only chats working in this workspace.
@@ -112,6 +119,8 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
         Command::Admin(cmd) => sessions::run_admin(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chat(args) => chat::chat(&profile, args, out.is_json()).await,
         Command::History(cmd) => history::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Project(cmd) => projects::run_project(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Workspace(cmd) => projects::run_workspace(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
         Command::Health => misc::health(&profile::connect_anonymous(&profile)?, &out).await,
         Command::Features => misc::features(&profile::connect_anonymous(&profile)?, &out).await,

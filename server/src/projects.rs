@@ -1,0 +1,162 @@
+//! The projects area: the directories of a user's workspace root, each
+//! workspace's metadata (`.oqto/workspace.toml`) and sandbox
+//! (`.oqto/sandbox.toml`).
+
+use std::path::{Path, PathBuf};
+
+use oqto_api::workspace::{
+    ProjectView, SandboxProfile, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
+};
+
+use crate::auth::Caller;
+use crate::context::ServerContext;
+use crate::error::{Error, Result};
+use crate::sandbox;
+
+const META_FILE: &str = ".oqto/workspace.toml";
+const SANDBOX_FILE: &str = ".oqto/sandbox.toml";
+
+/// An existing workspace directory of the caller.
+async fn workspace_dir(ctx: &ServerContext, caller: &Caller, requested: &str) -> Result<PathBuf> {
+    let dir = crate::sessions::resolve(ctx, &caller.user_id, requested).await?;
+    if !dir.path.is_dir() {
+        return Err(Error::NotFound(format!("no workspace {requested:?}")));
+    }
+    Ok(dir.path)
+}
+
+fn read_table(path: &Path) -> toml::Table {
+    std::fs::read_to_string(path).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default()
+}
+
+fn write_table(path: &Path, table: &toml::Table) -> Result<()> {
+    let io = |e: std::io::Error| Error::Internal(anyhow::anyhow!("writing {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let text = toml::to_string(table).map_err(|e| Error::Internal(e.into()))?;
+    // Write a sibling and rename it into place: a crash never leaves half a file.
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn meta_of(table: &toml::Table) -> WorkspaceMeta {
+    let text = |k: &str| table.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let flag = |k: &str| table.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+    WorkspaceMeta {
+        display_name: text("display_name"),
+        language: text("language"),
+        pinned: flag("pinned"),
+        bootstrap_pending: flag("bootstrap_pending"),
+    }
+}
+
+pub async fn list(ctx: &ServerContext, caller: &Caller, path: Option<&str>) -> Result<Vec<ProjectView>> {
+    let root = crate::sessions::user_root(ctx, &caller.user_id).await?;
+    let dir = crate::workspace::resolve(&root, path.unwrap_or("."))?;
+    let mut projects = Vec::new();
+    for entry in std::fs::read_dir(&dir.path).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let meta = meta_of(&read_table(&entry.path().join(META_FILE)));
+        let relative = if dir.relative == "." { name.clone() } else { format!("{}/{name}", dir.relative) };
+        projects.push(ProjectView {
+            name: meta.display_name.unwrap_or(name),
+            path: relative,
+            kind: "directory".to_string(),
+            pinned: meta.pinned,
+        });
+    }
+    projects.sort_by(|a, b| {
+        b.pinned.cmp(&a.pinned).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+    Ok(projects)
+}
+
+pub async fn meta(ctx: &ServerContext, caller: &Caller, workspace: &str) -> Result<WorkspaceMeta> {
+    let dir = workspace_dir(ctx, caller, workspace).await?;
+    Ok(meta_of(&read_table(&dir.join(META_FILE))))
+}
+
+pub async fn update_meta(
+    ctx: &ServerContext,
+    caller: &Caller,
+    body: WorkspaceMetaUpdate,
+) -> Result<WorkspaceMeta> {
+    let dir = workspace_dir(ctx, caller, &body.workspace_path).await?;
+    let file = dir.join(META_FILE);
+    let mut table = read_table(&file);
+    let mut set_text = |key: &str, value: Option<String>, max: usize| -> Result<()> {
+        let Some(value) = value else { return Ok(()) };
+        let value = value.trim().to_string();
+        if value.chars().count() > max || value.chars().any(char::is_control) {
+            return Err(Error::Invalid(format!("{key} must be at most {max} printable characters")));
+        }
+        if value.is_empty() {
+            table.remove(key);
+        } else {
+            table.insert(key.to_string(), toml::Value::String(value));
+        }
+        Ok(())
+    };
+    set_text("display_name", body.display_name, 128)?;
+    set_text("language", body.language, 64)?;
+    for (key, value) in [("pinned", body.pinned), ("bootstrap_pending", body.bootstrap_pending)] {
+        if let Some(value) = value {
+            table.insert(key.to_string(), toml::Value::Boolean(value));
+        }
+    }
+    write_table(&file, &table)?;
+    Ok(meta_of(&table))
+}
+
+fn stored_sandbox(dir: &Path) -> (Option<String>, SandboxProfile) {
+    let table = read_table(&dir.join(SANDBOX_FILE));
+    let profile = table.get("profile").and_then(|v| v.as_str()).map(str::to_string);
+    let overrides = table.get("overrides").cloned().and_then(|v| v.try_into().ok()).unwrap_or_default();
+    (profile, overrides)
+}
+
+fn sandbox_view(ctx: &ServerContext, profile: Option<&str>, overrides: SandboxProfile) -> SandboxView {
+    let default = &ctx.config.sandbox.default_profile;
+    let chosen = sandbox::chosen(default, profile);
+    let base = sandbox::builtin(&chosen).unwrap_or_default();
+    SandboxView {
+        enabled: ctx.config.sandbox.enabled,
+        profiles: sandbox::PROFILES.iter().map(|p| p.to_string()).collect(),
+        effective: sandbox::effective(&base, &overrides),
+        profile: chosen,
+        overrides,
+    }
+}
+
+pub async fn sandbox(ctx: &ServerContext, caller: &Caller, workspace: &str) -> Result<SandboxView> {
+    let dir = workspace_dir(ctx, caller, workspace).await?;
+    let (profile, overrides) = stored_sandbox(&dir);
+    Ok(sandbox_view(ctx, profile.as_deref(), overrides))
+}
+
+pub async fn update_sandbox(
+    ctx: &ServerContext,
+    caller: &Caller,
+    body: SandboxUpdate,
+) -> Result<SandboxView> {
+    let dir = workspace_dir(ctx, caller, &body.workspace_path).await?;
+    let (stored_profile, stored_overrides) = stored_sandbox(&dir);
+    let profile = body.profile.or(stored_profile);
+    let overrides = body.overrides.unwrap_or(stored_overrides);
+    sandbox::validate(&ctx.config.sandbox.default_profile, profile.as_deref(), &overrides)?;
+    let mut table = toml::Table::new();
+    if let Some(p) = &profile {
+        table.insert("profile".into(), toml::Value::String(p.clone()));
+    }
+    table.insert(
+        "overrides".into(),
+        toml::Value::try_from(&overrides).map_err(|e| Error::Internal(e.into()))?,
+    );
+    write_table(&dir.join(SANDBOX_FILE), &table)?;
+    Ok(sandbox_view(ctx, profile.as_deref(), overrides))
+}

@@ -1,0 +1,108 @@
+//! Projects, workspace metadata and the workspace sandbox.
+
+use oqto_client::types;
+use oqto_tests::{Options, TestServer, status};
+
+#[tokio::test]
+async fn projects_and_workspace_metadata() {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("proj").await;
+    let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace");
+    for dir in ["beta", "alpha", ".hidden", "alpha/inner"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::write(root.join("file.txt"), "not a project").unwrap();
+    let projects = client.project_list().send().await.unwrap().into_inner();
+    let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    let inner = client.project_list().path("alpha").send().await.unwrap().into_inner();
+    assert_eq!(inner[0].path, "alpha/inner");
+    assert_eq!(status(client.project_list().path("..").send().await), 422);
+
+    let query = |w: &str| client.workspace_meta_view().workspace_path(w.to_string());
+    assert!(!query("beta").send().await.unwrap().into_inner().pinned);
+    // Other keys of the file survive an update.
+    std::fs::create_dir_all(root.join("beta/.oqto")).unwrap();
+    std::fs::write(root.join("beta/.oqto/workspace.toml"), "custom = \"kept\"\n").unwrap();
+    let update = types::WorkspaceMetaUpdate {
+        workspace_path: "beta".into(),
+        display_name: Some("Beta Project".into()),
+        language: Some("rust".into()),
+        pinned: Some(true),
+        bootstrap_pending: None,
+    };
+    let meta = client.workspace_meta_update().body(update).send().await.unwrap().into_inner();
+    assert_eq!((meta.display_name.as_deref(), meta.pinned), (Some("Beta Project"), true));
+    let file = std::fs::read_to_string(root.join("beta/.oqto/workspace.toml")).unwrap();
+    assert!(file.contains("custom = \"kept\""), "{file}");
+    let projects = client.project_list().send().await.unwrap().into_inner();
+    assert_eq!(projects[0].name, "Beta Project", "pinned first, under its display name");
+
+    let too_long = types::WorkspaceMetaUpdate {
+        workspace_path: "beta".into(),
+        display_name: Some("x".repeat(200)),
+        language: None,
+        pinned: None,
+        bootstrap_pending: None,
+    };
+    assert_eq!(status(client.workspace_meta_update().body(too_long).send().await), 422);
+    assert_eq!(status(query("missing").send().await), 404);
+    assert_eq!(status(query("../../etc").send().await), 422);
+}
+
+#[tokio::test]
+async fn a_workspace_sandbox_may_only_get_stricter() {
+    let server =
+        TestServer::start_with(Options::default().env("OQTO_SANDBOX__DEFAULT_PROFILE", "minimal")).await;
+    let (client, me) = server.user_client("box").await;
+    let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace");
+    std::fs::create_dir_all(root.join("w")).unwrap();
+    let view = client.workspace_sandbox_view().workspace_path("w").send().await.unwrap().into_inner();
+    assert_eq!(view.profile, "minimal");
+    assert_eq!(view.profiles, ["development", "minimal", "strict"]);
+
+    let change = |profile: Option<&str>, overrides: Option<types::SandboxProfile>| types::SandboxUpdate {
+        workspace_path: "w".into(),
+        profile: profile.map(str::to_string),
+        overrides,
+    };
+    let message = |r| match oqto_tests::error_body(r) {
+        (422, body) => body.message,
+        (code, body) => panic!("expected 422, got {code}: {body:?}"),
+    };
+    let looser = client.workspace_sandbox_update().body(change(Some("development"), None)).send().await;
+    assert!(message(looser).starts_with("profile:"));
+    let writes = types::SandboxProfile { allow_write: vec!["/etc".into()], ..Default::default() };
+    let more = client.workspace_sandbox_update().body(change(None, Some(writes))).send().await;
+    assert!(message(more).starts_with("allow_write:"));
+    let binds = types::SandboxProfile { extra_rw_bind: vec!["/srv".into()], ..Default::default() };
+    let rw = client.workspace_sandbox_update().body(change(None, Some(binds))).send().await;
+    assert!(message(rw).starts_with("extra_rw_bind:"));
+
+    let stricter = types::SandboxProfile {
+        isolate_network: true,
+        deny_read: vec!["/data".into()],
+        ..Default::default()
+    };
+    let view = client
+        .workspace_sandbox_update()
+        .body(change(Some("strict"), Some(stricter)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(view.profile, "strict");
+    assert!(view.effective.isolate_network && view.effective.deny_read.contains(&"/data".to_string()));
+    assert_eq!(view.effective.seccomp_mode, types::SandboxMode::Enforce);
+
+    // A hand-edited file that tries to loosen is not honoured.
+    std::fs::write(
+        root.join("w/.oqto/sandbox.toml"),
+        "profile = \"development\"\n[overrides]\nallow_write = [\"/etc\", \"/tmp\"]\nextra_rw_bind = [\"/\"]\n",
+    )
+    .unwrap();
+    let view = client.workspace_sandbox_view().workspace_path("w").send().await.unwrap().into_inner();
+    assert_eq!(view.profile, "minimal");
+    assert_eq!(view.effective.allow_write, ["/tmp"]);
+    assert!(view.effective.extra_rw_bind.is_empty());
+}
