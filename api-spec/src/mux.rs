@@ -32,6 +32,8 @@ pub enum ClientFrame {
     Agent(AgentRequest),
     /// Connection housekeeping.
     System(SystemRequest),
+    /// Files of a workspace.
+    Files(FilesRequest),
 }
 
 /// A command for a chat (`{"channel":"agent","session_id":…,"id":…,"cmd":…}`).
@@ -258,6 +260,8 @@ pub enum ServerFrame {
     Agent(AgentEventFrame),
     /// Connection housekeeping.
     System(SystemEvent),
+    /// Replies and events of the `files` channel.
+    Files(FilesEvent),
 }
 
 /// An agent event (`{"channel":"agent","session_id":…,"ts":…,"seq":…,"event":…}`).
@@ -485,4 +489,138 @@ pub struct MuxTicket {
     pub ticket: String,
     /// It cannot open a socket after this (60 seconds from now).
     pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+// ------------------------------------------------------------------- files
+
+/// A request on the `files` channel
+/// (`{"channel":"files","type":…,"id":…,"workspace_path":…}`). Every path
+/// is relative to the workspace; nothing outside it can be named.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct FilesRequest {
+    /// Request id, repeated in the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The workspace (relative to the caller's workspace root).
+    pub workspace_path: String,
+    /// The command and its fields.
+    #[serde(flatten)]
+    pub command: FilesCommand,
+}
+
+/// The `files` commands (`type`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FilesCommand {
+    /// Entries below `path`, `depth` levels deep (1 to 8, default 1).
+    Tree {
+        #[serde(default)]
+        path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        include_hidden: Option<bool>,
+    },
+    /// One entry.
+    Stat { path: String },
+    /// A file's content (base64), up to 8 MiB.
+    Read { path: String },
+    /// Writes a file (content base64).
+    Write {
+        path: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        create_parents: Option<bool>,
+    },
+    /// Creates a directory.
+    CreateDirectory {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        create_parents: Option<bool>,
+    },
+    /// Renames (moves) an entry.
+    Rename { from: String, to: String },
+    /// Copies a file or a directory tree.
+    Copy {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overwrite: Option<bool>,
+    },
+    /// Deletes an entry (`recursive` for a non-empty directory).
+    Delete {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recursive: Option<bool>,
+    },
+    /// Pushes `file_changed` events for the workspace to this connection.
+    WatchFiles,
+    /// Stops `watch_files`.
+    UnwatchFiles,
+}
+
+/// A file or directory.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct FileEntry {
+    pub name: String,
+    /// Relative to the workspace.
+    pub path: String,
+    /// `file`, `directory` or `symlink`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub size: u64,
+    /// Last modification, Unix milliseconds.
+    pub modified: Option<i64>,
+    /// Entries inside a directory, when the tree reached them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<FileEntry>>,
+}
+
+/// Replies and pushed events of the `files` channel (`type`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FilesEvent {
+    TreeResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        entries: Vec<FileEntry>,
+        /// More than 5000 entries: the rest was left out.
+        truncated: bool,
+    },
+    StatResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        entry: FileEntry,
+    },
+    ReadResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        path: String,
+        /// Base64.
+        content: String,
+        size: u64,
+    },
+    /// Any other command succeeded.
+    Done {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The command (`write`, `rename`, …).
+        command: String,
+        path: String,
+    },
+    /// A watched workspace changed.
+    FileChanged {
+        workspace_path: String,
+        /// file_created, file_modified, file_deleted, dir_created, dir_deleted.
+        event_type: String,
+        path: String,
+        /// `file` or `directory`.
+        entry_type: String,
+    },
+    /// The command failed.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        error: String,
+    },
 }

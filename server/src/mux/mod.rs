@@ -2,6 +2,7 @@
 //! heartbeat), a dispatcher by `channel`, one module per channel.
 
 pub mod agent;
+pub mod files;
 pub mod outbox;
 pub mod system;
 
@@ -31,6 +32,8 @@ pub struct Connection {
     pub caller: Caller,
     pub outbox: Arc<Outbox>,
     pub subscriptions: Mutex<HashSet<String>>,
+    /// File watchers by workspace (`files` channel); dropped with the connection.
+    watchers: Mutex<HashMap<String, notify::RecommendedWatcher>>,
     opened: Instant,
 }
 
@@ -47,6 +50,10 @@ impl Connection {
 
     pub fn subscriptions(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn watchers(&self) -> std::sync::MutexGuard<'_, HashMap<String, notify::RecommendedWatcher>> {
+        self.watchers.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -105,6 +112,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
         caller,
         outbox: Arc::clone(&outbox),
         subscriptions: Mutex::new(HashSet::new()),
+        watchers: Mutex::new(HashMap::new()),
         opened: Instant::now(),
     });
     ctx.hub.map().insert(id, Arc::clone(&conn));
@@ -165,6 +173,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
     }
     heartbeat.abort();
     writer.abort();
+    conn.watchers().clear();
     ctx.chats.unsubscribe_all(id);
     ctx.hub.map().remove(&id);
 }
@@ -174,6 +183,7 @@ async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) 
     match serde_json::from_str::<ClientFrame>(text) {
         Ok(ClientFrame::Agent(request)) => agent::handle(ctx, conn, request).await,
         Ok(ClientFrame::System(request)) => system::handle(ctx, conn, request),
+        Ok(ClientFrame::Files(request)) => files::handle(ctx, conn, request).await,
         Err(e) => {
             let id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
