@@ -34,6 +34,8 @@ pub enum ClientFrame {
     System(SystemRequest),
     /// Files of a workspace.
     Files(FilesRequest),
+    /// Chat history queries.
+    Hstry(HstryRequest),
 }
 
 /// A command for a chat (`{"channel":"agent","session_id":…,"id":…,"cmd":…}`).
@@ -262,6 +264,8 @@ pub enum ServerFrame {
     System(SystemEvent),
     /// Replies and events of the `files` channel.
     Files(FilesEvent),
+    /// Replies of the `hstry` channel.
+    Hstry(HstryEvent),
 }
 
 /// An agent event (`{"channel":"agent","session_id":…,"ts":…,"seq":…,"event":…}`).
@@ -618,6 +622,43 @@ pub enum FilesEvent {
         entry_type: String,
     },
     /// The command failed.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        error: String,
+    },
+}
+
+// ------------------------------------------------------------------- hstry
+
+/// A history query (`{"channel":"hstry","type":"query",…}`): a chat's
+/// messages (`session_id`, the caller's own chats only) or a search
+/// (`query`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HstryRequest {
+    Query {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+}
+
+/// Replies of the `hstry` channel.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HstryEvent {
+    /// Messages (`[ChatMessage]`) or search results (`SearchResults`).
+    Result {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        data: Value,
+    },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,

@@ -128,3 +128,45 @@ async fn grouped_history_uses_the_callers_time_zone() {
     let (code, original) = server.raw(Method::GET, "/api/chat-history/grouped?tz=UTC", &token, None).await;
     assert_eq!((code, original["today"].as_array().map(Vec::len)), (200, Some(1)));
 }
+
+#[tokio::test]
+async fn history_over_the_mux_is_owner_only() {
+    use oqto_api::mux::{ClientFrame, HstryEvent, HstryRequest};
+    let server = TestServer::start().await;
+    server.user_client("owner2").await;
+    server.user_client("other2").await;
+    let owner = server.login("owner2", TEST_PASSWORD).await;
+    let other = server.login("other2", TEST_PASSWORD).await;
+    let mut mux = server.mux(&owner).await;
+    chat(&mut mux, "mine", ".", &["a pelican flies"]).await;
+    async fn ask(mux: &mut MuxClient, request: HstryRequest) -> HstryEvent {
+        mux.send(ClientFrame::Hstry(request));
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), mux.next()).await.unwrap() {
+                Some(MuxEvent::Frame(ServerFrame::Hstry(event))) => return event,
+                Some(_) => {}
+                None => panic!("ended"),
+            }
+        }
+    }
+    let query = |session: Option<&str>, q: Option<&str>| HstryRequest::Query {
+        id: Some("h".into()),
+        session_id: session.map(str::to_string),
+        query: q.map(str::to_string),
+        limit: None,
+    };
+    match ask(&mut mux, query(Some("mine"), None)).await {
+        HstryEvent::Result { data, .. } => assert_eq!(data.as_array().unwrap().len(), 2),
+        other => panic!("{other:?}"),
+    }
+    match ask(&mut mux, query(None, Some("pelican"))).await {
+        HstryEvent::Result { data, .. } => assert_eq!(data["hits"].as_array().unwrap().len(), 2),
+        other => panic!("{other:?}"),
+    }
+    let mut intruder = server.mux(&other).await;
+    assert!(matches!(ask(&mut intruder, query(Some("mine"), None)).await, HstryEvent::Error { .. }));
+    match ask(&mut intruder, query(None, Some("pelican"))).await {
+        HstryEvent::Result { data, .. } => assert!(data["hits"].as_array().unwrap().is_empty()),
+        other => panic!("{other:?}"),
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod files;
+pub mod hstry;
 pub mod outbox;
 pub mod system;
 
@@ -184,6 +185,7 @@ async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) 
         Ok(ClientFrame::Agent(request)) => agent::handle(ctx, conn, request).await,
         Ok(ClientFrame::System(request)) => system::handle(ctx, conn, request),
         Ok(ClientFrame::Files(request)) => files::handle(ctx, conn, request).await,
+        Ok(ClientFrame::Hstry(request)) => hstry::handle(ctx, conn, request).await,
         Err(e) => {
             let id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
