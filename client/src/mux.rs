@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use oqto_api::mux::{
-    AgentCommand, AgentEvent, AgentEventFrame, AgentRequest, CLOSE_UNAUTHORIZED, ClientFrame, ServerFrame,
-    SystemRequest,
+    AgentCommand, AgentEvent, AgentEventFrame, AgentRequest, CLOSE_UNAUTHORIZED, ClientFrame, FilesCommand,
+    FilesEvent, FilesRequest, ServerFrame, SystemRequest,
 };
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -49,7 +49,13 @@ enum Control {
     Close,
 }
 
-type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<CommandResponse>>>>;
+/// A reply someone waits for, by request id.
+enum Reply {
+    Agent(CommandResponse),
+    Files(FilesEvent),
+}
+
+type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Reply>>>>;
 
 /// A connection to `/api/ws/mux` that survives drops.
 pub struct MuxClient {
@@ -97,21 +103,43 @@ impl MuxClient {
 
     /// Sends an agent command for `session_id` and waits for its `response`.
     pub async fn command(&self, session_id: &str, command: AgentCommand) -> anyhow::Result<CommandResponse> {
+        let session_id = session_id.to_string();
+        match self
+            .request(|id| ClientFrame::Agent(AgentRequest { session_id, id: Some(id), command }))
+            .await?
+        {
+            Reply::Agent(response) => Ok(response),
+            Reply::Files(_) => anyhow::bail!("unexpected reply"),
+        }
+    }
+
+    /// Sends a frame carrying a fresh request id and waits for its reply.
+    async fn request(&self, frame: impl FnOnce(String) -> ClientFrame) -> anyhow::Result<Reply> {
         let id = format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
-        self.send(ClientFrame::Agent(AgentRequest {
-            session_id: session_id.to_string(),
-            id: Some(id.clone()),
-            command,
-        }));
+        self.send(frame(id.clone()));
         match tokio::time::timeout(Duration::from_secs(120), rx).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(_)) => anyhow::bail!("the connection ended before the response"),
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => anyhow::bail!("the connection ended before the reply"),
             Err(_) => {
                 self.waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                anyhow::bail!("no response within 120 s")
+                anyhow::bail!("no reply within 120 s")
             }
+        }
+    }
+
+    /// Sends a `files` command for a workspace and waits for its reply
+    /// (an `error` reply becomes an `Err`).
+    pub async fn files(&self, workspace_path: &str, command: FilesCommand) -> anyhow::Result<FilesEvent> {
+        let workspace_path = workspace_path.to_string();
+        match self
+            .request(|id| ClientFrame::Files(FilesRequest { id: Some(id), workspace_path, command }))
+            .await?
+        {
+            Reply::Files(FilesEvent::Error { error, .. }) => anyhow::bail!(error),
+            Reply::Files(event) => Ok(event),
+            Reply::Agent(_) => anyhow::bail!("unexpected reply"),
         }
     }
 
@@ -213,10 +241,10 @@ async fn run(
                             }
                             *last = *seq;
                         }
-                        if let ServerFrame::Agent(AgentEventFrame { event: AgentEvent::Response { id: Some(id), success, data, error, .. }, .. }) = &frame {
-                            let waiter = waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                        if let Some((id, reply)) = reply_of(&frame) {
+                            let waiter = waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                             if let Some(waiter) = waiter {
-                                let _ = waiter.send(CommandResponse { success: *success, data: data.clone(), error: error.clone() });
+                                let _ = waiter.send(reply);
                                 continue;
                             }
                         }
@@ -238,5 +266,30 @@ async fn run(
                 },
             }
         }
+    }
+}
+
+/// The request id and reply a frame carries, if it answers a request.
+fn reply_of(frame: &ServerFrame) -> Option<(String, Reply)> {
+    match frame {
+        ServerFrame::Agent(AgentEventFrame {
+            event: AgentEvent::Response { id: Some(id), success, data, error, .. },
+            ..
+        }) => {
+            let response = CommandResponse { success: *success, data: data.clone(), error: error.clone() };
+            Some((id.clone(), Reply::Agent(response)))
+        }
+        ServerFrame::Files(event) => {
+            let id = match event {
+                FilesEvent::TreeResult { id, .. }
+                | FilesEvent::StatResult { id, .. }
+                | FilesEvent::ReadResult { id, .. }
+                | FilesEvent::Done { id, .. }
+                | FilesEvent::Error { id, .. } => id.clone()?,
+                FilesEvent::FileChanged { .. } => return None,
+            };
+            Some((id, Reply::Files(event.clone())))
+        }
+        _ => None,
     }
 }

@@ -223,3 +223,21 @@ async fn project_and_workspace_commands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile"));
 }
+
+#[tokio::test]
+async fn files_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    json(&server, &["session", "create", "box"], None);
+    json(&server, &["files", "put", "box", "docs/readme.md"], Some("# Hello\n"));
+    let out = run(&server, &["files", "cat", "box", "docs/readme.md"], None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "# Hello\n");
+    let listed = json(&server, &["files", "ls", "box", "--depth", "2"], None);
+    let paths: Vec<&str> = listed.as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["docs", "docs/readme.md"]);
+    json(&server, &["files", "rm", "box", "docs", "-r"], None);
+    let out = run(&server, &["files", "cat", "box", "../../etc/passwd"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inside your workspace root"));
+}

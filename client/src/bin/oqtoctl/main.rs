@@ -6,6 +6,7 @@
 
 mod auth;
 mod chat;
+mod files;
 mod history;
 mod invites;
 mod misc;
@@ -70,6 +71,9 @@ enum Command {
     /// Your projects.
     #[command(subcommand)]
     Project(projects::ProjectCommand),
+    /// A workspace's files.
+    #[command(subcommand)]
+    Files(files::FilesCmd),
     /// A workspace's metadata and sandbox.
     #[command(subcommand)]
     Workspace(projects::WorkspaceCommand),
@@ -119,6 +123,7 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
         Command::Admin(cmd) => sessions::run_admin(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chat(args) => chat::chat(&profile, args, out.is_json()).await,
         Command::History(cmd) => history::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Files(cmd) => files::run(&profile, cmd, &out).await,
         Command::Project(cmd) => projects::run_project(&profile::connect(&profile)?, cmd, &out).await,
         Command::Workspace(cmd) => projects::run_workspace(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
