@@ -36,6 +36,8 @@ pub enum ClientFrame {
     Files(FilesRequest),
     /// Chat history queries.
     Hstry(HstryRequest),
+    /// The workspace's issue list.
+    Trx(TrxRequest),
 }
 
 /// A command for a chat (`{"channel":"agent","session_id":…,"id":…,"cmd":…}`).
@@ -266,6 +268,8 @@ pub enum ServerFrame {
     Files(FilesEvent),
     /// Replies of the `hstry` channel.
     Hstry(HstryEvent),
+    /// Replies of the `trx` channel.
+    Trx(TrxEvent),
 }
 
 /// An agent event (`{"channel":"agent","session_id":…,"ts":…,"seq":…,"event":…}`).
@@ -658,6 +662,118 @@ pub enum HstryEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         data: Value,
+    },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        error: String,
+    },
+}
+
+// --------------------------------------------------------------------- trx
+
+/// A request on the `trx` channel: the workspace's issue list, kept in its
+/// `.trx/issues.jsonl` so that the agent's own tools see the same issues.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct TrxRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The workspace (relative to the caller's workspace root).
+    pub workspace_path: String,
+    #[serde(flatten)]
+    pub command: TrxCommand,
+}
+
+/// Fields of a new issue.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct TrxIssueCreate {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// task (default), bug, feature or epic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_type: Option<String>,
+    /// 0 (highest) to 4; default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+}
+
+/// Changes to an issue; absent fields are kept.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct TrxIssueUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// open, in_progress, blocked or closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+}
+
+/// The `trx` commands (`type`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TrxCommand {
+    List,
+    Create {
+        data: TrxIssueCreate,
+    },
+    Update {
+        issue_id: String,
+        data: TrxIssueUpdate,
+    },
+    Close {
+        issue_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Re-reads the file (after the agent changed it).
+    Sync,
+}
+
+/// An issue.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+pub struct TrxIssue {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub issue_type: String,
+    pub priority: u8,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<String>,
+}
+
+/// Replies of the `trx` channel.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TrxEvent {
+    ListResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        issues: Vec<TrxIssue>,
+    },
+    IssueResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        issue: TrxIssue,
+    },
+    SyncResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        issues: Vec<TrxIssue>,
     },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ pub mod files;
 pub mod hstry;
 pub mod outbox;
 pub mod system;
+pub mod trx;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -186,6 +187,7 @@ async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) 
         Ok(ClientFrame::System(request)) => system::handle(ctx, conn, request),
         Ok(ClientFrame::Files(request)) => files::handle(ctx, conn, request).await,
         Ok(ClientFrame::Hstry(request)) => hstry::handle(ctx, conn, request).await,
+        Ok(ClientFrame::Trx(request)) => trx::handle(ctx, conn, request).await,
         Err(e) => {
             let id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
