@@ -24,6 +24,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// What [`MuxClient::next`] yields.
+// Frames dominate and are moved once through a channel: boxing them would
+// only add an allocation per frame.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum MuxEvent {
     /// A frame from the server.
