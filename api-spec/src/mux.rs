@@ -38,6 +38,8 @@ pub enum ClientFrame {
     Hstry(HstryRequest),
     /// The workspace's issue list.
     Trx(TrxRequest),
+    /// Terminals in a workspace.
+    Terminal(TerminalRequest),
 }
 
 /// A command for a chat (`{"channel":"agent","session_id":…,"id":…,"cmd":…}`).
@@ -270,6 +272,8 @@ pub enum ServerFrame {
     Hstry(HstryEvent),
     /// Replies of the `trx` channel.
     Trx(TrxEvent),
+    /// Replies and output of the `terminal` channel.
+    Terminal(TerminalEvent),
 }
 
 /// An agent event (`{"channel":"agent","session_id":…,"ts":…,"seq":…,"event":…}`).
@@ -775,6 +779,68 @@ pub enum TrxEvent {
         id: Option<String>,
         issues: Vec<TrxIssue>,
     },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        error: String,
+    },
+}
+
+// ---------------------------------------------------------------- terminal
+
+/// A request on the `terminal` channel.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct TerminalRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(flatten)]
+    pub command: TerminalCommand,
+}
+
+/// The `terminal` commands (`type`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TerminalCommand {
+    /// Opens a shell on a PTY in a workspace (named directly, or through a
+    /// workspace session of the caller).
+    Open {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        terminal_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workspace_path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<String>,
+        cols: u16,
+        rows: u16,
+    },
+    /// Keystrokes (UTF-8 text).
+    Input {
+        terminal_id: String,
+        data: String,
+    },
+    Resize {
+        terminal_id: String,
+        cols: u16,
+        rows: u16,
+    },
+    Close {
+        terminal_id: String,
+    },
+}
+
+/// Replies and pushed events of the `terminal` channel.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TerminalEvent {
+    Opened {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        terminal_id: String,
+    },
+    /// What the shell wrote (base64 of the raw bytes).
+    Output { terminal_id: String, data_base64: String },
+    /// The shell ended.
+    Exit { terminal_id: String },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,

@@ -6,6 +6,7 @@ pub mod files;
 pub mod hstry;
 pub mod outbox;
 pub mod system;
+pub mod terminal;
 pub mod trx;
 
 use std::collections::{HashMap, HashSet};
@@ -36,6 +37,8 @@ pub struct Connection {
     pub subscriptions: Mutex<HashSet<String>>,
     /// File watchers by workspace (`files` channel); dropped with the connection.
     watchers: Mutex<HashMap<String, notify::RecommendedWatcher>>,
+    /// Open terminals (`terminal` channel); killed with the connection.
+    terminals: terminal::Terminals,
     opened: Instant,
 }
 
@@ -52,6 +55,10 @@ impl Connection {
 
     pub fn subscriptions(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn terminals(&self) -> &terminal::Terminals {
+        &self.terminals
     }
 
     pub fn watchers(&self) -> std::sync::MutexGuard<'_, HashMap<String, notify::RecommendedWatcher>> {
@@ -115,6 +122,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
         outbox: Arc::clone(&outbox),
         subscriptions: Mutex::new(HashSet::new()),
         watchers: Mutex::new(HashMap::new()),
+        terminals: Mutex::new(HashMap::new()),
         opened: Instant::now(),
     });
     ctx.hub.map().insert(id, Arc::clone(&conn));
@@ -176,6 +184,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
     heartbeat.abort();
     writer.abort();
     conn.watchers().clear();
+    conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).clear();
     ctx.chats.unsubscribe_all(id);
     ctx.hub.map().remove(&id);
 }
@@ -188,6 +197,7 @@ async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) 
         Ok(ClientFrame::Files(request)) => files::handle(ctx, conn, request).await,
         Ok(ClientFrame::Hstry(request)) => hstry::handle(ctx, conn, request).await,
         Ok(ClientFrame::Trx(request)) => trx::handle(ctx, conn, request).await,
+        Ok(ClientFrame::Terminal(request)) => terminal::handle(ctx, conn, request).await,
         Err(e) => {
             let id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()

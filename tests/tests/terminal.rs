@@ -1,0 +1,82 @@
+//! The `terminal` mux channel: a real PTY in the workspace.
+
+use std::time::Duration;
+
+use base64::Engine;
+use oqto_api::mux::{ClientFrame, ServerFrame, TerminalCommand, TerminalEvent, TerminalRequest};
+use oqto_client::mux::{MuxClient, MuxEvent};
+use oqto_tests::{TEST_PASSWORD, TestServer};
+
+fn send(mux: &MuxClient, command: TerminalCommand) {
+    mux.send(ClientFrame::Terminal(TerminalRequest { id: Some("t".into()), command }));
+}
+
+/// Collects terminal output until `needle` shows up (or an exit/error).
+async fn until(mux: &mut MuxClient, needle: &str) -> (String, Option<TerminalEvent>) {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match tokio::time::timeout_at(deadline, mux.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in {text:?}"))
+        {
+            Some(MuxEvent::Frame(ServerFrame::Terminal(TerminalEvent::Output { data_base64, .. }))) => {
+                let bytes = base64::engine::general_purpose::STANDARD.decode(data_base64).unwrap();
+                text.push_str(&String::from_utf8_lossy(&bytes));
+                if text.contains(needle) {
+                    return (text, None);
+                }
+            }
+            Some(MuxEvent::Frame(ServerFrame::Terminal(other))) => {
+                if matches!(other, TerminalEvent::Opened { .. }) && needle == "opened" {
+                    return (text, Some(other));
+                }
+                if !matches!(other, TerminalEvent::Opened { .. }) {
+                    return (text, Some(other));
+                }
+            }
+            Some(_) => {}
+            None => panic!("ended"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pty_echoes_resizes_and_closes() {
+    let server = TestServer::start().await;
+    server.user_client("tty").await;
+    let token = server.login("tty", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    let open = TerminalCommand::Open {
+        terminal_id: Some("t1".into()),
+        workspace_path: Some("shell".into()),
+        session_id: None,
+        cols: 80,
+        rows: 24,
+    };
+    send(&mux, open);
+    let (_, opened) = until(&mut mux, "opened").await;
+    assert!(matches!(opened, Some(TerminalEvent::Opened { .. })), "{opened:?}");
+    send(&mux, TerminalCommand::Input { terminal_id: "t1".into(), data: "echo hi-$((40+2)); pwd\n".into() });
+    let (text, _) = until(&mut mux, "hi-42").await;
+    assert!(text.contains("hi-42"), "{text}");
+    send(&mux, TerminalCommand::Resize { terminal_id: "t1".into(), cols: 100, rows: 30 });
+    send(&mux, TerminalCommand::Input { terminal_id: "t1".into(), data: "stty size\n".into() });
+    until(&mut mux, "30 100").await;
+    send(&mux, TerminalCommand::Input { terminal_id: "t1".into(), data: "exit\n".into() });
+    let (_, end) = until(&mut mux, "\u{0}never").await;
+    assert!(matches!(end, Some(TerminalEvent::Exit { .. })), "{end:?}");
+    send(&mux, TerminalCommand::Input { terminal_id: "t1".into(), data: "x".into() });
+    let (_, error) = until(&mut mux, "\u{0}never").await;
+    assert!(matches!(error, Some(TerminalEvent::Error { .. })), "{error:?}");
+    let escape = TerminalCommand::Open {
+        terminal_id: None,
+        workspace_path: Some("../..".into()),
+        session_id: None,
+        cols: 80,
+        rows: 24,
+    };
+    send(&mux, escape);
+    let (_, refused) = until(&mut mux, "\u{0}never").await;
+    assert!(matches!(refused, Some(TerminalEvent::Error { .. })), "{refused:?}");
+}
