@@ -27,7 +27,18 @@ pub struct Config {
     pub agent: AgentConfig,
     pub mux: MuxConfig,
     pub sandbox: SandboxConfig,
+    pub history: HistoryConfig,
     pub log: LogConfig,
+}
+
+/// Chat history.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// gRPC URL of an hstry service (`http://host:port`). Empty: the embedded
+    /// index serves history on its own; set: messages are mirrored to hstry
+    /// and listing, reading and search are served from it.
+    pub hstry_url: String,
 }
 
 /// Agent sandboxing.
@@ -198,6 +209,7 @@ impl Default for Config {
             agent: AgentConfig::default(),
             mux: MuxConfig::default(),
             sandbox: SandboxConfig::default(),
+            history: HistoryConfig::default(),
             log: LogConfig::default(),
         }
     }

@@ -23,6 +23,8 @@ pub struct ServerContext {
     pub hub: crate::mux::Hub,
     /// Marks this data dir's agent processes (see `agent::MARKER_ENV`).
     pub agent_marker: String,
+    /// The external history service, when configured.
+    pub hstry: Option<crate::hstry::Hstry>,
     pub log: slog::Logger,
 }
 
@@ -46,6 +48,10 @@ impl ServerContext {
             agent_marker.clone(),
             log.new(slog::o!("area" => "agent")),
         ));
+        let hstry = match config.history.hstry_url.trim() {
+            "" => None,
+            url => Some(crate::hstry::Hstry::new(url)?),
+        };
         Ok(Arc::new(ServerContext {
             config,
             db,
@@ -55,6 +61,7 @@ impl ServerContext {
             chats,
             hub: crate::mux::Hub::default(),
             agent_marker,
+            hstry,
             log,
         }))
     }

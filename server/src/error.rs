@@ -31,6 +31,9 @@ pub enum Error {
     /// Too many attempts; try again after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// A service we depend on failed (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// Something broke on our side (500); the cause is logged, not sent.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -70,6 +73,13 @@ impl From<Error> for HttpError {
                     .insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
                 error
             }
+            Error::Unavailable(m) => HttpError {
+                status_code: dropshot::ErrorStatusCode::SERVICE_UNAVAILABLE,
+                error_code: Some("ServiceUnavailable".to_string()),
+                external_message: m.clone(),
+                internal_message: m,
+                headers: None,
+            },
             Error::Internal(cause) => HttpError::for_internal_error(format!("{cause:#}")),
         }
     }

@@ -136,7 +136,16 @@ fn apply_line(index: &mut IndexRow, line: &Value) -> Option<MessageRow> {
 }
 
 /// Brings one chat's index up to date with its newest session file.
-async fn sync_chat(ctx: &ServerContext, user_id: &str, chat_id: &str, chat_created: i64) -> Result<()> {
+/// The chat a history operation concerns (from `chats`).
+struct ChatRef<'a> {
+    user_id: &'a str,
+    id: &'a str,
+    cwd: &'a str,
+    created: i64,
+}
+
+async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<()> {
+    let ChatRef { user_id, id: chat_id, cwd, created: chat_created } = chat;
     let Some(file) = newest_session_file(&chat_dir(ctx, user_id, chat_id)) else {
         return Ok(());
     };
@@ -193,16 +202,23 @@ async fn sync_chat(ctx: &ServerContext, user_id: &str, chat_id: &str, chat_creat
         db::history::insert_message(&mut *tx, chat_id, message).await?;
     }
     db::history::save(&mut *tx, &index).await?;
+    // Mirror to hstry before committing: when it fails, the next look
+    // retries the same lines.
+    if let Some(hstry) = &ctx.hstry {
+        index.cwd = cwd.to_string();
+        hstry.push(&index, &messages, fresh_file).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
-/// Brings every chat of a user up to date.
-async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<()> {
-    for (chat_id, created) in db::history::chats_of_user(&ctx.db.pool, user_id).await? {
-        sync_chat(ctx, user_id, &chat_id, created).await?;
+/// Brings every chat of a user up to date; returns their ids.
+async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<Vec<String>> {
+    let chats = db::history::chats_of_user(&ctx.db.pool, user_id).await?;
+    for (id, cwd, created) in &chats {
+        sync_chat(ctx, ChatRef { user_id, id, cwd, created: *created }).await?;
     }
-    Ok(())
+    Ok(chats.into_iter().map(|(id, _, _)| id).collect())
 }
 
 fn entry(row: &IndexRow) -> ChatHistoryEntry {
@@ -238,7 +254,11 @@ async fn own(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<Inde
         .await?
         .filter(|c| c.user_id == caller.user_id)
         .ok_or_else(not_found)?;
-    sync_chat(ctx, &caller.user_id, chat_id, chat.created_at).await?;
+    sync_chat(
+        ctx,
+        ChatRef { user_id: &caller.user_id, id: chat_id, cwd: &chat.cwd, created: chat.created_at },
+    )
+    .await?;
     db::history::get(&ctx.db.pool, chat_id).await?.ok_or_else(not_found)
 }
 
@@ -250,7 +270,12 @@ pub async fn list(
     offset: Option<u32>,
 ) -> Result<Vec<ChatHistoryEntry>> {
     let (limit, offset) = crate::users::page(limit, offset)?;
-    sync_user(ctx, &caller.user_id).await?;
+    let mine = sync_user(ctx, &caller.user_id).await?;
+    if let Some(hstry) = &ctx.hstry {
+        // hstry knows no users: keep the caller's own chats.
+        let entries = hstry.list(workspace, limit, offset).await?;
+        return Ok(entries.into_iter().filter(|e| mine.contains(&e.id)).collect());
+    }
     let rows = db::history::list(&ctx.db.pool, &caller.user_id, workspace, limit, offset).await?;
     Ok(rows.iter().map(entry).collect())
 }
@@ -310,6 +335,9 @@ pub async fn rename(
         }
         let title = Some(title).filter(|t| !t.is_empty());
         db::history::set_title(&ctx.db.pool, chat_id, title).await?;
+        if let Some(hstry) = &ctx.hstry {
+            hstry.rename(chat_id, title).await?;
+        }
     }
     view(ctx, caller, chat_id).await
 }
@@ -323,6 +351,10 @@ pub async fn messages(
 ) -> Result<Vec<ChatMessage>> {
     own(ctx, caller, chat_id).await?;
     let (limit, offset) = crate::users::page(Some(limit.unwrap_or(500)), offset)?;
+    if let Some(hstry) = &ctx.hstry {
+        let all = hstry.messages(chat_id, limit + offset).await?;
+        return Ok(all.into_iter().skip(offset as usize).take(limit as usize).collect());
+    }
     Ok(db::history::messages(&ctx.db.pool, chat_id, limit, offset)
         .await?
         .into_iter()
@@ -358,7 +390,17 @@ pub async fn search(
     if !(1..=200).contains(&limit) {
         return Err(Error::BadRequest("limit must be between 1 and 200".to_string()));
     }
-    sync_user(ctx, &caller.user_id).await?;
+    let mine = sync_user(ctx, &caller.user_id).await?;
+    if let Some(hstry) = &ctx.hstry {
+        let hits: Vec<SearchHit> = hstry
+            .search(&words.join(" "), i64::from(limit))
+            .await?
+            .into_iter()
+            .filter(|h| mine.contains(&h.session_id))
+            .collect();
+        let elapsed_ms = Some(started.elapsed().as_millis() as u64);
+        return Ok(SearchResults { total: Some(hits.len() as u64), hits, elapsed_ms });
+    }
     let hits =
         db::history::search(&ctx.db.pool, ctx.db.backend, &caller.user_id, &words, i64::from(limit)).await?;
     let hits: Vec<SearchHit> = hits

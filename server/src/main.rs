@@ -8,6 +8,7 @@ mod context;
 mod db;
 mod error;
 mod history;
+mod hstry;
 mod invites;
 mod misc;
 mod mux;

@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use oqto_client::{Client, client_with_token, types};
+
+pub mod hstry;
 use sqlx::Connection;
 
 /// Which database a test server uses.

@@ -170,3 +170,63 @@ async fn history_over_the_mux_is_owner_only() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn history_through_an_hstry_service_over_grpc() {
+    use std::sync::atomic::Ordering;
+    let (url, store) = oqto_tests::hstry::start().await;
+    let options = oqto_tests::Options::default().env("OQTO_HISTORY__HSTRY_URL", &url);
+    let server = TestServer::start_with(options).await;
+    let (client, _) = server.user_client("grpc").await;
+    let (stranger, _) = server.user_client("stranger").await;
+    let token = server.login("grpc", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "g1", "work", &["the walrus sings"]).await;
+
+    let list = client.chat_history_list().send().await.unwrap().into_inner();
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0].id.as_str(), list[0].message_count, list[0].workspace_path.as_str()),
+        ("g1", 2, "work")
+    );
+    assert!(store.writes.load(Ordering::SeqCst) >= 1, "the conversation was written to hstry");
+    assert!(store.reads.load(Ordering::SeqCst) >= 1, "the list came from hstry");
+
+    // New messages are appended, not rewritten.
+    chat(&mut mux, "g1", "work", &["and the walrus dances"]).await;
+    let messages = client.chat_history_message_list().session_id("g1").send().await.unwrap().into_inner();
+    assert_eq!(messages.len(), 4);
+    assert_eq!(store.conversations.lock().unwrap()["g1"].1.len(), 4);
+
+    let hits = client.search().q("walrus").send().await.unwrap().into_inner();
+    assert_eq!(hits.hits.len(), 4);
+    assert!(store.searches.load(Ordering::SeqCst) >= 1);
+    assert!(
+        stranger.search().q("walrus").send().await.unwrap().into_inner().hits.is_empty(),
+        "hits are the caller's only"
+    );
+    assert!(stranger.chat_history_list().send().await.unwrap().into_inner().is_empty());
+
+    let renamed = client
+        .chat_history_update()
+        .session_id("g1")
+        .body(types::ChatHistoryUpdate { title: Some("Walrus".into()) })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(renamed.title.as_deref(), Some("Walrus"));
+    assert_eq!(store.conversations.lock().unwrap()["g1"].0.title.as_deref(), Some("Walrus"));
+}
+
+#[tokio::test]
+async fn an_unreachable_hstry_is_a_503() {
+    let options = oqto_tests::Options::default().env("OQTO_HISTORY__HSTRY_URL", "http://127.0.0.1:9");
+    let server = TestServer::start_with(options).await;
+    let (client, _) = server.user_client("down").await;
+    let token = server.login("down", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "d1", ".", &["hello"]).await;
+    let (code, body) = oqto_tests::error_body(client.chat_history_list().send().await);
+    assert_eq!((code, body.error_code.as_deref()), (503, Some("ServiceUnavailable")));
+}

@@ -270,17 +270,17 @@ pub async fn search<'c>(
     super::fetch_all(query.bind(user_id).bind(limit), db, hit_row).await
 }
 
-/// The user's chats (id, cwd, created) whose history may need indexing.
+/// The user's chats (id, working directory, creation time).
 pub async fn chats_of_user<'c>(
     db: impl Executor<'c, Database = Any>,
     user_id: &str,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query("SELECT id, created_at FROM chats WHERE user_id = $1")
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query("SELECT id, cwd, created_at FROM chats WHERE user_id = $1")
         .bind(user_id)
         .fetch_all(db)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("created_at")?)))
+        .map(|r| Ok((r.try_get("id")?, r.try_get("cwd")?, r.try_get("created_at")?)))
         .collect()
 }
 
