@@ -18,11 +18,7 @@ const SANDBOX_FILE: &str = ".oqto/sandbox.toml";
 
 /// An existing workspace directory of the caller.
 async fn workspace_dir(ctx: &ServerContext, caller: &Caller, requested: &str) -> Result<PathBuf> {
-    let dir = crate::sessions::resolve(ctx, &caller.user_id, requested).await?;
-    if !dir.path.is_dir() {
-        return Err(Error::NotFound(format!("no workspace {requested:?}")));
-    }
-    Ok(dir.path)
+    Ok(crate::sessions::existing_workspace(ctx, &caller.user_id, requested).await?.path)
 }
 
 fn read_table(path: &Path) -> toml::Table {

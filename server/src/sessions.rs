@@ -74,6 +74,16 @@ pub async fn resolve(ctx: &ServerContext, user_id: &str, requested: &str) -> Res
     workspace::resolve(&user_root(ctx, user_id).await?, requested)
 }
 
+/// An existing workspace directory of a user (404 when missing, 422
+/// outside the root).
+pub async fn existing_workspace(ctx: &ServerContext, user_id: &str, requested: &str) -> Result<WorkspaceDir> {
+    let dir = resolve(ctx, user_id, requested).await?;
+    if !dir.path.is_dir() {
+        return Err(Error::NotFound(format!("no workspace {requested:?}")));
+    }
+    Ok(dir)
+}
+
 /// One of the caller's sessions (404 for unknown and for others' sessions).
 async fn load_own(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<SessionRow> {
     match db::sessions::get(&ctx.db.pool, key.trim()).await? {

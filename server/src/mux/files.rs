@@ -112,12 +112,9 @@ async fn run(
     id: Option<String>,
     command: FilesCommand,
 ) -> Result<(), String> {
-    let ws = crate::sessions::resolve(ctx, &conn.caller.user_id, workspace_path)
+    let ws = crate::sessions::existing_workspace(ctx, &conn.caller.user_id, workspace_path)
         .await
         .map_err(|e| e.to_string())?;
-    if !ws.path.is_dir() {
-        return Err(format!("no workspace {workspace_path:?}"));
-    }
     let root = std::fs::canonicalize(&ws.path).map_err(io)?;
     let inside =
         |p: &str| -> Result<WorkspaceDir, String> { workspace::resolve(&root, p).map_err(|e| e.to_string()) };

@@ -70,12 +70,9 @@ async fn run(
     id: Option<String>,
     command: TrxCommand,
 ) -> Result<TrxEvent, String> {
-    let ws = crate::sessions::resolve(ctx, &conn.caller.user_id, workspace_path)
+    let ws = crate::sessions::existing_workspace(ctx, &conn.caller.user_id, workspace_path)
         .await
         .map_err(|e| e.to_string())?;
-    if !ws.path.is_dir() {
-        return Err(format!("no workspace {workspace_path:?}"));
-    }
     let file: PathBuf = ws.path.join(FILE);
     let now = chrono::Utc::now().timestamp_millis();
     let find = |issue_id: &str| {
