@@ -16,9 +16,9 @@ pub mod users;
 pub mod workspace;
 
 use dropshot::{
-    Body, EndpointTagPolicy, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
-    HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody, UntypedBody,
-    WebsocketEndpointResult, WebsocketUpgrade,
+    Body, EndpointTagPolicy, FreeformBody, HttpError, HttpResponseCreated, HttpResponseDeleted,
+    HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext,
+    TypedBody, UntypedBody, WebsocketEndpointResult, WebsocketUpgrade,
 };
 
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
@@ -43,8 +43,8 @@ use users::{
     UserStats, UserUpdate, UserView,
 };
 use workspace::{
-    ProjectListQuery, ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
-    WorkspaceQuery,
+    ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectView, SandboxUpdate, SandboxView,
+    WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
 };
 
 /// Title of the OpenAPI document.
@@ -596,6 +596,35 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         query: Query<ProjectListQuery>,
     ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError>;
+
+    /// A project's logo image
+    ///
+    /// A file in a project's `logo/` folder, at most 1 MiB, served with the
+    /// image type its bytes show (PNG, JPEG, GIF, WebP or SVG; SVG with a
+    /// content security policy that allows no scripts) and cache headers.
+    /// Also served at the original's path `/api/projects/logo/{*path}`.
+    /// Errors: 404, 422 for a path outside your workspace root, outside a
+    /// `logo/` folder, too large, or not an image.
+    #[endpoint { method = GET, path = "/api/projects/logo", tags = ["projects"] }]
+    async fn project_logo_view(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<ProjectLogoQuery>,
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError>;
+
+    /// The original's `GET /api/projects/logo/{*path}`
+    ///
+    /// Unpublished alias of `project_logo_view` (Dropshot publishes no
+    /// wildcard paths).
+    #[endpoint {
+        method = GET,
+        path = "/api/projects/logo/{path:.*}",
+        tags = ["projects"],
+        unpublished = true,
+    }]
+    async fn project_logo_alias(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ProjectLogoPath>,
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError>;
 
     /// A workspace's metadata
     ///

@@ -145,3 +145,18 @@ pub struct SandboxUpdate {
     #[serde(default)]
     pub overrides: Option<SandboxProfile>,
 }
+
+/// Query of `project_logo_view`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ProjectLogoQuery {
+    /// The logo file, relative to your workspace root; it must lie in a
+    /// project's `logo/` folder (`myproject/logo/logo.png`).
+    pub path: String,
+}
+
+/// Path of the original's `GET /api/projects/logo/{*path}`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ProjectLogoPath {
+    /// As `ProjectLogoQuery::path`, one segment per element.
+    pub path: Vec<String>,
+}

@@ -5674,6 +5674,23 @@ impl Client {
     pub fn project_list(&self) -> builder::ProjectList<'_> {
         builder::ProjectList::new(self)
     }
+    /**A project's logo image
+
+    A file in a project's `logo/` folder, at most 1 MiB, served with the image type its bytes show (PNG, JPEG, GIF, WebP or SVG; SVG with a content security policy that allows no scripts) and cache headers. Also served at the original's path `/api/projects/logo/{*path}`. Errors: 404, 422 for a path outside your workspace root, outside a `logo/` folder, too large, or not an image.
+
+    Sends a `GET` request to `/api/projects/logo`
+
+    Arguments:
+    - `path`: The logo file, relative to your workspace root; it must lie in a project's `logo/` folder (`myproject/logo/logo.png`).
+    ```ignore
+    let response = client.project_logo_view()
+        .path(path)
+        .send()
+        .await;
+    ```*/
+    pub fn project_logo_view(&self) -> builder::ProjectLogoView<'_> {
+        builder::ProjectLogoView::new(self)
+    }
     /**Search the caller's chats
 
     Full-text search over every message (SQLite FTS5, or PostgreSQL full-text search). Errors: 400 for an empty query.
@@ -8153,6 +8170,57 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::project_logo_view`]
+
+    [`Client::project_logo_view`]: super::Client::project_logo_view*/
+    #[derive(Debug, Clone)]
+    pub struct ProjectLogoView<'a> {
+        client: &'a super::Client,
+        path: Result<::std::string::String, String>,
+    }
+    impl<'a> ProjectLogoView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, path: Err("path was not initialized".to_string()) }
+        }
+        pub fn path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.path = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for path failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/projects/logo`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<types::Error>> {
+            let Self { client, path } = self;
+            let path = path.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/projects/logo", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("path", &path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "project_logo_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use dropshot::{
-    Body, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders, HttpResponseOk,
-    HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody, UntypedBody,
+    Body, FreeformBody, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody, UntypedBody,
     WebsocketEndpointResult, WebsocketUpgrade,
 };
 use http::Response;
@@ -32,8 +32,8 @@ use oqto_api::users::{
     UserStats, UserUpdate, UserView,
 };
 use oqto_api::workspace::{
-    ProjectListQuery, ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
-    WorkspaceQuery,
+    ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectView, SandboxUpdate, SandboxView,
+    WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -85,6 +85,26 @@ fn json_response<T: Serialize>(status: http::StatusCode, value: &T) -> Result<Re
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Body::from(bytes))
         .map_err(|e| HttpError::for_internal_error(e.to_string()))
+}
+
+/// An image with its type, cache headers, and (for SVG) a policy that
+/// allows no scripts.
+fn logo_response(
+    logo: projects::Logo,
+) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError> {
+    let mut response = HttpResponseHeaders::new_unnamed(HttpResponseOk(FreeformBody(Body::from(logo.bytes))));
+    let headers = response.headers_mut();
+    let value =
+        |v: &str| http::HeaderValue::from_str(v).map_err(|e| HttpError::for_internal_error(e.to_string()));
+    headers.insert(http::header::CONTENT_TYPE, value(logo.content_type)?);
+    headers.insert(http::header::CACHE_CONTROL, value("private, max-age=300")?);
+    headers.insert(http::header::ETAG, value(&logo.etag)?);
+    headers.insert(http::header::X_CONTENT_TYPE_OPTIONS, value("nosniff")?);
+    headers.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        value("default-src 'none'; style-src 'unsafe-inline'")?,
+    );
+    Ok(response)
 }
 
 /// Parses an untyped JSON body (aliased paths only).
@@ -534,6 +554,33 @@ impl OqtoApi for OqtoApiImpl {
         Ok(HttpResponseOk(
             projects::list(rqctx.context(), &caller, query.into_inner().path.as_deref()).await?,
         ))
+    }
+
+    async fn project_logo_view(
+        rqctx: Ctx,
+        query: Query<ProjectLogoQuery>,
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        logo_response(projects::logo(rqctx.context(), &caller, &query.into_inner().path).await?)
+    }
+
+    async fn project_logo_alias(
+        rqctx: Ctx,
+        path: Path<ProjectLogoPath>,
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        // Dropshot routes `/api/projects/logo?path=…` here too (the wildcard
+        // also matches an empty rest): then the query names the file.
+        let segments = path.into_inner().path;
+        let file = if segments.is_empty() {
+            let query: ProjectLogoQuery =
+                serde_urlencoded::from_str(rqctx.request.uri().query().unwrap_or(""))
+                    .map_err(|e| Error::BadRequest(format!("unable to parse query string: {e}")))?;
+            query.path
+        } else {
+            segments.join("/")
+        };
+        logo_response(projects::logo(rqctx.context(), &caller, &file).await?)
     }
 
     async fn workspace_meta_view(

@@ -156,3 +156,56 @@ pub async fn update_sandbox(
     write_table(&dir.join(SANDBOX_FILE), &table)?;
     Ok(sandbox_view(ctx, profile.as_deref(), overrides))
 }
+
+/// Largest logo served.
+const MAX_LOGO_BYTES: u64 = 1024 * 1024;
+
+/// A logo's bytes, content type and entity tag.
+pub struct Logo {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+    pub etag: String,
+}
+
+/// The image type the bytes show, if any.
+fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_lowercase();
+    match bytes {
+        [0x89, b'P', b'N', b'G', ..] => Some("image/png"),
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [b'G', b'I', b'F', b'8', ..] => Some("image/gif"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        _ if head.trim_start().starts_with("<svg")
+            || (head.trim_start().starts_with("<?xml") && head.contains("<svg")) =>
+        {
+            Some("image/svg+xml")
+        }
+        _ => None,
+    }
+}
+
+pub async fn logo(ctx: &ServerContext, caller: &Caller, path: &str) -> Result<Logo> {
+    let root = crate::sessions::user_root(ctx, &caller.user_id).await?;
+    let file = crate::workspace::resolve(&root, path)?;
+    let parent_is_logo =
+        Path::new(&file.relative).parent().and_then(|p| p.file_name()).is_some_and(|n| n == "logo");
+    if !parent_is_logo || Path::new(&file.relative).components().count() < 3 {
+        return Err(Error::Invalid("path must name a file in a project's logo/ folder".to_string()));
+    }
+    let meta = std::fs::metadata(&file.path).map_err(|_| Error::NotFound(format!("no logo {path:?}")))?;
+    if !meta.is_file() {
+        return Err(Error::NotFound(format!("no logo {path:?}")));
+    }
+    if meta.len() > MAX_LOGO_BYTES {
+        return Err(Error::Invalid(format!("the logo is larger than {MAX_LOGO_BYTES} bytes")));
+    }
+    let bytes = tokio::fs::read(&file.path).await.map_err(|e| Error::Internal(e.into()))?;
+    let content_type = image_type(&bytes)
+        .ok_or_else(|| Error::Invalid("the file is not a PNG, JPEG, GIF, WebP or SVG image".to_string()))?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis());
+    Ok(Logo { etag: format!("\"{:x}-{:x}\"", meta.len(), modified), bytes, content_type })
+}

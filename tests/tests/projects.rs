@@ -106,3 +106,35 @@ async fn a_workspace_sandbox_may_only_get_stricter() {
     assert_eq!(view.effective.allow_write, ["/tmp"]);
     assert!(view.effective.extra_rw_bind.is_empty());
 }
+
+#[tokio::test]
+async fn project_logos_are_images_from_a_logo_folder_only() {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("logo").await;
+    let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace");
+    std::fs::create_dir_all(root.join("app/logo")).unwrap();
+    let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+    std::fs::write(root.join("app/logo/logo.png"), png).unwrap();
+    std::fs::write(root.join("app/logo/notes.txt"), "not an image").unwrap();
+    std::fs::write(root.join("app/secret.png"), png).unwrap();
+    std::fs::write(server.data_dir.path().join("outside.png"), png).unwrap();
+
+    let response = client.project_logo_view().path("app/logo/logo.png").send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert!(response.headers().contains_key("etag"));
+    assert!(response.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    let token = server.login("logo", oqto_tests::TEST_PASSWORD).await;
+    let (code, _) =
+        server.raw(reqwest::Method::GET, "/api/projects/logo/app/logo/logo.png", &token, None).await;
+    assert_eq!(code, 200, "the original's wildcard path");
+    for (path, expected) in [
+        ("app/logo/notes.txt", 422),
+        ("app/secret.png", 422),
+        ("app/logo/missing.png", 404),
+        ("../../outside.png", 422),
+        ("/etc/passwd", 422),
+    ] {
+        let result = client.project_logo_view().path(path).send().await.map(|_| ());
+        assert_eq!(status(result), expected, "{path}");
+    }
+}
