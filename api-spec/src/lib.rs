@@ -43,8 +43,8 @@ use users::{
     UserStats, UserUpdate, UserView,
 };
 use workspace::{
-    ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectView, SandboxUpdate, SandboxView,
-    WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
+    ProjectFromTemplate, ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList,
+    ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
 };
 
 /// Title of the OpenAPI document.
@@ -596,6 +596,27 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         query: Query<ProjectListQuery>,
     ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError>;
+
+    /// List project templates
+    ///
+    /// The directories of the server's templates directory
+    /// (`projects.templates_dir`), each with its `template.toml`.
+    #[endpoint { method = GET, path = "/api/projects/templates", tags = ["projects"] }]
+    async fn project_template_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<ProjectTemplateList>, HttpError>;
+
+    /// Create a project from a template
+    ///
+    /// Copies the template into your workspace root, replacing `{{name}}`
+    /// placeholders in text files and file names. Nothing is left behind
+    /// when it fails. Errors: 404 for an unknown template, 409 when the
+    /// project exists, 422 for a path outside your workspace root.
+    #[endpoint { method = POST, path = "/api/projects/templates", tags = ["projects"] }]
+    async fn project_create_from_template(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<ProjectFromTemplate>,
+    ) -> Result<HttpResponseCreated<ProjectView>, HttpError>;
 
     /// A project's logo image
     ///

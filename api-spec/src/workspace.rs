@@ -160,3 +160,37 @@ pub struct ProjectLogoPath {
     /// As `ProjectLogoQuery::path`, one segment per element.
     pub path: Vec<String>,
 }
+
+/// A project template.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ProjectTemplate {
+    /// Directory name of the template.
+    pub name: String,
+    /// Path to pass as `template_path` (relative to the templates directory).
+    pub path: String,
+    /// From the template's `template.toml`.
+    pub description: Option<String>,
+    /// Variables and their default values (`[defaults]` of `template.toml`).
+    pub defaults: std::collections::BTreeMap<String, String>,
+}
+
+/// The server's project templates.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ProjectTemplateList {
+    /// Whether a templates directory exists on this server.
+    pub configured: bool,
+    pub templates: Vec<ProjectTemplate>,
+}
+
+/// A new project made from a template.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ProjectFromTemplate {
+    /// The template (as listed).
+    pub template_path: String,
+    /// The new project, relative to your workspace root; it must not exist.
+    pub project_path: String,
+    /// Values for `{{name}}` placeholders in file contents and names
+    /// (`project_name` is always set to the project's directory name).
+    #[serde(default)]
+    pub variables: std::collections::BTreeMap<String, String>,
+}

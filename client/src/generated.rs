@@ -432,6 +432,52 @@ pub mod types {
             Default::default()
         }
     }
+    ///A new project made from a template.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProjectFromTemplate {
+        ///The new project, relative to your workspace root; it must not exist.
+        pub project_path: ::std::string::String,
+        ///The template (as listed).
+        pub template_path: ::std::string::String,
+        ///Values for `{{name}}` placeholders in file contents and names (`project_name` is always set to the project's directory name).
+        #[serde(default, skip_serializing_if = ":: std :: collections :: HashMap::is_empty")]
+        pub variables: ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+    }
+    impl ProjectFromTemplate {
+        pub fn builder() -> builder::ProjectFromTemplate {
+            Default::default()
+        }
+    }
+    ///A project template.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProjectTemplate {
+        ///Variables and their default values (`[defaults]` of `template.toml`).
+        pub defaults: ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+        ///From the template's `template.toml`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Directory name of the template.
+        pub name: ::std::string::String,
+        ///Path to pass as `template_path` (relative to the templates directory).
+        pub path: ::std::string::String,
+    }
+    impl ProjectTemplate {
+        pub fn builder() -> builder::ProjectTemplate {
+            Default::default()
+        }
+    }
+    ///The server's project templates.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProjectTemplateList {
+        ///Whether a templates directory exists on this server.
+        pub configured: bool,
+        pub templates: ::std::vec::Vec<ProjectTemplate>,
+    }
+    impl ProjectTemplateList {
+        pub fn builder() -> builder::ProjectTemplateList {
+            Default::default()
+        }
+    }
     ///A project: a non-hidden directory in your workspace root.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ProjectView {
@@ -2984,6 +3030,213 @@ pub mod types {
         impl ::std::convert::From<super::PasswordChange> for PasswordChange {
             fn from(value: super::PasswordChange) -> Self {
                 Self { current_password: Ok(value.current_password), new_password: Ok(value.new_password) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProjectFromTemplate {
+            project_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            template_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            variables: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProjectFromTemplate {
+            fn default() -> Self {
+                Self {
+                    project_path: Err("no value supplied for project_path".to_string()),
+                    template_path: Err("no value supplied for template_path".to_string()),
+                    variables: Ok(Default::default()),
+                }
+            }
+        }
+        impl ProjectFromTemplate {
+            pub fn project_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.project_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for project_path: {e}"));
+                self
+            }
+            pub fn template_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.template_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for template_path: {e}"));
+                self
+            }
+            pub fn variables<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.variables = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for variables: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProjectFromTemplate> for super::ProjectFromTemplate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProjectFromTemplate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    project_path: value.project_path?,
+                    template_path: value.template_path?,
+                    variables: value.variables?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProjectFromTemplate> for ProjectFromTemplate {
+            fn from(value: super::ProjectFromTemplate) -> Self {
+                Self {
+                    project_path: Ok(value.project_path),
+                    template_path: Ok(value.template_path),
+                    variables: Ok(value.variables),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProjectTemplate {
+            defaults: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+                ::std::string::String,
+            >,
+            description:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProjectTemplate {
+            fn default() -> Self {
+                Self {
+                    defaults: Err("no value supplied for defaults".to_string()),
+                    description: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    path: Err("no value supplied for path".to_string()),
+                }
+            }
+        }
+        impl ProjectTemplate {
+            pub fn defaults<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.defaults = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for defaults: {e}"));
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for description: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path =
+                    value.try_into().map_err(|e| format!("error converting supplied value for path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProjectTemplate> for super::ProjectTemplate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProjectTemplate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    defaults: value.defaults?,
+                    description: value.description?,
+                    name: value.name?,
+                    path: value.path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProjectTemplate> for ProjectTemplate {
+            fn from(value: super::ProjectTemplate) -> Self {
+                Self {
+                    defaults: Ok(value.defaults),
+                    description: Ok(value.description),
+                    name: Ok(value.name),
+                    path: Ok(value.path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProjectTemplateList {
+            configured: ::std::result::Result<bool, ::std::string::String>,
+            templates: ::std::result::Result<::std::vec::Vec<super::ProjectTemplate>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProjectTemplateList {
+            fn default() -> Self {
+                Self {
+                    configured: Err("no value supplied for configured".to_string()),
+                    templates: Err("no value supplied for templates".to_string()),
+                }
+            }
+        }
+        impl ProjectTemplateList {
+            pub fn configured<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.configured = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for configured: {e}"));
+                self
+            }
+            pub fn templates<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ProjectTemplate>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.templates = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for templates: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProjectTemplateList> for super::ProjectTemplateList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProjectTemplateList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { configured: value.configured?, templates: value.templates? })
+            }
+        }
+        impl ::std::convert::From<super::ProjectTemplateList> for ProjectTemplateList {
+            fn from(value: super::ProjectTemplateList) -> Self {
+                Self { configured: Ok(value.configured), templates: Ok(value.templates) }
             }
         }
         #[derive(Clone, Debug)]
@@ -5691,6 +5944,35 @@ impl Client {
     pub fn project_logo_view(&self) -> builder::ProjectLogoView<'_> {
         builder::ProjectLogoView::new(self)
     }
+    /**List project templates
+
+    The directories of the server's templates directory (`projects.templates_dir`), each with its `template.toml`.
+
+    Sends a `GET` request to `/api/projects/templates`
+
+    ```ignore
+    let response = client.project_template_list()
+        .send()
+        .await;
+    ```*/
+    pub fn project_template_list(&self) -> builder::ProjectTemplateList<'_> {
+        builder::ProjectTemplateList::new(self)
+    }
+    /**Create a project from a template
+
+    Copies the template into your workspace root, replacing `{{name}}` placeholders in text files and file names. Nothing is left behind when it fails. Errors: 404 for an unknown template, 409 when the project exists, 422 for a path outside your workspace root.
+
+    Sends a `POST` request to `/api/projects/templates`
+
+    ```ignore
+    let response = client.project_create_from_template()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn project_create_from_template(&self) -> builder::ProjectCreateFromTemplate<'_> {
+        builder::ProjectCreateFromTemplate::new(self)
+    }
     /**Search the caller's chats
 
     Full-text search over every message (SQLite FTS5, or PostgreSQL full-text search). Errors: 400 for an empty query.
@@ -8221,6 +8503,115 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::project_template_list`]
+
+    [`Client::project_template_list`]: super::Client::project_template_list*/
+    #[derive(Debug, Clone)]
+    pub struct ProjectTemplateList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> ProjectTemplateList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/projects/templates`
+        pub async fn send(self) -> Result<ResponseValue<types::ProjectTemplateList>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/projects/templates", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "project_template_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::project_create_from_template`]
+
+    [`Client::project_create_from_template`]: super::Client::project_create_from_template*/
+    #[derive(Debug, Clone)]
+    pub struct ProjectCreateFromTemplate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ProjectFromTemplate, String>,
+    }
+    impl<'a> ProjectCreateFromTemplate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ProjectFromTemplate>,
+            <V as std::convert::TryInto<types::ProjectFromTemplate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `ProjectFromTemplate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::ProjectFromTemplate) -> types::builder::ProjectFromTemplate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/projects/templates`
+        pub async fn send(self) -> Result<ResponseValue<types::ProjectView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::ProjectFromTemplate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/projects/templates", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "project_create_from_template" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -32,8 +32,8 @@ use oqto_api::users::{
     UserStats, UserUpdate, UserView,
 };
 use oqto_api::workspace::{
-    ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectView, SandboxUpdate, SandboxView,
-    WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
+    ProjectFromTemplate, ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList,
+    ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -553,6 +553,21 @@ impl OqtoApi for OqtoApiImpl {
         let caller = caller(&rqctx).await?;
         Ok(HttpResponseOk(
             projects::list(rqctx.context(), &caller, query.into_inner().path.as_deref()).await?,
+        ))
+    }
+
+    async fn project_template_list(rqctx: Ctx) -> Result<HttpResponseOk<ProjectTemplateList>, HttpError> {
+        caller(&rqctx).await?;
+        Ok(HttpResponseOk(projects::templates(rqctx.context())))
+    }
+
+    async fn project_create_from_template(
+        rqctx: Ctx,
+        body: TypedBody<ProjectFromTemplate>,
+    ) -> Result<HttpResponseCreated<ProjectView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseCreated(
+            projects::create_from_template(rqctx.context(), &caller, body.into_inner()).await?,
         ))
     }
 

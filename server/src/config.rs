@@ -28,7 +28,17 @@ pub struct Config {
     pub mux: MuxConfig,
     pub sandbox: SandboxConfig,
     pub history: HistoryConfig,
+    pub projects: ProjectsConfig,
     pub log: LogConfig,
+}
+
+/// Projects.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectsConfig {
+    /// Directory of project templates (one subdirectory each); empty means
+    /// `<data_dir>/templates`.
+    pub templates_dir: PathBuf,
 }
 
 /// Chat history.
@@ -210,6 +220,7 @@ impl Default for Config {
             mux: MuxConfig::default(),
             sandbox: SandboxConfig::default(),
             history: HistoryConfig::default(),
+            projects: ProjectsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -340,6 +351,15 @@ impl Config {
             self.user_dir(user_id).join("workspace")
         } else {
             PathBuf::from(self.workspace.root.replace("{user_id}", user_id).replace("{username}", username))
+        }
+    }
+
+    /// The project templates directory, with the default filled in.
+    pub fn templates_dir(&self) -> PathBuf {
+        if self.projects.templates_dir.as_os_str().is_empty() {
+            self.data_dir.join("templates")
+        } else {
+            self.projects.templates_dir.clone()
         }
     }
 

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use oqto_api::workspace::{
-    ProjectView, SandboxProfile, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
+    ProjectFromTemplate, ProjectTemplate, ProjectTemplateList, ProjectView, SandboxProfile, SandboxUpdate,
+    SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
 };
 
 use crate::auth::Caller;
@@ -208,4 +209,97 @@ pub async fn logo(ctx: &ServerContext, caller: &Caller, path: &str) -> Result<Lo
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_millis());
     Ok(Logo { etag: format!("\"{:x}-{:x}\"", meta.len(), modified), bytes, content_type })
+}
+
+fn template_of(dir: &Path) -> ProjectTemplate {
+    let table = read_table(&dir.join("template.toml"));
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    ProjectTemplate {
+        path: name.clone(),
+        name,
+        description: table.get("description").and_then(|v| v.as_str()).map(str::to_string),
+        defaults: table
+            .get("defaults")
+            .and_then(|v| v.as_table())
+            .map(|t| t.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default(),
+    }
+}
+
+pub fn templates(ctx: &ServerContext) -> ProjectTemplateList {
+    let dir = ctx.config.templates_dir();
+    let mut templates: Vec<ProjectTemplate> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_type().is_ok_and(|t| t.is_dir()) && !e.file_name().to_string_lossy().starts_with('.')
+        })
+        .map(|e| template_of(&e.path()))
+        .collect();
+    templates.sort_by(|a, b| a.name.cmp(&b.name));
+    ProjectTemplateList { configured: dir.is_dir(), templates }
+}
+
+/// Replaces `{{name}}` placeholders.
+fn substitute(text: &str, variables: &std::collections::BTreeMap<String, String>) -> String {
+    variables.iter().fold(text.to_string(), |t, (k, v)| t.replace(&format!("{{{{{k}}}}}"), v))
+}
+
+fn copy_template(
+    from: &Path,
+    to: &Path,
+    variables: &std::collections::BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "template.toml" || entry.file_type()?.is_symlink() {
+            continue;
+        }
+        let target = to.join(substitute(&name, variables).replace(['/', '\\'], "_"));
+        if entry.file_type()?.is_dir() {
+            copy_template(&entry.path(), &target, variables)?;
+        } else {
+            let bytes = std::fs::read(entry.path())?;
+            match String::from_utf8(bytes) {
+                Ok(text) => std::fs::write(&target, substitute(&text, variables))?,
+                Err(raw) => std::fs::write(&target, raw.into_bytes())?,
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_from_template(
+    ctx: &ServerContext,
+    caller: &Caller,
+    body: ProjectFromTemplate,
+) -> Result<ProjectView> {
+    let templates = ctx.config.templates_dir();
+    let template = crate::workspace::resolve(&templates, &body.template_path)
+        .ok()
+        .filter(|t| t.relative != "." && t.path.is_dir())
+        .ok_or_else(|| Error::NotFound(format!("no template {:?}", body.template_path)))?;
+    let target = crate::sessions::resolve(ctx, &caller.user_id, &body.project_path).await?;
+    if target.relative == "." {
+        return Err(Error::Invalid("project_path must name a new directory".to_string()));
+    }
+    if target.path.exists() {
+        return Err(Error::Conflict(format!("{} exists already", target.relative)));
+    }
+    let name = target.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut variables = template_of(&template.path).defaults;
+    variables.extend(body.variables);
+    variables.insert("project_name".into(), name.clone());
+    let (from, to) = (template.path.clone(), target.path.clone());
+    let copied = tokio::task::spawn_blocking(move || copy_template(&from, &to, &variables))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(&target.path);
+        return Err(Error::Internal(anyhow::anyhow!("copying the template: {e}")));
+    }
+    Ok(ProjectView { name, path: target.relative, kind: "directory".into(), pinned: false })
 }

@@ -208,6 +208,12 @@ async fn project_and_workspace_commands() {
     json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
     json(&server, &["session", "create", "garden"], None);
     assert_eq!(json(&server, &["project", "list"], None)[0]["path"], "garden");
+    let template = server.data_dir.path().join("templates/blank");
+    std::fs::create_dir_all(&template).unwrap();
+    std::fs::write(template.join("README.md"), "# {{project_name}} by {{who}}\n").unwrap();
+    assert_eq!(json(&server, &["project", "templates"], None)[0]["name"], "blank");
+    let made = json(&server, &["project", "create", "fresh", "--template", "blank", "--var", "who=me"], None);
+    assert_eq!(made["path"], "fresh");
     let meta = json(
         &server,
         &["workspace", "meta", "garden", "--display-name", "The Garden", "--pinned", "true"],

@@ -138,3 +138,44 @@ async fn project_logos_are_images_from_a_logo_folder_only() {
         assert_eq!(status(result), expected, "{path}");
     }
 }
+
+#[tokio::test]
+async fn projects_from_templates() {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("tmpl").await;
+    let empty = client.project_template_list().send().await.unwrap().into_inner();
+    assert!(!empty.configured && empty.templates.is_empty());
+    let templates = server.data_dir.path().join("templates/rust-cli");
+    std::fs::create_dir_all(templates.join("src")).unwrap();
+    std::fs::write(
+        templates.join("template.toml"),
+        "description = \"A CLI\"\n[defaults]\nauthor = \"Nobody\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("Cargo.toml"),
+        "[package]\nname = \"{{project_name}}\"\nauthors = [\"{{author}}\"]\n",
+    )
+    .unwrap();
+    std::fs::write(templates.join("src/{{project_name}}.rs"), "// {{project_name}}\n").unwrap();
+    let list = client.project_template_list().send().await.unwrap().into_inner();
+    assert_eq!(list.templates[0].description.as_deref(), Some("A CLI"));
+    assert_eq!(list.templates[0].defaults["author"], "Nobody");
+
+    let body = |project: &str| types::ProjectFromTemplate {
+        template_path: "rust-cli".into(),
+        project_path: project.into(),
+        variables: [("author".to_string(), "Ada".to_string())].into_iter().collect(),
+    };
+    let made = client.project_create_from_template().body(body("tool")).send().await.unwrap().into_inner();
+    assert_eq!(made.path, "tool");
+    let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace/tool");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"tool\"") && manifest.contains("\"Ada\""), "{manifest}");
+    assert!(root.join("src/tool.rs").exists());
+    assert!(!root.join("template.toml").exists());
+    assert_eq!(status(client.project_create_from_template().body(body("tool")).send().await), 409);
+    assert_eq!(status(client.project_create_from_template().body(body("../escape")).send().await), 422);
+    let unknown = types::ProjectFromTemplate { template_path: "../../etc".into(), ..body("other") };
+    assert_eq!(status(client.project_create_from_template().body(unknown).send().await), 404);
+}

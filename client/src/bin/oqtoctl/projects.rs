@@ -16,6 +16,24 @@ pub enum ProjectCommand {
         #[arg(long)]
         path: Option<String>,
     },
+    /// List the server's project templates.
+    Templates,
+    /// Create a project from a template.
+    Create {
+        /// The new project's directory (relative to your workspace root).
+        project: String,
+        #[arg(long)]
+        template: String,
+        /// Template variables, `name=value` (repeatable).
+        #[arg(long = "var", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{s:?} is not name=value"))
 }
 
 #[derive(Subcommand)]
@@ -40,12 +58,35 @@ pub enum WorkspaceCommand {
 }
 
 pub async fn run_project(client: &Client, cmd: ProjectCommand, out: &Output) -> Result<()> {
-    let ProjectCommand::List { path } = cmd;
-    let mut req = client.project_list();
-    if let Some(path) = path {
-        req = req.path(path);
+    match cmd {
+        ProjectCommand::List { path } => {
+            let mut req = client.project_list();
+            if let Some(path) = path {
+                req = req.path(path);
+            }
+            out.list(&req.send().await.map_err(sdk_error)?.into_inner(), &["name", "path", "pinned"])
+        }
+        ProjectCommand::Templates => {
+            let list = client.project_template_list().send().await.map_err(sdk_error)?.into_inner();
+            out.list(&list.templates, &["name", "path", "description"])
+        }
+        ProjectCommand::Create { project, template, vars } => {
+            let body = types::ProjectFromTemplate {
+                template_path: template,
+                project_path: project,
+                variables: vars.into_iter().collect(),
+            };
+            out.object(
+                &client
+                    .project_create_from_template()
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?
+                    .into_inner(),
+            )
+        }
     }
-    out.list(&req.send().await.map_err(sdk_error)?.into_inner(), &["name", "path", "pinned"])
 }
 
 pub async fn run_workspace(client: &Client, cmd: WorkspaceCommand, out: &Output) -> Result<()> {
