@@ -144,6 +144,7 @@ async fn stop_row(ctx: &ServerContext, row: &mut SessionRow, reason: &str) -> Re
     for chat in ctx.chats.running_in_session(&row.id) {
         ctx.chats.stop(&chat, reason).await;
     }
+    ctx.hub.close_terminals_of(&row.id);
     row.status = SessionStatus::Stopped.as_str().into();
     row.stopped_at = Some(now_ms());
     db::sessions::save(&ctx.db.pool, row).await?;
@@ -229,6 +230,18 @@ pub async fn get_or_create_row(
 /// The workspace session a chat working in `dir` belongs to: a running one
 /// of the user whose workspace contains `dir`, else that of `dir` itself.
 pub async fn session_for_dir(ctx: &ServerContext, user_id: &str, dir: &WorkspaceDir) -> Result<SessionRow> {
+    match running_session_containing(ctx, user_id, dir).await? {
+        Some(row) => Ok(row),
+        None => get_or_create_row(ctx, user_id, Some(&dir.relative)).await,
+    }
+}
+
+/// The user's running session whose workspace contains `dir` (the innermost).
+pub async fn running_session_containing(
+    ctx: &ServerContext,
+    user_id: &str,
+    dir: &WorkspaceDir,
+) -> Result<Option<SessionRow>> {
     let contains = |workspace: &str| {
         workspace == "." || dir.relative == workspace || dir.relative.starts_with(&format!("{workspace}/"))
     };
@@ -237,12 +250,8 @@ pub async fn session_for_dir(ctx: &ServerContext, user_id: &str, dir: &Workspace
         .into_iter()
         .filter(|s| status(s) == SessionStatus::Running && contains(&s.workspace_path))
         .collect();
-    // The innermost workspace wins.
     running.sort_by_key(|s| std::cmp::Reverse(s.workspace_path.len()));
-    match running.into_iter().next() {
-        Some(row) => Ok(row),
-        None => get_or_create_row(ctx, user_id, Some(&dir.relative)).await,
-    }
+    Ok(running.into_iter().next())
 }
 
 /// Makes sure a chat's workspace session runs before its agent starts:

@@ -80,3 +80,33 @@ async fn a_pty_echoes_resizes_and_closes() {
     let (_, refused) = until(&mut mux, "\u{0}never").await;
     assert!(matches!(refused, Some(TerminalEvent::Error { .. })), "{refused:?}");
 }
+
+#[tokio::test]
+async fn terminals_close_when_their_session_stops() {
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("tty2").await;
+    let session = client
+        .session_create()
+        .body(oqto_client::types::SessionCreate { workspace_path: "w".into() })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let token = server.login("tty2", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    let open = TerminalCommand::Open {
+        terminal_id: Some("s1".into()),
+        workspace_path: None,
+        session_id: Some(session.readable_id.clone()),
+        cols: 80,
+        rows: 24,
+    };
+    send(&mux, open);
+    until(&mut mux, "opened").await;
+    send(&mux, TerminalCommand::Input { terminal_id: "s1".into(), data: "pwd\n".into() });
+    let (text, _) = until(&mut mux, "/w").await;
+    assert!(text.contains("/w"), "{text}");
+    client.session_stop().session_id(session.id.to_string()).send().await.unwrap();
+    let (_, end) = until(&mut mux, "\u{0}never").await;
+    assert!(matches!(end, Some(TerminalEvent::Exit { .. })), "{end:?}");
+}

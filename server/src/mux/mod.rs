@@ -78,6 +78,16 @@ impl Hub {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Closes every terminal running in a workspace session (it stopped).
+    pub fn close_terminals_of(&self, session_id: &str) {
+        for conn in self.map().values() {
+            conn.terminals()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, t| t.session_id.as_deref() != Some(session_id));
+        }
+    }
+
     /// What `GET /api/ws/debug` shows.
     pub fn debug(&self) -> MuxDebugView {
         let mut details: Vec<MuxConnectionDebug> = self

@@ -18,6 +18,8 @@ const MAX_TERMINALS: usize = 8;
 
 /// One shell on a PTY.
 pub struct Terminal {
+    /// The workspace session it runs in, if any (it closes when that stops).
+    pub session_id: Option<String>,
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
@@ -61,19 +63,27 @@ async fn run(
         TerminalCommand::Open { terminal_id, workspace_path, session_id, cols, rows } => {
             let size = size(cols, rows)?;
             let caller = &conn.caller;
-            let workspace = match (workspace_path, session_id) {
+            // The workspace session it belongs to: the one named, else the
+            // running session whose workspace holds the directory.
+            let session = match &session_id {
+                Some(key) => Some(crate::sessions::get(ctx, caller, key).await.map_err(|e| e.to_string())?),
+                None => None,
+            };
+            let workspace = match (workspace_path, &session) {
                 (Some(path), _) => path,
-                (None, Some(session)) => {
-                    crate::sessions::get(ctx, caller, &session)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .workspace_path
-                }
+                (None, Some(session)) => session.workspace_path.clone(),
                 (None, None) => ".".to_string(),
             };
             let dir = crate::sessions::resolve(ctx, &caller.user_id, &workspace)
                 .await
                 .map_err(|e| e.to_string())?;
+            let session_id = match session {
+                Some(session) => Some(session.id.to_string()),
+                None => crate::sessions::running_session_containing(ctx, &caller.user_id, &dir)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map(|s| s.id),
+            };
             std::fs::create_dir_all(&dir.path).map_err(|e| e.to_string())?;
             let terminal_id = terminal_id
                 .unwrap_or_else(|| format!("term-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
@@ -101,7 +111,7 @@ async fn run(
             conn.terminals()
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(terminal_id.clone(), Terminal { master: pair.master, writer, child });
+                .insert(terminal_id.clone(), Terminal { session_id, master: pair.master, writer, child });
             send(conn, TerminalEvent::Opened { id, terminal_id: terminal_id.clone() });
             let target = Arc::downgrade(conn);
             std::thread::spawn(move || {
