@@ -144,13 +144,19 @@ struct ChatRef<'a> {
     created: i64,
 }
 
-async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<()> {
-    let ChatRef { user_id, id: chat_id, cwd, created: chat_created } = chat;
-    let Some(file) = newest_session_file(&chat_dir(ctx, user_id, chat_id)) else {
-        return Ok(());
-    };
+/// The chat's newest session file and its length, when it has one.
+fn session_file_state(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Option<(PathBuf, String, i64)> {
+    let file = newest_session_file(&chat_dir(ctx, user_id, chat_id))?;
     let len = std::fs::metadata(&file).map(|m| m.len() as i64).unwrap_or(0);
     let source = file.display().to_string();
+    Some((file, source, len))
+}
+
+async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<()> {
+    let ChatRef { user_id, id: chat_id, cwd, created: chat_created } = chat;
+    let Some((file, source, len)) = session_file_state(ctx, user_id, chat_id) else {
+        return Ok(());
+    };
     let mut index = db::history::get(&ctx.db.pool, chat_id).await?.unwrap_or_else(|| IndexRow {
         chat_id: chat_id.to_string(),
         created_at: chat_created,
@@ -212,11 +218,22 @@ async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Brings every chat of a user up to date; returns their ids.
+/// Brings every chat of a user up to date; returns their ids. Chats whose
+/// newest session file has not grown cost a `stat` and no query.
 async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<Vec<String>> {
     let chats = db::history::chats_of_user(&ctx.db.pool, user_id).await?;
+    let progress = db::history::progress_of_user(&ctx.db.pool, user_id).await?;
     for (id, cwd, created) in &chats {
-        sync_chat(ctx, ChatRef { user_id, id, cwd, created: *created }).await?;
+        let unchanged = match (session_file_state(ctx, user_id, id), progress.get(id)) {
+            (None, _) => true,
+            (Some((_, source, len)), Some((indexed_file, offset))) => {
+                &source == indexed_file && len == *offset
+            }
+            (Some(_), None) => false,
+        };
+        if !unchanged {
+            sync_chat(ctx, ChatRef { user_id, id, cwd, created: *created }).await?;
+        }
     }
     Ok(chats.into_iter().map(|(id, _, _)| id).collect())
 }

@@ -297,3 +297,22 @@ pub async fn set_title<'c>(
         .await?;
     Ok(())
 }
+
+/// For each of a user's indexed chats: the session file and the offset
+/// already indexed (one query, so that an unchanged history costs one
+/// query and a `stat` per chat).
+pub async fn progress_of_user<'c>(
+    db: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> Result<std::collections::HashMap<String, (String, i64)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT i.chat_id, i.source_file, i.source_offset FROM chat_index i \
+         JOIN chats c ON c.id = i.chat_id WHERE c.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("chat_id")?, (r.try_get("source_file")?, r.try_get("source_offset")?))))
+    .collect()
+}
