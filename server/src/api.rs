@@ -107,6 +107,12 @@ fn logo_response(
     Ok(response)
 }
 
+/// Parses the query string (aliased paths only, which take no typed query).
+fn parse_query<T: DeserializeOwned>(rqctx: &Ctx) -> Result<T, HttpError> {
+    serde_urlencoded::from_str(rqctx.request.uri().query().unwrap_or(""))
+        .map_err(|e| Error::BadRequest(format!("unable to parse query string: {e}")).into())
+}
+
 /// Parses an untyped JSON body (aliased paths only).
 fn parse_body<T: DeserializeOwned>(body: &UntypedBody) -> Result<T, HttpError> {
     let bytes = if body.as_bytes().is_empty() { b"{}".as_slice() } else { body.as_bytes() };
@@ -506,9 +512,7 @@ impl OqtoApi for OqtoApiImpl {
         let ctx = rqctx.context();
         let id = path.into_inner().session_id;
         if id == compat::CHAT_HISTORY_GROUPED_ALIAS {
-            let q: ChatHistoryGroupedQuery =
-                serde_urlencoded::from_str(rqctx.request.uri().query().unwrap_or(""))
-                    .map_err(|e| Error::BadRequest(format!("unable to parse query string: {e}")))?;
+            let q: ChatHistoryGroupedQuery = parse_query(&rqctx)?;
             let groups =
                 history::grouped(ctx, &caller, q.tz.as_deref(), q.workspace.as_deref(), q.limit).await?;
             return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &groups)?));
@@ -588,9 +592,7 @@ impl OqtoApi for OqtoApiImpl {
         // also matches an empty rest): then the query names the file.
         let segments = path.into_inner().path;
         let file = if segments.is_empty() {
-            let query: ProjectLogoQuery =
-                serde_urlencoded::from_str(rqctx.request.uri().query().unwrap_or(""))
-                    .map_err(|e| Error::BadRequest(format!("unable to parse query string: {e}")))?;
+            let query: ProjectLogoQuery = parse_query(&rqctx)?;
             query.path
         } else {
             segments.join("/")

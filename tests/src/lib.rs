@@ -243,6 +243,17 @@ impl TestServer {
         (self.client(&token), user)
     }
 
+    /// Opens a workspace session on `path` for `client`'s user.
+    pub async fn open_workspace(&self, client: &Client, path: &str) -> types::SessionView {
+        client
+            .session_create()
+            .body(types::SessionCreate { workspace_path: path.into() })
+            .send()
+            .await
+            .expect("creating a workspace session")
+            .into_inner()
+    }
+
     /// A plain user's client.
     pub async fn user_client(&self, username: &str) -> (Client, types::UserView) {
         self.client_for_new_user(username, types::Role::User).await

@@ -46,12 +46,7 @@ fn error(event: FilesEvent) -> String {
 async fn files_round_trip_inside_the_workspace() {
     let server = TestServer::start().await;
     let (client, _) = server.user_client("filer").await;
-    client
-        .session_create()
-        .body(oqto_client::types::SessionCreate { workspace_path: "site".into() })
-        .send()
-        .await
-        .unwrap();
+    server.open_workspace(&client, "site").await;
     let token = server.login("filer", TEST_PASSWORD).await;
     let mut mux = server.mux(&token).await;
     let write = FilesCommand::Write {
@@ -129,12 +124,7 @@ async fn files_round_trip_inside_the_workspace() {
 async fn no_path_escapes_the_workspace() {
     let server = TestServer::start().await;
     let (client, me) = server.user_client("jail").await;
-    client
-        .session_create()
-        .body(oqto_client::types::SessionCreate { workspace_path: "ws".into() })
-        .send()
-        .await
-        .unwrap();
+    server.open_workspace(&client, "ws").await;
     let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace");
     let outside = server.data_dir.path().join("secret.txt");
     std::fs::write(&outside, "top secret").unwrap();
@@ -162,12 +152,7 @@ async fn no_path_escapes_the_workspace() {
 async fn watched_workspaces_push_changes() {
     let server = TestServer::start().await;
     let (client, me) = server.user_client("watcher").await;
-    client
-        .session_create()
-        .body(oqto_client::types::SessionCreate { workspace_path: "w".into() })
-        .send()
-        .await
-        .unwrap();
+    server.open_workspace(&client, "w").await;
     let token = server.login("watcher", TEST_PASSWORD).await;
     let mut mux = server.mux(&token).await;
     assert!(matches!(call(&mut mux, "watch", "w", FilesCommand::WatchFiles).await, FilesEvent::Done { .. }));

@@ -584,13 +584,7 @@ async fn idle_workspace_sessions_stop() {
     let server =
         TestServer::start_with(Options::default().env("OQTO_SESSIONS__IDLE_TIMEOUT_SECS", "1")).await;
     let (client, _) = server.user_client("sleepy").await;
-    let session = client
-        .session_create()
-        .body(oqto_client::types::SessionCreate { workspace_path: "w".into() })
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let session = server.open_workspace(&client, "w").await;
     let mut status = session.status;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -85,13 +85,7 @@ async fn a_pty_echoes_resizes_and_closes() {
 async fn terminals_close_when_their_session_stops() {
     let server = TestServer::start().await;
     let (client, _) = server.user_client("tty2").await;
-    let session = client
-        .session_create()
-        .body(oqto_client::types::SessionCreate { workspace_path: "w".into() })
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let session = server.open_workspace(&client, "w").await;
     let token = server.login("tty2", TEST_PASSWORD).await;
     let mut mux = server.mux(&token).await;
     let open = TerminalCommand::Open {

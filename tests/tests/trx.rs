@@ -24,12 +24,7 @@ async fn trx(mux: &mut MuxClient, command: TrxCommand) -> TrxEvent {
 async fn issue_list_round_trip_shared_with_the_workspace_file() {
     let server = TestServer::start().await;
     let (client, me) = server.user_client("trxer").await;
-    client
-        .session_create()
-        .body(oqto_client::types::SessionCreate { workspace_path: "proj".into() })
-        .send()
-        .await
-        .unwrap();
+    server.open_workspace(&client, "proj").await;
     let token = server.login("trxer", TEST_PASSWORD).await;
     let mut mux = server.mux(&token).await;
     let create = |title: &str| TrxCommand::Create {
