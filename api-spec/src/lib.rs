@@ -43,8 +43,9 @@ use users::{
     UserStats, UserUpdate, UserView,
 };
 use workspace::{
-    ProjectFromTemplate, ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList,
-    ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
+    LocationListQuery, LocationSelect, LocationUpsert, PiResources, PiResourcesApply, ProjectFromTemplate,
+    ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList, ProjectView, SandboxUpdate,
+    SandboxView, WorkspaceLocation, WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
 };
 
 /// Title of the OpenAPI document.
@@ -588,14 +589,48 @@ pub trait OqtoApi {
 
     /// List your projects
     ///
-    /// The non-hidden directories of your workspace root (or of `path`
-    /// inside it), pinned first, then by name. Errors: 422 for a path
-    /// outside your workspace root.
+    /// The non-hidden directories of the active location of a group (your
+    /// workspace root unless you picked another), or of `path` inside it,
+    /// pinned first, then by name. Errors: 404 for an unknown group, 422 for
+    /// a path outside the location.
     #[endpoint { method = GET, path = "/api/projects", tags = ["projects"] }]
     async fn project_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<ProjectListQuery>,
     ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError>;
+
+    /// List your workspace locations
+    ///
+    /// The built-in `home` location (your workspace root), the locations you
+    /// added and the shared ones an admin configured, each group with one
+    /// active location.
+    #[endpoint { method = GET, path = "/api/projects/locations", tags = ["projects"] }]
+    async fn project_location_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<LocationListQuery>,
+    ) -> Result<HttpResponseOk<Vec<WorkspaceLocation>>, HttpError>;
+
+    /// Add or change a workspace location
+    ///
+    /// Your own locations lie inside your workspace root (created when
+    /// missing); shared ones (`shared: true`) are for admins and may lie
+    /// anywhere. Errors: 403 for a shared location without admin rights,
+    /// 409 for the built-in `home` name, 422 for a bad name, a `remote`
+    /// kind, or a path outside your workspace root.
+    #[endpoint { method = POST, path = "/api/projects/locations", tags = ["projects"] }]
+    async fn project_location_upsert(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<LocationUpsert>,
+    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError>;
+
+    /// Pick the active location of a group
+    ///
+    /// `/api/projects` then lists it. Errors: 404 for an unknown location.
+    #[endpoint { method = POST, path = "/api/projects/locations/active", tags = ["projects"] }]
+    async fn project_location_activate(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<LocationSelect>,
+    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError>;
 
     /// List project templates
     ///
@@ -687,6 +722,32 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<SandboxUpdate>,
     ) -> Result<HttpResponseOk<SandboxView>, HttpError>;
+
+    /// A workspace's agent resources
+    ///
+    /// The skills, extensions and prompt templates of the server's library
+    /// (`projects.pi_resources_dir`) and which of them are applied to the workspace's
+    /// `.pi/` folder, where the agent finds them. Errors: 404, 422.
+    #[endpoint { method = GET, path = "/api/workspace/pi-resources", tags = ["projects"] }]
+    async fn workspace_pi_resources_view(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<WorkspaceQuery>,
+    ) -> Result<HttpResponseOk<PiResources>, HttpError>;
+
+    /// Apply agent resources to a workspace
+    ///
+    /// Copies the selected library resources (all of a kind in `all` mode,
+    /// the named ones plus the mandatory ones in `custom` mode) into the
+    /// workspace's `.pi/` folder and removes those applied earlier and no
+    /// longer selected; files the workspace made itself are kept. Nothing
+    /// changes when the request is refused. Errors: 404, 409 when the
+    /// workspace has a file of its own where a resource would go, 422 for
+    /// an unknown resource name.
+    #[endpoint { method = POST, path = "/api/workspace/pi-resources", tags = ["projects"] }]
+    async fn workspace_pi_resources_apply(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<PiResourcesApply>,
+    ) -> Result<HttpResponseOk<PiResources>, HttpError>;
 
     // ----------------------------------------------------------------- mux
 

@@ -7,19 +7,23 @@ use serde::{Deserialize, Serialize};
 /// Query of `project_list`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ProjectListQuery {
-    /// List inside this directory (relative to your workspace root) instead
-    /// of the root itself.
+    /// List inside this directory (relative to the location) instead of
+    /// the location itself.
     #[serde(default)]
     pub path: Option<String>,
+    /// List the active location of this group (default `default`).
+    #[serde(default)]
+    pub workspace_id: Option<String>,
 }
 
-/// A project: a non-hidden directory in your workspace root.
+/// A project: a non-hidden directory in the active location.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct ProjectView {
     /// Display name (`display_name` of its `.oqto/workspace.toml`, else the
     /// directory name).
     pub name: String,
-    /// Path relative to your workspace root.
+    /// Path relative to your workspace root, or absolute for a project in a
+    /// shared location outside it: what `workspace_path` takes everywhere.
     pub path: String,
     /// Always `directory`.
     #[serde(rename = "type")]
@@ -193,4 +197,142 @@ pub struct ProjectFromTemplate {
     /// (`project_name` is always set to the project's directory name).
     #[serde(default)]
     pub variables: std::collections::BTreeMap<String, String>,
+}
+
+/// Where a location's directory lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LocationKind {
+    /// A directory on this server.
+    #[default]
+    Local,
+    /// A directory on another machine (not supported by this server: refused with 422).
+    Remote,
+}
+
+/// A workspace location: a root directory whose subdirectories are
+/// projects. Every user has the built-in `home` location (their workspace
+/// root) in the `default` group; users add their own inside it, admins
+/// add shared ones anywhere.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct WorkspaceLocation {
+    /// `{workspace_id}/{location_id}`, plus a `shared:` prefix for shared ones.
+    pub id: String,
+    /// The group of locations this one belongs to (`default` unless chosen).
+    pub workspace_id: String,
+    /// The location's name within its group.
+    pub location_id: String,
+    pub kind: LocationKind,
+    /// The directory on the server (for you: `{username}` and `{user_id}` of
+    /// a shared location are filled in).
+    pub path: String,
+    /// Whether `/api/projects` lists this location for its group.
+    pub is_active: bool,
+    /// Configured by an admin for every user.
+    pub shared: bool,
+    /// The built-in `home` location (your workspace root); it cannot be changed.
+    pub builtin: bool,
+}
+
+/// Query of `project_location_list`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct LocationListQuery {
+    /// Only this group.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+}
+
+/// Adds a location, or changes the one with the same group and name.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct LocationUpsert {
+    /// The group (default `default`).
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// Name within the group: 1 to 64 letters, digits, `-`, `_` or `.`;
+    /// `home` in the `default` group is the built-in location.
+    pub location_id: String,
+    /// Only `local` is supported.
+    #[serde(default)]
+    pub kind: LocationKind,
+    /// Your own location: a directory inside your workspace root (relative
+    /// to it, or absolute), created when missing. A shared location (admins
+    /// only): an absolute path, where `{username}` and `{user_id}` are
+    /// filled in per user.
+    pub path: String,
+    /// Make it a shared location, seen by every user (admins only).
+    #[serde(default)]
+    pub shared: bool,
+    /// Also make it the active location of its group.
+    #[serde(default)]
+    pub set_active: bool,
+}
+
+/// Picks the active location of a group.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct LocationSelect {
+    /// The group (default `default`).
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// A location of that group (yours or a shared one).
+    pub location_id: String,
+}
+
+/// Whether every resource of a kind is applied, or a chosen few.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceMode {
+    /// Every resource of the server's library.
+    #[default]
+    All,
+    /// The selected ones (and the mandatory ones).
+    Custom,
+}
+
+/// One skill, extension or prompt template of the server's library.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct PiResource {
+    /// Its name (directory or file name without extension).
+    pub name: String,
+    /// From its front matter, or its first line.
+    pub description: Option<String>,
+    /// Applied to the workspace.
+    pub selected: bool,
+    /// Always applied (server configuration).
+    pub mandatory: bool,
+}
+
+/// The agent's resources for one workspace: which skills, extensions and
+/// prompt templates of the server's library are in its `.pi/` folder.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct PiResources {
+    pub skills_mode: ResourceMode,
+    pub extensions_mode: ResourceMode,
+    pub prompts_mode: ResourceMode,
+    pub skills: Vec<PiResource>,
+    pub extensions: Vec<PiResource>,
+    pub prompts: Vec<PiResource>,
+}
+
+/// Applies a selection of the library to a workspace's `.pi/` folder:
+/// selected resources are copied in, resources applied earlier and no
+/// longer selected are removed; the workspace's own files are never touched.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct PiResourcesApply {
+    /// The workspace.
+    pub workspace_path: String,
+    #[serde(default)]
+    pub skills_mode: ResourceMode,
+    #[serde(default)]
+    pub extensions_mode: ResourceMode,
+    #[serde(default)]
+    pub prompts_mode: ResourceMode,
+    /// Names of skills, used in `custom` mode.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Names of extensions, used in `custom` mode.
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// Names of prompt templates, used in `custom` mode.
+    #[serde(default)]
+    pub prompts: Vec<String>,
 }

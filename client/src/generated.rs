@@ -330,6 +330,89 @@ pub mod types {
             Default::default()
         }
     }
+    ///Where a location's directory lives.
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+    )]
+    pub enum LocationKind {
+        ///A directory on this server.
+        #[serde(rename = "local")]
+        Local,
+        ///A directory on another machine (not supported by this server: refused with 422).
+        #[serde(rename = "remote")]
+        Remote,
+    }
+    impl ::std::fmt::Display for LocationKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Local => f.write_str("local"),
+                Self::Remote => f.write_str("remote"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LocationKind {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "local" => Ok(Self::Local),
+                "remote" => Ok(Self::Remote),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for LocationKind {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for LocationKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Picks the active location of a group.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LocationSelect {
+        ///A location of that group (yours or a shared one).
+        pub location_id: ::std::string::String,
+        ///The group (default `default`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_id: ::std::option::Option<::std::string::String>,
+    }
+    impl LocationSelect {
+        pub fn builder() -> builder::LocationSelect {
+            Default::default()
+        }
+    }
+    ///Adds a location, or changes the one with the same group and name.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LocationUpsert {
+        ///Only `local` is supported.
+        #[serde(default = "defaults::location_upsert_kind")]
+        pub kind: LocationKind,
+        ///Name within the group: 1 to 64 letters, digits, `-`, `_` or `.`; `home` in the `default` group is the built-in location.
+        pub location_id: ::std::string::String,
+        ///Your own location: a directory inside your workspace root (relative to it, or absolute), created when missing. A shared location (admins only): an absolute path, where `{username}` and `{user_id}` are filled in per user.
+        pub path: ::std::string::String,
+        ///Also make it the active location of its group.
+        #[serde(default)]
+        pub set_active: bool,
+        ///Make it a shared location, seen by every user (admins only).
+        #[serde(default)]
+        pub shared: bool,
+        ///The group (default `default`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_id: ::std::option::Option<::std::string::String>,
+    }
+    impl LocationUpsert {
+        pub fn builder() -> builder::LocationUpsert {
+            Default::default()
+        }
+    }
     /**Credentials for `POST /api/auth/login`.
 
     `username` accepts either the account's username or its email address (the original's clients send the field as `username`).*/
@@ -432,6 +515,65 @@ pub mod types {
             Default::default()
         }
     }
+    ///One skill, extension or prompt template of the server's library.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PiResource {
+        ///From its front matter, or its first line.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Always applied (server configuration).
+        pub mandatory: bool,
+        ///Its name (directory or file name without extension).
+        pub name: ::std::string::String,
+        ///Applied to the workspace.
+        pub selected: bool,
+    }
+    impl PiResource {
+        pub fn builder() -> builder::PiResource {
+            Default::default()
+        }
+    }
+    ///The agent's resources for one workspace: which skills, extensions and prompt templates of the server's library are in its `.pi/` folder.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PiResources {
+        pub extensions: ::std::vec::Vec<PiResource>,
+        pub extensions_mode: ResourceMode,
+        pub prompts: ::std::vec::Vec<PiResource>,
+        pub prompts_mode: ResourceMode,
+        pub skills: ::std::vec::Vec<PiResource>,
+        pub skills_mode: ResourceMode,
+    }
+    impl PiResources {
+        pub fn builder() -> builder::PiResources {
+            Default::default()
+        }
+    }
+    ///Applies a selection of the library to a workspace's `.pi/` folder: selected resources are copied in, resources applied earlier and no longer selected are removed; the workspace's own files are never touched.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PiResourcesApply {
+        ///Names of extensions, used in `custom` mode.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extensions: ::std::vec::Vec<::std::string::String>,
+        #[serde(default = "defaults::pi_resources_apply_extensions_mode")]
+        pub extensions_mode: ResourceMode,
+        ///Names of prompt templates, used in `custom` mode.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub prompts: ::std::vec::Vec<::std::string::String>,
+        #[serde(default = "defaults::pi_resources_apply_prompts_mode")]
+        pub prompts_mode: ResourceMode,
+        ///Names of skills, used in `custom` mode.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub skills: ::std::vec::Vec<::std::string::String>,
+        #[serde(default = "defaults::pi_resources_apply_skills_mode")]
+        pub skills_mode: ResourceMode,
+        ///The workspace.
+        pub workspace_path: ::std::string::String,
+    }
+    impl PiResourcesApply {
+        pub fn builder() -> builder::PiResourcesApply {
+            Default::default()
+        }
+    }
     ///A new project made from a template.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ProjectFromTemplate {
@@ -478,12 +620,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///A project: a non-hidden directory in your workspace root.
+    ///A project: a non-hidden directory in the active location.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ProjectView {
         ///Display name (`display_name` of its `.oqto/workspace.toml`, else the directory name).
         pub name: ::std::string::String,
-        ///Path relative to your workspace root.
+        ///Path relative to your workspace root, or absolute for a project in a shared location outside it: what `workspace_path` takes everywhere.
         pub path: ::std::string::String,
         ///Pinned in the project list.
         pub pinned: bool,
@@ -514,6 +656,50 @@ pub mod types {
     impl Registration {
         pub fn builder() -> builder::Registration {
             Default::default()
+        }
+    }
+    ///Whether every resource of a kind is applied, or a chosen few.
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+    )]
+    pub enum ResourceMode {
+        ///Every resource of the server's library.
+        #[serde(rename = "all")]
+        All,
+        ///The selected ones (and the mandatory ones).
+        #[serde(rename = "custom")]
+        Custom,
+    }
+    impl ::std::fmt::Display for ResourceMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::All => f.write_str("all"),
+                Self::Custom => f.write_str("custom"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ResourceMode {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "all" => Ok(Self::All),
+                "custom" => Ok(Self::Custom),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ResourceMode {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ResourceMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///What an account may do.
@@ -1119,6 +1305,30 @@ pub mod types {
     }
     impl VoiceFeatures {
         pub fn builder() -> builder::VoiceFeatures {
+            Default::default()
+        }
+    }
+    ///A workspace location: a root directory whose subdirectories are projects. Every user has the built-in `home` location (their workspace root) in the `default` group; users add their own inside it, admins add shared ones anywhere.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceLocation {
+        ///The built-in `home` location (your workspace root); it cannot be changed.
+        pub builtin: bool,
+        ///`{workspace_id}/{location_id}`, plus a `shared:` prefix for shared ones.
+        pub id: ::std::string::String,
+        ///Whether `/api/projects` lists this location for its group.
+        pub is_active: bool,
+        pub kind: LocationKind,
+        ///The location's name within its group.
+        pub location_id: ::std::string::String,
+        ///The directory on the server (for you: `{username}` and `{user_id}` of a shared location are filled in).
+        pub path: ::std::string::String,
+        ///Configured by an admin for every user.
+        pub shared: bool,
+        ///The group of locations this one belongs to (`default` unless chosen).
+        pub workspace_id: ::std::string::String,
+    }
+    impl WorkspaceLocation {
+        pub fn builder() -> builder::WorkspaceLocation {
             Default::default()
         }
     }
@@ -2648,6 +2858,159 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct LocationSelect {
+            location_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            workspace_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for LocationSelect {
+            fn default() -> Self {
+                Self {
+                    location_id: Err("no value supplied for location_id".to_string()),
+                    workspace_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl LocationSelect {
+            pub fn location_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for location_id: {e}"));
+                self
+            }
+            pub fn workspace_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LocationSelect> for super::LocationSelect {
+            type Error = super::error::ConversionError;
+            fn try_from(value: LocationSelect) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { location_id: value.location_id?, workspace_id: value.workspace_id? })
+            }
+        }
+        impl ::std::convert::From<super::LocationSelect> for LocationSelect {
+            fn from(value: super::LocationSelect) -> Self {
+                Self { location_id: Ok(value.location_id), workspace_id: Ok(value.workspace_id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LocationUpsert {
+            kind: ::std::result::Result<super::LocationKind, ::std::string::String>,
+            location_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            set_active: ::std::result::Result<bool, ::std::string::String>,
+            shared: ::std::result::Result<bool, ::std::string::String>,
+            workspace_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for LocationUpsert {
+            fn default() -> Self {
+                Self {
+                    kind: Ok(super::defaults::location_upsert_kind()),
+                    location_id: Err("no value supplied for location_id".to_string()),
+                    path: Err("no value supplied for path".to_string()),
+                    set_active: Ok(Default::default()),
+                    shared: Ok(Default::default()),
+                    workspace_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl LocationUpsert {
+            pub fn kind<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LocationKind>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kind =
+                    value.try_into().map_err(|e| format!("error converting supplied value for kind: {e}"));
+                self
+            }
+            pub fn location_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for location_id: {e}"));
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path =
+                    value.try_into().map_err(|e| format!("error converting supplied value for path: {e}"));
+                self
+            }
+            pub fn set_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.set_active = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for set_active: {e}"));
+                self
+            }
+            pub fn shared<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.shared =
+                    value.try_into().map_err(|e| format!("error converting supplied value for shared: {e}"));
+                self
+            }
+            pub fn workspace_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LocationUpsert> for super::LocationUpsert {
+            type Error = super::error::ConversionError;
+            fn try_from(value: LocationUpsert) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    kind: value.kind?,
+                    location_id: value.location_id?,
+                    path: value.path?,
+                    set_active: value.set_active?,
+                    shared: value.shared?,
+                    workspace_id: value.workspace_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LocationUpsert> for LocationUpsert {
+            fn from(value: super::LocationUpsert) -> Self {
+                Self {
+                    kind: Ok(value.kind),
+                    location_id: Ok(value.location_id),
+                    path: Ok(value.path),
+                    set_active: Ok(value.set_active),
+                    shared: Ok(value.shared),
+                    workspace_id: Ok(value.workspace_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct LoginCredentials {
             password: ::std::result::Result<::std::string::String, ::std::string::String>,
             username: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -3030,6 +3393,314 @@ pub mod types {
         impl ::std::convert::From<super::PasswordChange> for PasswordChange {
             fn from(value: super::PasswordChange) -> Self {
                 Self { current_password: Ok(value.current_password), new_password: Ok(value.new_password) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PiResource {
+            description:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            mandatory: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            selected: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for PiResource {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    mandatory: Err("no value supplied for mandatory".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    selected: Err("no value supplied for selected".to_string()),
+                }
+            }
+        }
+        impl PiResource {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for description: {e}"));
+                self
+            }
+            pub fn mandatory<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mandatory = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for mandatory: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn selected<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for selected: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PiResource> for super::PiResource {
+            type Error = super::error::ConversionError;
+            fn try_from(value: PiResource) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    mandatory: value.mandatory?,
+                    name: value.name?,
+                    selected: value.selected?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PiResource> for PiResource {
+            fn from(value: super::PiResource) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    mandatory: Ok(value.mandatory),
+                    name: Ok(value.name),
+                    selected: Ok(value.selected),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PiResources {
+            extensions: ::std::result::Result<::std::vec::Vec<super::PiResource>, ::std::string::String>,
+            extensions_mode: ::std::result::Result<super::ResourceMode, ::std::string::String>,
+            prompts: ::std::result::Result<::std::vec::Vec<super::PiResource>, ::std::string::String>,
+            prompts_mode: ::std::result::Result<super::ResourceMode, ::std::string::String>,
+            skills: ::std::result::Result<::std::vec::Vec<super::PiResource>, ::std::string::String>,
+            skills_mode: ::std::result::Result<super::ResourceMode, ::std::string::String>,
+        }
+        impl ::std::default::Default for PiResources {
+            fn default() -> Self {
+                Self {
+                    extensions: Err("no value supplied for extensions".to_string()),
+                    extensions_mode: Err("no value supplied for extensions_mode".to_string()),
+                    prompts: Err("no value supplied for prompts".to_string()),
+                    prompts_mode: Err("no value supplied for prompts_mode".to_string()),
+                    skills: Err("no value supplied for skills".to_string()),
+                    skills_mode: Err("no value supplied for skills_mode".to_string()),
+                }
+            }
+        }
+        impl PiResources {
+            pub fn extensions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PiResource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extensions = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for extensions: {e}"));
+                self
+            }
+            pub fn extensions_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extensions_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for extensions_mode: {e}"));
+                self
+            }
+            pub fn prompts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PiResource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompts =
+                    value.try_into().map_err(|e| format!("error converting supplied value for prompts: {e}"));
+                self
+            }
+            pub fn prompts_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompts_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for prompts_mode: {e}"));
+                self
+            }
+            pub fn skills<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PiResource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.skills =
+                    value.try_into().map_err(|e| format!("error converting supplied value for skills: {e}"));
+                self
+            }
+            pub fn skills_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.skills_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for skills_mode: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PiResources> for super::PiResources {
+            type Error = super::error::ConversionError;
+            fn try_from(value: PiResources) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    extensions: value.extensions?,
+                    extensions_mode: value.extensions_mode?,
+                    prompts: value.prompts?,
+                    prompts_mode: value.prompts_mode?,
+                    skills: value.skills?,
+                    skills_mode: value.skills_mode?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PiResources> for PiResources {
+            fn from(value: super::PiResources) -> Self {
+                Self {
+                    extensions: Ok(value.extensions),
+                    extensions_mode: Ok(value.extensions_mode),
+                    prompts: Ok(value.prompts),
+                    prompts_mode: Ok(value.prompts_mode),
+                    skills: Ok(value.skills),
+                    skills_mode: Ok(value.skills_mode),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PiResourcesApply {
+            extensions: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            extensions_mode: ::std::result::Result<super::ResourceMode, ::std::string::String>,
+            prompts: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            prompts_mode: ::std::result::Result<super::ResourceMode, ::std::string::String>,
+            skills: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            skills_mode: ::std::result::Result<super::ResourceMode, ::std::string::String>,
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PiResourcesApply {
+            fn default() -> Self {
+                Self {
+                    extensions: Ok(Default::default()),
+                    extensions_mode: Ok(super::defaults::pi_resources_apply_extensions_mode()),
+                    prompts: Ok(Default::default()),
+                    prompts_mode: Ok(super::defaults::pi_resources_apply_prompts_mode()),
+                    skills: Ok(Default::default()),
+                    skills_mode: Ok(super::defaults::pi_resources_apply_skills_mode()),
+                    workspace_path: Err("no value supplied for workspace_path".to_string()),
+                }
+            }
+        }
+        impl PiResourcesApply {
+            pub fn extensions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extensions = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for extensions: {e}"));
+                self
+            }
+            pub fn extensions_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extensions_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for extensions_mode: {e}"));
+                self
+            }
+            pub fn prompts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompts =
+                    value.try_into().map_err(|e| format!("error converting supplied value for prompts: {e}"));
+                self
+            }
+            pub fn prompts_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompts_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for prompts_mode: {e}"));
+                self
+            }
+            pub fn skills<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.skills =
+                    value.try_into().map_err(|e| format!("error converting supplied value for skills: {e}"));
+                self
+            }
+            pub fn skills_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.skills_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for skills_mode: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PiResourcesApply> for super::PiResourcesApply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PiResourcesApply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    extensions: value.extensions?,
+                    extensions_mode: value.extensions_mode?,
+                    prompts: value.prompts?,
+                    prompts_mode: value.prompts_mode?,
+                    skills: value.skills?,
+                    skills_mode: value.skills_mode?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PiResourcesApply> for PiResourcesApply {
+            fn from(value: super::PiResourcesApply) -> Self {
+                Self {
+                    extensions: Ok(value.extensions),
+                    extensions_mode: Ok(value.extensions_mode),
+                    prompts: Ok(value.prompts),
+                    prompts_mode: Ok(value.prompts_mode),
+                    skills: Ok(value.skills),
+                    skills_mode: Ok(value.skills_mode),
+                    workspace_path: Ok(value.workspace_path),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -5083,6 +5754,139 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct WorkspaceLocation {
+            builtin: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_active: ::std::result::Result<bool, ::std::string::String>,
+            kind: ::std::result::Result<super::LocationKind, ::std::string::String>,
+            location_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            shared: ::std::result::Result<bool, ::std::string::String>,
+            workspace_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for WorkspaceLocation {
+            fn default() -> Self {
+                Self {
+                    builtin: Err("no value supplied for builtin".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_active: Err("no value supplied for is_active".to_string()),
+                    kind: Err("no value supplied for kind".to_string()),
+                    location_id: Err("no value supplied for location_id".to_string()),
+                    path: Err("no value supplied for path".to_string()),
+                    shared: Err("no value supplied for shared".to_string()),
+                    workspace_id: Err("no value supplied for workspace_id".to_string()),
+                }
+            }
+        }
+        impl WorkspaceLocation {
+            pub fn builtin<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.builtin =
+                    value.try_into().map_err(|e| format!("error converting supplied value for builtin: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for is_active: {e}"));
+                self
+            }
+            pub fn kind<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LocationKind>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kind =
+                    value.try_into().map_err(|e| format!("error converting supplied value for kind: {e}"));
+                self
+            }
+            pub fn location_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for location_id: {e}"));
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path =
+                    value.try_into().map_err(|e| format!("error converting supplied value for path: {e}"));
+                self
+            }
+            pub fn shared<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.shared =
+                    value.try_into().map_err(|e| format!("error converting supplied value for shared: {e}"));
+                self
+            }
+            pub fn workspace_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WorkspaceLocation> for super::WorkspaceLocation {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceLocation,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    builtin: value.builtin?,
+                    id: value.id?,
+                    is_active: value.is_active?,
+                    kind: value.kind?,
+                    location_id: value.location_id?,
+                    path: value.path?,
+                    shared: value.shared?,
+                    workspace_id: value.workspace_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WorkspaceLocation> for WorkspaceLocation {
+            fn from(value: super::WorkspaceLocation) -> Self {
+                Self {
+                    builtin: Ok(value.builtin),
+                    id: Ok(value.id),
+                    is_active: Ok(value.is_active),
+                    kind: Ok(value.kind),
+                    location_id: Ok(value.location_id),
+                    path: Ok(value.path),
+                    shared: Ok(value.shared),
+                    workspace_id: Ok(value.workspace_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct WorkspaceMeta {
             bootstrap_pending: ::std::result::Result<bool, ::std::string::String>,
             display_name:
@@ -5263,6 +6067,18 @@ pub mod types {
     }
     /// Generation of default values for serde.
     pub mod defaults {
+        pub(super) fn location_upsert_kind() -> super::LocationKind {
+            super::LocationKind::Local
+        }
+        pub(super) fn pi_resources_apply_extensions_mode() -> super::ResourceMode {
+            super::ResourceMode::All
+        }
+        pub(super) fn pi_resources_apply_prompts_mode() -> super::ResourceMode {
+            super::ResourceMode::All
+        }
+        pub(super) fn pi_resources_apply_skills_mode() -> super::ResourceMode {
+            super::ResourceMode::All
+        }
         pub(super) fn sandbox_profile_landlock_mode() -> super::SandboxMode {
             super::SandboxMode::Off
         }
@@ -5912,20 +6728,69 @@ impl Client {
     }
     /**List your projects
 
-    The non-hidden directories of your workspace root (or of `path` inside it), pinned first, then by name. Errors: 422 for a path outside your workspace root.
+    The non-hidden directories of the active location of a group (your workspace root unless you picked another), or of `path` inside it, pinned first, then by name. Errors: 404 for an unknown group, 422 for a path outside the location.
 
     Sends a `GET` request to `/api/projects`
 
     Arguments:
-    - `path`: List inside this directory (relative to your workspace root) instead of the root itself.
+    - `path`: List inside this directory (relative to the location) instead of the location itself.
+    - `workspace_id`: List the active location of this group (default `default`).
     ```ignore
     let response = client.project_list()
         .path(path)
+        .workspace_id(workspace_id)
         .send()
         .await;
     ```*/
     pub fn project_list(&self) -> builder::ProjectList<'_> {
         builder::ProjectList::new(self)
+    }
+    /**List your workspace locations
+
+    The built-in `home` location (your workspace root), the locations you added and the shared ones an admin configured, each group with one active location.
+
+    Sends a `GET` request to `/api/projects/locations`
+
+    Arguments:
+    - `workspace_id`: Only this group.
+    ```ignore
+    let response = client.project_location_list()
+        .workspace_id(workspace_id)
+        .send()
+        .await;
+    ```*/
+    pub fn project_location_list(&self) -> builder::ProjectLocationList<'_> {
+        builder::ProjectLocationList::new(self)
+    }
+    /**Add or change a workspace location
+
+    Your own locations lie inside your workspace root (created when missing); shared ones (`shared: true`) are for admins and may lie anywhere. Errors: 403 for a shared location without admin rights, 409 for the built-in `home` name, 422 for a bad name, a `remote` kind, or a path outside your workspace root.
+
+    Sends a `POST` request to `/api/projects/locations`
+
+    ```ignore
+    let response = client.project_location_upsert()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn project_location_upsert(&self) -> builder::ProjectLocationUpsert<'_> {
+        builder::ProjectLocationUpsert::new(self)
+    }
+    /**Pick the active location of a group
+
+    `/api/projects` then lists it. Errors: 404 for an unknown location.
+
+    Sends a `POST` request to `/api/projects/locations/active`
+
+    ```ignore
+    let response = client.project_location_activate()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn project_location_activate(&self) -> builder::ProjectLocationActivate<'_> {
+        builder::ProjectLocationActivate::new(self)
     }
     /**A project's logo image
 
@@ -6213,6 +7078,36 @@ impl Client {
     ```*/
     pub fn workspace_meta_update(&self) -> builder::WorkspaceMetaUpdate<'_> {
         builder::WorkspaceMetaUpdate::new(self)
+    }
+    /**A workspace's agent resources
+
+    The skills, extensions and prompt templates of the server's library (`projects.pi_resources_dir`) and which of them are applied to the workspace's `.pi/` folder, where the agent finds them. Errors: 404, 422.
+
+    Sends a `GET` request to `/api/workspace/pi-resources`
+
+    ```ignore
+    let response = client.workspace_pi_resources_view()
+        .workspace_path(workspace_path)
+        .send()
+        .await;
+    ```*/
+    pub fn workspace_pi_resources_view(&self) -> builder::WorkspacePiResourcesView<'_> {
+        builder::WorkspacePiResourcesView::new(self)
+    }
+    /**Apply agent resources to a workspace
+
+    Copies the selected library resources (all of a kind in `all` mode, the named ones plus the mandatory ones in `custom` mode) into the workspace's `.pi/` folder and removes those applied earlier and no longer selected; files the workspace made itself are kept. Nothing changes when the request is refused. Errors: 404, 409 when the workspace has a file of its own where a resource would go, 422 for an unknown resource name.
+
+    Sends a `POST` request to `/api/workspace/pi-resources`
+
+    ```ignore
+    let response = client.workspace_pi_resources_apply()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn workspace_pi_resources_apply(&self) -> builder::WorkspacePiResourcesApply<'_> {
+        builder::WorkspacePiResourcesApply::new(self)
     }
     /**A workspace's effective sandbox profile
 
@@ -8407,10 +9302,11 @@ pub mod builder {
     pub struct ProjectList<'a> {
         client: &'a super::Client,
         path: Result<Option<::std::string::String>, String>,
+        workspace_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ProjectList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client, path: Ok(None) }
+            Self { client: client, path: Ok(None), workspace_id: Ok(None) }
         }
         pub fn path<V>(mut self, value: V) -> Self
         where
@@ -8422,12 +9318,22 @@ pub mod builder {
                 .map_err(|_| "conversion to `:: std :: string :: String` for path failed".to_string());
             self
         }
+        pub fn workspace_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_id failed".to_string()
+            });
+            self
+        }
         ///Sends a `GET` request to `/api/projects`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<::std::vec::Vec<types::ProjectView>>, Error<types::Error>> {
-            let Self { client, path } = self;
+            let Self { client, path, workspace_id } = self;
             let path = path.map_err(Error::InvalidRequest)?;
+            let workspace_id = workspace_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/projects", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append(
@@ -8443,9 +9349,199 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("path", &path))
+                .query(&progenitor_client::QueryParam::new("workspace_id", &workspace_id))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "project_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::project_location_list`]
+
+    [`Client::project_location_list`]: super::Client::project_location_list*/
+    #[derive(Debug, Clone)]
+    pub struct ProjectLocationList<'a> {
+        client: &'a super::Client,
+        workspace_id: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ProjectLocationList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, workspace_id: Ok(None) }
+        }
+        pub fn workspace_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/projects/locations`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::WorkspaceLocation>>, Error<types::Error>> {
+            let Self { client, workspace_id } = self;
+            let workspace_id = workspace_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/projects/locations", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("workspace_id", &workspace_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "project_location_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::project_location_upsert`]
+
+    [`Client::project_location_upsert`]: super::Client::project_location_upsert*/
+    #[derive(Debug, Clone)]
+    pub struct ProjectLocationUpsert<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::LocationUpsert, String>,
+    }
+    impl<'a> ProjectLocationUpsert<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::LocationUpsert>,
+            <V as std::convert::TryInto<types::LocationUpsert>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `LocationUpsert` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::LocationUpsert) -> types::builder::LocationUpsert,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/projects/locations`
+        pub async fn send(self) -> Result<ResponseValue<types::WorkspaceLocation>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::LocationUpsert::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/projects/locations", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "project_location_upsert" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::project_location_activate`]
+
+    [`Client::project_location_activate`]: super::Client::project_location_activate*/
+    #[derive(Debug, Clone)]
+    pub struct ProjectLocationActivate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::LocationSelect, String>,
+    }
+    impl<'a> ProjectLocationActivate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::LocationSelect>,
+            <V as std::convert::TryInto<types::LocationSelect>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `LocationSelect` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::LocationSelect) -> types::builder::LocationSelect,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/projects/locations/active`
+        pub async fn send(self) -> Result<ResponseValue<types::WorkspaceLocation>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::LocationSelect::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/projects/locations/active", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "project_location_activate" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -9464,6 +10560,127 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "workspace_meta_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::workspace_pi_resources_view`]
+
+    [`Client::workspace_pi_resources_view`]: super::Client::workspace_pi_resources_view*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspacePiResourcesView<'a> {
+        client: &'a super::Client,
+        workspace_path: Result<::std::string::String, String>,
+    }
+    impl<'a> WorkspacePiResourcesView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, workspace_path: Err("workspace_path was not initialized".to_string()) }
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/workspace/pi-resources`
+        pub async fn send(self) -> Result<ResponseValue<types::PiResources>, Error<types::Error>> {
+            let Self { client, workspace_path } = self;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/pi-resources", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "workspace_pi_resources_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::workspace_pi_resources_apply`]
+
+    [`Client::workspace_pi_resources_apply`]: super::Client::workspace_pi_resources_apply*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspacePiResourcesApply<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::PiResourcesApply, String>,
+    }
+    impl<'a> WorkspacePiResourcesApply<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PiResourcesApply>,
+            <V as std::convert::TryInto<types::PiResourcesApply>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `PiResourcesApply` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::PiResourcesApply) -> types::builder::PiResourcesApply,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/workspace/pi-resources`
+        pub async fn send(self) -> Result<ResponseValue<types::PiResources>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::PiResourcesApply::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/pi-resources", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "workspace_pi_resources_apply" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -32,8 +32,9 @@ use oqto_api::users::{
     UserStats, UserUpdate, UserView,
 };
 use oqto_api::workspace::{
-    ProjectFromTemplate, ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList,
-    ProjectView, SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
+    LocationListQuery, LocationSelect, LocationUpsert, PiResources, PiResourcesApply, ProjectFromTemplate,
+    ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList, ProjectView, SandboxUpdate,
+    SandboxView, WorkspaceLocation, WorkspaceMeta, WorkspaceMetaUpdate, WorkspaceQuery,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -41,7 +42,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
-use crate::{history, invites, misc, mux, projects, sessions, users};
+use crate::{history, invites, locations, misc, mux, pi_resources, projects, sessions, users};
 
 /// The type that implements the API trait.
 pub enum OqtoApiImpl {}
@@ -555,9 +556,32 @@ impl OqtoApi for OqtoApiImpl {
         query: Query<ProjectListQuery>,
     ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError> {
         let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(
-            projects::list(rqctx.context(), &caller, query.into_inner().path.as_deref()).await?,
-        ))
+        Ok(HttpResponseOk(projects::list(rqctx.context(), &caller, query.into_inner()).await?))
+    }
+
+    async fn project_location_list(
+        rqctx: Ctx,
+        query: Query<LocationListQuery>,
+    ) -> Result<HttpResponseOk<Vec<WorkspaceLocation>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let group = query.into_inner().workspace_id;
+        Ok(HttpResponseOk(locations::list(rqctx.context(), &caller, group.as_deref()).await?))
+    }
+
+    async fn project_location_upsert(
+        rqctx: Ctx,
+        body: TypedBody<LocationUpsert>,
+    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(locations::upsert(rqctx.context(), &caller, body.into_inner()).await?))
+    }
+
+    async fn project_location_activate(
+        rqctx: Ctx,
+        body: TypedBody<LocationSelect>,
+    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(locations::activate(rqctx.context(), &caller, body.into_inner()).await?))
     }
 
     async fn project_template_list(rqctx: Ctx) -> Result<HttpResponseOk<ProjectTemplateList>, HttpError> {
@@ -634,6 +658,23 @@ impl OqtoApi for OqtoApiImpl {
     ) -> Result<HttpResponseOk<SandboxView>, HttpError> {
         let caller = caller(&rqctx).await?;
         Ok(HttpResponseOk(projects::update_sandbox(rqctx.context(), &caller, body.into_inner()).await?))
+    }
+
+    async fn workspace_pi_resources_view(
+        rqctx: Ctx,
+        query: Query<WorkspaceQuery>,
+    ) -> Result<HttpResponseOk<PiResources>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let workspace = query.into_inner().workspace_path;
+        Ok(HttpResponseOk(pi_resources::view(rqctx.context(), &caller, &workspace).await?))
+    }
+
+    async fn workspace_pi_resources_apply(
+        rqctx: Ctx,
+        body: TypedBody<PiResourcesApply>,
+    ) -> Result<HttpResponseOk<PiResources>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(pi_resources::apply(rqctx.context(), &caller, body.into_inner()).await?))
     }
 
     async fn mux_connect(

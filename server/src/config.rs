@@ -39,6 +39,16 @@ pub struct ProjectsConfig {
     /// Directory of project templates (one subdirectory each); empty means
     /// `<data_dir>/templates`.
     pub templates_dir: PathBuf,
+    /// The agent's resource library: `skills/`, `extensions/` and `prompts/`
+    /// folders laid out as in a `.pi/` folder; empty means
+    /// `<data_dir>/pi-resources`.
+    pub pi_resources_dir: PathBuf,
+    /// Skills every workspace gets when resources are applied.
+    pub mandatory_skills: Vec<String>,
+    /// Extensions every workspace gets when resources are applied.
+    pub mandatory_extensions: Vec<String>,
+    /// Prompt templates every workspace gets when resources are applied.
+    pub mandatory_prompts: Vec<String>,
 }
 
 /// Chat history.
@@ -360,6 +370,15 @@ impl Config {
             self.data_dir.join("templates")
         } else {
             self.projects.templates_dir.clone()
+        }
+    }
+
+    /// The agent's resource library, with the default filled in.
+    pub fn pi_resources_dir(&self) -> PathBuf {
+        if self.projects.pi_resources_dir.as_os_str().is_empty() {
+            self.data_dir.join("pi-resources")
+        } else {
+            self.projects.pi_resources_dir.clone()
         }
     }
 

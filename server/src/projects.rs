@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use oqto_api::workspace::{
-    ProjectFromTemplate, ProjectTemplate, ProjectTemplateList, ProjectView, SandboxProfile, SandboxUpdate,
-    SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
+    ProjectFromTemplate, ProjectListQuery, ProjectTemplate, ProjectTemplateList, ProjectView, SandboxProfile,
+    SandboxUpdate, SandboxView, WorkspaceMeta, WorkspaceMetaUpdate,
 };
 
 use crate::auth::Caller;
@@ -49,9 +49,10 @@ fn meta_of(table: &toml::Table) -> WorkspaceMeta {
     }
 }
 
-pub async fn list(ctx: &ServerContext, caller: &Caller, path: Option<&str>) -> Result<Vec<ProjectView>> {
-    let root = crate::sessions::user_root(ctx, &caller.user_id).await?;
-    let dir = crate::workspace::resolve(&root, path.unwrap_or("."))?;
+pub async fn list(ctx: &ServerContext, caller: &Caller, query: ProjectListQuery) -> Result<Vec<ProjectView>> {
+    let (location, home) =
+        crate::locations::active_root(ctx, &caller.user_id, query.workspace_id.as_deref()).await?;
+    let dir = crate::workspace::resolve(&location, query.path.as_deref().unwrap_or("."))?;
     let mut projects = Vec::new();
     for entry in std::fs::read_dir(&dir.path).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -59,7 +60,13 @@ pub async fn list(ctx: &ServerContext, caller: &Caller, path: Option<&str>) -> R
             continue;
         }
         let meta = meta_of(&read_table(&entry.path().join(META_FILE)));
-        let relative = if dir.relative == "." { name.clone() } else { format!("{}/{name}", dir.relative) };
+        // As `workspace_path` takes it: relative to the workspace root when
+        // inside it, else absolute.
+        let path = entry.path();
+        let relative = match path.strip_prefix(&home) {
+            Ok(inner) => inner.to_string_lossy().into_owned(),
+            Err(_) => path.to_string_lossy().into_owned(),
+        };
         projects.push(ProjectView {
             name: meta.display_name.unwrap_or(name),
             path: relative,
@@ -186,11 +193,10 @@ fn image_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 pub async fn logo(ctx: &ServerContext, caller: &Caller, path: &str) -> Result<Logo> {
-    let root = crate::sessions::user_root(ctx, &caller.user_id).await?;
-    let file = crate::workspace::resolve(&root, path)?;
-    let parent_is_logo =
-        Path::new(&file.relative).parent().and_then(|p| p.file_name()).is_some_and(|n| n == "logo");
-    if !parent_is_logo || Path::new(&file.relative).components().count() < 3 {
+    let file = crate::sessions::resolve(ctx, &caller.user_id, path).await?;
+    let inner = file.path.strip_prefix(&file.root).unwrap_or(&file.path);
+    let parent_is_logo = inner.parent().and_then(|p| p.file_name()).is_some_and(|n| n == "logo");
+    if !parent_is_logo || inner.components().count() < 3 {
         return Err(Error::Invalid("path must name a file in a project's logo/ folder".to_string()));
     }
     let meta = std::fs::metadata(&file.path).map_err(|_| Error::NotFound(format!("no logo {path:?}")))?;
@@ -251,25 +257,9 @@ fn copy_template(
     to: &Path,
     variables: &std::collections::BTreeMap<String, String>,
 ) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "template.toml" || entry.file_type()?.is_symlink() {
-            continue;
-        }
-        let target = to.join(substitute(&name, variables).replace(['/', '\\'], "_"));
-        if entry.file_type()?.is_dir() {
-            copy_template(&entry.path(), &target, variables)?;
-        } else {
-            let bytes = std::fs::read(entry.path())?;
-            match String::from_utf8(bytes) {
-                Ok(text) => std::fs::write(&target, substitute(&text, variables))?,
-                Err(raw) => std::fs::write(&target, raw.into_bytes())?,
-            }
-        }
-    }
-    Ok(())
+    let rename =
+        |name: &str| (name != "template.toml").then(|| substitute(name, variables).replace(['/', '\\'], "_"));
+    crate::util::copy_dir(from, to, &rename, &|text| substitute(text, variables))
 }
 
 pub async fn create_from_template(

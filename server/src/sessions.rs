@@ -69,9 +69,16 @@ pub async fn user_root(ctx: &ServerContext, user_id: &str) -> Result<std::path::
     Ok(root)
 }
 
-/// Resolves a workspace path of the caller (422 outside the root).
+/// Resolves a workspace path of the caller (422 outside the root): a
+/// relative one in the workspace root, an absolute one in the workspace
+/// root or a shared location.
 pub async fn resolve(ctx: &ServerContext, user_id: &str, requested: &str) -> Result<WorkspaceDir> {
-    workspace::resolve(&user_root(ctx, user_id).await?, requested)
+    let home = user_root(ctx, user_id).await?;
+    let path = std::path::Path::new(requested.trim());
+    if !path.is_absolute() || path.starts_with(&home) {
+        return workspace::resolve(&home, requested);
+    }
+    workspace::resolve_in(&crate::locations::roots(ctx, user_id).await?, requested)
 }
 
 /// An existing workspace directory of a user (404 when missing, 422
@@ -114,8 +121,7 @@ async fn start(ctx: &ServerContext, row: &mut SessionRow) -> Result<()> {
     }
     row.status = SessionStatus::Starting.as_str().into();
     db::sessions::save(&ctx.db.pool, row).await?;
-    let root = user_root(ctx, &row.user_id).await?;
-    let dir = workspace::resolve(&root, &row.workspace_path)?;
+    let dir = resolve(ctx, &row.user_id, &row.workspace_path).await?;
     let now = now_ms();
     match std::fs::create_dir_all(&dir.path) {
         Ok(()) => {

@@ -294,7 +294,10 @@ pub async fn set_active(ctx: &ServerContext, caller: &Caller, id: &str, active: 
 pub async fn delete(ctx: &ServerContext, caller: &Caller, id: &str) -> Result<()> {
     let row = load(ctx, id).await?;
     guard_admin_loss(ctx, caller, &row, "delete").await?;
-    db::users::delete(&ctx.db.pool, &row.id).await?;
+    let mut tx = ctx.db.pool.begin().await?;
+    db::locations::delete_scope(&mut *tx, &row.id).await?;
+    db::users::delete(&mut *tx, &row.id).await?;
+    tx.commit().await?;
     ctx.auth_cache.forget_user(&row.id);
     slog::info!(ctx.log, "user deleted"; "user_id" => &row.id);
     Ok(())

@@ -33,3 +33,32 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+/// Copies a directory tree, skipping symlinks. `rename` gives each entry's
+/// new name (`None` skips it); `edit` rewrites the contents of text files.
+pub fn copy_dir(
+    from: &Path,
+    to: &Path,
+    rename: &dyn Fn(&str) -> Option<String>,
+    edit: &dyn Fn(&str) -> String,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let Some(name) = rename(&entry.file_name().to_string_lossy()) else { continue };
+        if kind.is_symlink() {
+            continue;
+        }
+        let target = to.join(name);
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target, rename, edit)?;
+        } else {
+            match String::from_utf8(std::fs::read(entry.path())?) {
+                Ok(text) => std::fs::write(&target, edit(&text))?,
+                Err(raw) => std::fs::write(&target, raw.into_bytes())?,
+            }
+        }
+    }
+    Ok(())
+}

@@ -10,8 +10,27 @@ use crate::error::{Error, Result};
 pub struct WorkspaceDir {
     /// Absolute path.
     pub path: PathBuf,
-    /// Relative to the root (`.` for the root itself), as the API shows it.
+    /// As the API shows it: relative to the user's workspace root (`.` for
+    /// the root itself), or absolute in another of the user's roots.
     pub relative: String,
+    /// The root it lies in.
+    pub root: PathBuf,
+}
+
+/// Resolves `requested` in one of `roots`: a relative path in the first
+/// (the user's workspace root), an absolute one in the first root holding it.
+pub fn resolve_in(roots: &[PathBuf], requested: &str) -> Result<WorkspaceDir> {
+    let (home, others) = roots.split_first().ok_or_else(outside)?;
+    let trimmed = Path::new(requested.trim());
+    if trimmed.is_absolute()
+        && !trimmed.starts_with(home)
+        && let Some(root) = others.iter().find(|r| trimmed.starts_with(r))
+    {
+        let mut dir = resolve(root, requested)?;
+        dir.relative = dir.path.to_string_lossy().into_owned();
+        return Ok(dir);
+    }
+    resolve(home, requested)
 }
 
 /// Resolves `requested` (relative to `root`, or absolute inside it) and
@@ -58,7 +77,7 @@ pub fn resolve(root: &Path, requested: &str) -> Result<WorkspaceDir> {
     } else {
         parts.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join("/")
     };
-    Ok(WorkspaceDir { path, relative })
+    Ok(WorkspaceDir { path, relative, root: root.to_path_buf() })
 }
 
 fn outside() -> Error {
@@ -85,5 +104,21 @@ mod tests {
         assert!(resolve(&root, "escape/x").is_err());
         std::os::unix::fs::symlink(root.join("a"), root.join("inside")).unwrap();
         assert_eq!(resolve(&root, "inside/b").unwrap().relative, "inside/b");
+    }
+
+    #[test]
+    fn absolute_paths_pick_their_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let (home, shared) = (dir.path().join("home"), dir.path().join("shared"));
+        std::fs::create_dir_all(home.join("p")).unwrap();
+        std::fs::create_dir_all(shared.join("q")).unwrap();
+        let roots = [home.clone(), shared.clone()];
+        assert_eq!(resolve_in(&roots, "p").unwrap().relative, "p");
+        assert_eq!(resolve_in(&roots, home.join("p").to_str().unwrap()).unwrap().relative, "p");
+        let q = resolve_in(&roots, shared.join("q").to_str().unwrap()).unwrap();
+        assert_eq!((q.relative.as_str(), q.root.as_path()), (shared.join("q").to_str().unwrap(), &*shared));
+        assert!(resolve_in(&roots, shared.join("../x").to_str().unwrap()).is_err());
+        assert!(resolve_in(&roots, dir.path().join("other").to_str().unwrap()).is_err());
+        assert!(resolve_in(&roots, "../shared/q").is_err());
     }
 }

@@ -228,6 +228,23 @@ async fn project_and_workspace_commands() {
     let out = run(&server, &["workspace", "sandbox", "garden", "--sandbox-profile", "lenient"], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile"));
+
+    // Locations: add one inside the workspace root, list, and switch back.
+    let added = json(&server, &["project", "locations", "add", "lab", "labs", "--activate"], None);
+    assert_eq!((added["location_id"].as_str(), added["is_active"].as_bool()), (Some("lab"), Some(true)));
+    let listed = json(&server, &["project", "locations"], None);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert_eq!(json(&server, &["project", "list"], None).as_array().map(Vec::len), Some(0));
+    assert_eq!(json(&server, &["project", "locations", "use", "home"], None)["is_active"], true);
+
+    // Agent resources: show, then apply a selection by name.
+    let library = server.data_dir.path().join("pi-resources/prompts");
+    std::fs::create_dir_all(&library).unwrap();
+    std::fs::write(library.join("fix.md"), "Fix it\n").unwrap();
+    let shown = json(&server, &["workspace", "resources", "garden"], None);
+    assert_eq!(shown["prompts"][0]["selected"], false);
+    let applied = json(&server, &["workspace", "resources", "garden", "--prompts", "fix"], None);
+    assert_eq!(applied["prompts"][0]["selected"], true);
 }
 
 #[tokio::test]

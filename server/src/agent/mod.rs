@@ -39,8 +39,8 @@ struct Pending {
 /// Where a chat works and how its agent starts.
 #[derive(Clone, Debug)]
 pub struct ChatSetup {
-    pub cwd: PathBuf,
-    pub cwd_relative: String,
+    /// The working directory.
+    pub workspace: crate::workspace::WorkspaceDir,
     pub session_dir: PathBuf,
     pub agent_dir: PathBuf,
     pub workspace_session_id: Option<String>,
@@ -84,7 +84,7 @@ pub fn chat_summary(chat: &Chat) -> Value {
     json!({
         "session_id": chat.id,
         "state": state,
-        "cwd": st.setup.cwd_relative,
+        "cwd": st.setup.workspace.relative,
         "provider": st.setup.provider,
         "model": st.setup.model,
         "workspace_session_id": st.setup.workspace_session_id,
@@ -165,8 +165,7 @@ impl Chat {
 
     /// The chat's working directory.
     pub fn workspace_dir(&self) -> crate::workspace::WorkspaceDir {
-        let st = self.lock();
-        crate::workspace::WorkspaceDir { path: st.setup.cwd.clone(), relative: st.setup.cwd_relative.clone() }
+        self.lock().setup.workspace.clone()
     }
 
     /// Moves the chat to another workspace session.
@@ -335,7 +334,7 @@ impl Chats {
         let spec = Spawn {
             program: self.config.command[0].clone(),
             args,
-            cwd: st.setup.cwd.clone(),
+            cwd: st.setup.workspace.path.clone(),
             env: vec![
                 ("PI_CODING_AGENT_DIR".into(), st.setup.agent_dir.display().to_string()),
                 (MARKER_ENV.into(), self.marker.clone()),

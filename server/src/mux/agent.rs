@@ -131,8 +131,7 @@ async fn open(
                 crate::sessions::session_for_dir(ctx, &user_id, &dir).await.map_err(|e| e.to_string())?;
             let user_dir = ctx.config.user_dir(&user_id);
             let setup = ChatSetup {
-                cwd: dir.path.clone(),
-                cwd_relative: dir.relative.clone(),
+                workspace: dir.clone(),
                 session_dir: user_dir.join("chats").join(chat_id),
                 agent_dir: user_dir.join("agent"),
                 workspace_session_id: Some(session.id.clone()),

@@ -1,5 +1,5 @@
-//! `oqtoctl project …` and `oqtoctl workspace …` (`project_list`,
-//! `workspace_meta_*`, `workspace_sandbox_*`).
+//! `oqtoctl project …` and `oqtoctl workspace …` (`project_*`,
+//! `workspace_meta_*`, `workspace_sandbox_*`, `workspace_pi_resources_*`).
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -10,11 +10,22 @@ use crate::output::Output;
 
 #[derive(Subcommand)]
 pub enum ProjectCommand {
-    /// List your projects (directories of your workspace root).
+    /// List your projects (directories of the active location).
     List {
         /// List inside this directory instead.
         #[arg(long)]
         path: Option<String>,
+        /// The location group (default `default`).
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// List your workspace locations, add one, or pick the active one.
+    Locations {
+        #[command(subcommand)]
+        action: Option<LocationAction>,
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
     },
     /// List the server's project templates.
     Templates,
@@ -27,6 +38,32 @@ pub enum ProjectCommand {
         /// Template variables, `name=value` (repeatable).
         #[arg(long = "var", value_parser = parse_var)]
         vars: Vec<(String, String)>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LocationAction {
+    /// Add or change a location.
+    Add {
+        /// Its name within the group.
+        name: String,
+        /// A directory inside your workspace root; for `--shared`, an
+        /// absolute path (`{username}` and `{user_id}` are filled in).
+        path: String,
+        #[arg(long)]
+        group: Option<String>,
+        /// A location for every user (admins only).
+        #[arg(long)]
+        shared: bool,
+        /// Also make it the active location of its group.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Make a location the active one of its group.
+    Use {
+        name: String,
+        #[arg(long)]
+        group: Option<String>,
     },
 }
 
@@ -55,16 +92,80 @@ pub enum WorkspaceCommand {
         #[arg(long)]
         sandbox_profile: Option<String>,
     },
+    /// Show a workspace's agent resources, or apply a selection: `all`, or
+    /// names separated by commas (empty for none); kinds not given keep
+    /// their selection.
+    Resources {
+        workspace: String,
+        #[arg(long)]
+        skills: Option<String>,
+        #[arg(long)]
+        extensions: Option<String>,
+        #[arg(long)]
+        prompts: Option<String>,
+    },
+}
+
+/// A kind's new selection: `all`, or names separated by commas; none given
+/// keeps the current one.
+fn selection(
+    given: Option<String>,
+    mode: types::ResourceMode,
+    current: &[types::PiResource],
+) -> (types::ResourceMode, Vec<String>) {
+    match given.as_deref().map(str::trim) {
+        Some("all") => (types::ResourceMode::All, vec![]),
+        Some(names) => (
+            types::ResourceMode::Custom,
+            names.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect(),
+        ),
+        None => {
+            (mode, current.iter().filter(|r| r.selected && !r.mandatory).map(|r| r.name.clone()).collect())
+        }
+    }
 }
 
 pub async fn run_project(client: &Client, cmd: ProjectCommand, out: &Output) -> Result<()> {
     match cmd {
-        ProjectCommand::List { path } => {
+        ProjectCommand::List { path, group } => {
             let mut req = client.project_list();
             if let Some(path) = path {
                 req = req.path(path);
             }
+            if let Some(group) = group {
+                req = req.workspace_id(group);
+            }
             out.list(&req.send().await.map_err(sdk_error)?.into_inner(), &["name", "path", "pinned"])
+        }
+        ProjectCommand::Locations { action: None, group } => {
+            let mut req = client.project_location_list();
+            if let Some(group) = group {
+                req = req.workspace_id(group);
+            }
+            let list = req.send().await.map_err(sdk_error)?.into_inner();
+            out.list(&list, &["workspace_id", "location_id", "path", "is_active", "shared"])
+        }
+        ProjectCommand::Locations {
+            action: Some(LocationAction::Add { name, path, group, shared, activate }),
+            ..
+        } => {
+            let body = types::LocationUpsert {
+                workspace_id: group,
+                location_id: name,
+                kind: types::LocationKind::Local,
+                path,
+                shared,
+                set_active: activate,
+            };
+            out.object(
+                &client.project_location_upsert().body(body).send().await.map_err(sdk_error)?.into_inner(),
+            )
+        }
+        ProjectCommand::Locations { action: Some(LocationAction::Use { name, group }), .. } => {
+            let body = types::LocationSelect { workspace_id: group, location_id: name };
+            out.object(
+                &client.project_location_activate().body(body).send().await.map_err(sdk_error)?.into_inner(),
+            )
         }
         ProjectCommand::Templates => {
             let list = client.project_template_list().send().await.map_err(sdk_error)?.into_inner();
@@ -121,6 +222,40 @@ pub async fn run_workspace(client: &Client, cmd: WorkspaceCommand, out: &Output)
                 }
             };
             out.object(&view.map_err(sdk_error)?.into_inner())
+        }
+        WorkspaceCommand::Resources { workspace, skills, extensions, prompts } => {
+            let current = client
+                .workspace_pi_resources_view()
+                .workspace_path(workspace.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?
+                .into_inner();
+            if skills.is_none() && extensions.is_none() && prompts.is_none() {
+                return out.object(&current);
+            }
+            let (skills_mode, skills) = selection(skills, current.skills_mode, &current.skills);
+            let (extensions_mode, extensions) =
+                selection(extensions, current.extensions_mode, &current.extensions);
+            let (prompts_mode, prompts) = selection(prompts, current.prompts_mode, &current.prompts);
+            let body = types::PiResourcesApply {
+                workspace_path: workspace,
+                skills_mode,
+                extensions_mode,
+                prompts_mode,
+                skills,
+                extensions,
+                prompts,
+            };
+            out.object(
+                &client
+                    .workspace_pi_resources_apply()
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?
+                    .into_inner(),
+            )
         }
     }
 }
