@@ -657,7 +657,8 @@ pub enum HstryRequest {
     },
 }
 
-/// Replies of the `hstry` channel.
+/// Replies and live events of the `hstry` channel. Every connection of a
+/// user gets the live events of that user's chats, and no others.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HstryEvent {
@@ -672,6 +673,11 @@ pub enum HstryEvent {
         id: Option<String>,
         error: String,
     },
+    /// A chat's title, messages or stats changed (live): the chat's new
+    /// history entry.
+    ChatUpdated { entry: crate::history::ChatHistoryEntry },
+    /// A chat and its history were deleted (live).
+    ChatDeleted { session_id: String },
 }
 
 // --------------------------------------------------------------------- trx

@@ -14,8 +14,11 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use oqto_api::history::{
     ChatHistoryEntry, ChatHistoryGroups, ChatMessage, ChatStats, SearchHit, SearchResults,
 };
+use oqto_api::mux::{HstryEvent, ServerFrame};
 use serde_json::Value;
+use tokio::sync::mpsc;
 
+use crate::agent::HistoryChange;
 use crate::auth::Caller;
 use crate::context::ServerContext;
 use crate::db;
@@ -152,10 +155,11 @@ fn session_file_state(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Opti
     Some((file, source, len))
 }
 
-async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<()> {
+/// Returns whether anything new was indexed.
+async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<bool> {
     let ChatRef { user_id, id: chat_id, cwd, created: chat_created } = chat;
     let Some((file, source, len)) = session_file_state(ctx, user_id, chat_id) else {
-        return Ok(());
+        return Ok(false);
     };
     let mut index = db::history::get(&ctx.db.pool, chat_id).await?.unwrap_or_else(|| IndexRow {
         chat_id: chat_id.to_string(),
@@ -165,7 +169,7 @@ async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<()> {
     });
     let fresh_file = index.source_file != source;
     if !fresh_file && index.source_offset == len {
-        return Ok(());
+        return Ok(false);
     }
     if fresh_file {
         let title_override = index.title_override.take();
@@ -215,7 +219,7 @@ async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<()> {
         hstry.push(&index, &messages, fresh_file).await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(fresh_file || complete > 0)
 }
 
 /// Brings every chat of a user up to date; returns their ids. Chats whose
@@ -262,6 +266,49 @@ fn entry(row: &IndexRow) -> ChatHistoryEntry {
         model: row.model.clone(),
         provider: row.provider.clone(),
     }
+}
+
+/// Tells every connection of a user that a chat's history entry changed.
+fn announce(ctx: &ServerContext, user_id: &str, entry: ChatHistoryEntry) {
+    ctx.hub.send_to_user(user_id, &ServerFrame::Hstry(HstryEvent::ChatUpdated { entry }));
+}
+
+/// Tells every connection of a user that a chat was deleted.
+pub fn announce_deleted(ctx: &ServerContext, user_id: &str, chat_id: &str) {
+    let event = HstryEvent::ChatDeleted { session_id: chat_id.to_string() };
+    ctx.hub.send_to_user(user_id, &ServerFrame::Hstry(event));
+}
+
+/// Indexes chats as their agents write (reported by the supervisor) and
+/// announces each changed chat on the `hstry` channel. Reports arriving
+/// close together are handled once per chat.
+pub async fn live(ctx: std::sync::Arc<ServerContext>, mut changes: mpsc::UnboundedReceiver<HistoryChange>) {
+    while let Some(first) = changes.recv().await {
+        let mut batch = vec![first];
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        while let Ok(more) = changes.try_recv() {
+            batch.push(more);
+        }
+        batch.sort();
+        batch.dedup();
+        for (user_id, chat_id) in batch {
+            if let Err(e) = reindex(&ctx, &user_id, &chat_id).await {
+                slog::warn!(ctx.log, "indexing a chat failed"; "chat" => &chat_id, "error" => %e);
+            }
+        }
+    }
+}
+
+async fn reindex(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result<()> {
+    let Some(chat) = db::chats::get(&ctx.db.pool, chat_id).await?.filter(|c| c.user_id == user_id) else {
+        return Ok(());
+    };
+    let changed =
+        sync_chat(ctx, ChatRef { user_id, id: chat_id, cwd: &chat.cwd, created: chat.created_at }).await?;
+    if changed && let Some(row) = db::history::get(&ctx.db.pool, chat_id).await? {
+        announce(ctx, user_id, entry(&row));
+    }
+    Ok(())
 }
 
 /// The caller's chat, indexed up to now (404 for unknown and others' chats).
@@ -356,7 +403,9 @@ pub async fn rename(
             hstry.rename(chat_id, title).await?;
         }
     }
-    view(ctx, caller, chat_id).await
+    let entry = view(ctx, caller, chat_id).await?;
+    announce(ctx, &caller.user_id, entry.clone());
+    Ok(entry)
 }
 
 pub async fn messages(

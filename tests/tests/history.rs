@@ -230,3 +230,55 @@ async fn an_unreachable_hstry_is_a_503() {
     let (code, body) = oqto_tests::error_body(client.chat_history_list().send().await);
     assert_eq!((code, body.error_code.as_deref()), (503, Some("ServiceUnavailable")));
 }
+
+#[tokio::test]
+async fn history_changes_are_pushed_live_to_the_owners_connections_only() {
+    use oqto_api::mux::HstryEvent;
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("liv").await;
+    let token = server.login("liv", TEST_PASSWORD).await;
+    let (_, _) = server.user_client("nosy").await;
+    let mut nosy = server.mux(&server.login("nosy", TEST_PASSWORD).await).await;
+    let mut driver = server.mux(&token).await;
+    let mut watcher = server.mux(&token).await;
+    async fn next_history(mux: &mut MuxClient) -> HstryEvent {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), mux.next()).await.unwrap() {
+                Some(MuxEvent::Frame(ServerFrame::Hstry(event))) => return event,
+                Some(_) => {}
+                None => panic!("connection ended"),
+            }
+        }
+    }
+
+    // The agent's messages reach a connection that never opened the chat.
+    chat(&mut driver, "live", ".", &["a heron waits"]).await;
+    loop {
+        match next_history(&mut watcher).await {
+            HstryEvent::ChatUpdated { entry } if entry.id == "live" && entry.message_count == 2 => {
+                assert_eq!(entry.title.as_deref(), Some("a heron waits"));
+                break;
+            }
+            HstryEvent::ChatUpdated { entry } => assert_eq!(entry.id, "live"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let rename = types::ChatHistoryUpdate { title: Some("Herons".into()) };
+    client.chat_history_update().session_id("live").body(rename).send().await.unwrap();
+    match next_history(&mut watcher).await {
+        HstryEvent::ChatUpdated { entry } => assert_eq!(entry.title.as_deref(), Some("Herons")),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(driver.command("live", AgentCommand::SessionDelete).await.unwrap().success);
+    loop {
+        match next_history(&mut watcher).await {
+            HstryEvent::ChatDeleted { session_id } => break assert_eq!(session_id, "live"),
+            HstryEvent::ChatUpdated { entry } => assert_eq!(entry.id, "live"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Another user heard none of it.
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(300), nosy.next()).await {
+        assert!(!matches!(event, MuxEvent::Frame(ServerFrame::Hstry(_))), "{event:?}");
+    }
+}

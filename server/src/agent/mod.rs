@@ -216,17 +216,36 @@ pub fn respond(
     outbox.push(OutFrame::from_frame(&frame));
 }
 
+/// A chat whose session file may have changed: `(user_id, chat_id)`.
+pub type HistoryChange = (String, String);
+
 /// Every chat of this server.
 pub struct Chats {
     config: AgentConfig,
     marker: String,
     log: slog::Logger,
     chats: Mutex<HashMap<String, Arc<Chat>>>,
+    /// Where chats report that their agent wrote history.
+    history: Mutex<Option<mpsc::UnboundedSender<HistoryChange>>>,
 }
 
 impl Chats {
     pub fn new(config: AgentConfig, marker: String, log: slog::Logger) -> Chats {
-        Chats { config, marker, log, chats: Mutex::new(HashMap::new()) }
+        Chats { config, marker, log, chats: Mutex::new(HashMap::new()), history: Mutex::new(None) }
+    }
+
+    /// From now on, every chat whose agent finished a message or a turn
+    /// (or stopped) is reported here.
+    pub fn watch_history(&self) -> mpsc::UnboundedReceiver<HistoryChange> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.history.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
+    }
+
+    fn history_changed(&self, chat: &Chat) {
+        if let Some(tx) = &*self.history.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = tx.send((chat.user_id.clone(), chat.id.clone()));
+        }
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Chat>>> {
@@ -369,6 +388,7 @@ impl Chats {
             match output {
                 Output::Object(object) => self.on_object(&chat, object),
                 Output::Exited(status) => {
+                    self.history_changed(&chat);
                     let mut st = chat.lock();
                     if st.generation != generation {
                         return;
@@ -436,6 +456,9 @@ impl Chats {
             return;
         }
         st.watchdog = None;
+        if matches!(object.get("type").and_then(Value::as_str), Some("message_end" | "agent_end")) {
+            self.history_changed(chat);
+        }
         for event in st.translator.translate(&object) {
             chat.emit(&mut st, event, None, self.config.replay_events);
         }

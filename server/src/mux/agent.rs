@@ -48,6 +48,9 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 let dir = ctx.config.user_dir(&conn.caller.user_id).join("chats").join(&session_id);
                 let _ = std::fs::remove_dir_all(dir);
                 let deleted = db::chats::delete(&ctx.db.pool, &session_id).await.map_err(|e| e.to_string());
+                if deleted.is_ok() {
+                    crate::history::announce_deleted(ctx, &conn.caller.user_id, &session_id);
+                }
                 reply(deleted.map(|()| None));
             }
             Err(e) => reply(Err(e)),

@@ -78,6 +78,19 @@ impl Hub {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Sends a frame to every connection of a user.
+    pub fn send_to_user(&self, user_id: &str, frame: &ServerFrame) {
+        let targets: Vec<Arc<Connection>> =
+            self.map().values().filter(|c| c.caller.user_id == user_id).cloned().collect();
+        if targets.is_empty() {
+            return;
+        }
+        let out = OutFrame::from_frame(frame);
+        for conn in targets {
+            conn.outbox.push(out.clone());
+        }
+    }
+
     /// Closes every terminal running in a workspace session (it stopped).
     pub fn close_terminals_of(&self, session_id: &str) {
         for conn in self.map().values() {
