@@ -264,3 +264,70 @@ async fn files_commands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("inside your workspace root"));
 }
+
+/// Waits until `output` shows `needle` after position `from`; returns where it ends.
+fn wait_for(output: &std::sync::Mutex<String>, needle: &str, from: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = output.lock().unwrap().clone();
+        if let Some(at) = text.get(from..).and_then(|t| t.find(needle)) {
+            return from + at + needle.len();
+        }
+        assert!(std::time::Instant::now() < deadline, "no {needle:?} in {text:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn term_runs_a_shell_in_a_workspace_session() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let session = json(&server, &["session", "create", "shell"], None)["id"].as_str().unwrap().to_string();
+
+    // Piped input is typed into the shell, and its end ends the shell.
+    let out = run(&server, &["term", &session], Some("echo term-$((40+2)) && pwd\n"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("term-42") && text.contains("/shell"), "{text}");
+    assert!(!run(&server, &["term", "no-such-session"], Some("")).status.success());
+
+    // On a terminal: raw mode, the window's size, and its changes.
+    let pty = native_pty_system();
+    let size = |rows, cols| PtySize { rows, cols, pixel_width: 0, pixel_height: 0 };
+    let pair = pty.openpty(size(24, 80)).unwrap();
+    let template = server.oqtoctl();
+    let mut command = CommandBuilder::new(template.get_program());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        }
+    }
+    command.args(["term", &session]);
+    let mut child = pair.slave.spawn_command(command).unwrap();
+    drop(pair.slave);
+    let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let sink = std::sync::Arc::clone(&output);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut reader, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut keys = pair.master.take_writer().unwrap();
+    keys.write_all(b"stty size | sed 's/ /x/'\r").unwrap();
+    let seen = wait_for(&output, "24x80", 0);
+    pair.master.resize(size(30, 100)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    keys.write_all(b"stty size | sed 's/ /x/'\r").unwrap();
+    wait_for(&output, "30x100", seen);
+    keys.write_all(&[0x1d]).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "Ctrl-] detaches: {}", output.lock().unwrap());
+}

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Result, bail};
 use clap::Args;
 use oqto_api::mux::{AgentCommand, AgentEvent, ChatConfig, PromptBody, ServerFrame};
-use oqto_client::mux::{MuxClient, MuxEvent};
+use oqto_client::mux::MuxEvent;
 
 use crate::output::Output;
 use crate::profile;
@@ -28,14 +28,10 @@ pub struct ChatArgs {
     prompt: String,
 }
 
-async fn connect(name: &str) -> Result<MuxClient> {
-    MuxClient::connect(&profile::url(name)?, &profile::token(name)?).await
-}
-
 /// Sends a prompt and streams the answer until the agent is idle again.
 /// `--output json` prints every agent event as one JSON line.
 pub async fn chat(name: &str, args: ChatArgs, json: bool) -> Result<()> {
-    let mut mux = connect(name).await?;
+    let mut mux = profile::mux(name).await?;
     let chat_id = args.chat.unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4().simple()));
     let config =
         ChatConfig { cwd: args.workspace, provider: args.provider, model: args.model, ..Default::default() };
@@ -99,7 +95,7 @@ pub async fn chat(name: &str, args: ChatArgs, json: bool) -> Result<()> {
 
 /// Lists the caller's chats (optionally those working under `workspace`).
 pub async fn chats(name: &str, workspace: Option<String>, out: &Output) -> Result<()> {
-    let mux = connect(name).await?;
+    let mux = profile::mux(name).await?;
     let listed = mux.command("", AgentCommand::ListSessions).await?;
     mux.close();
     let mut chats: Vec<serde_json::Value> =

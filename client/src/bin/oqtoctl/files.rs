@@ -7,7 +7,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::Subcommand;
 use oqto_api::mux::{FileEntry, FilesCommand, FilesEvent};
-use oqto_client::mux::MuxClient;
 
 use crate::output::Output;
 use crate::profile;
@@ -53,7 +52,7 @@ fn flatten(entries: Vec<FileEntry>, out: &mut Vec<FileEntry>) {
 }
 
 pub async fn run(name: &str, cmd: FilesCmd, out: &Output) -> Result<()> {
-    let mux = MuxClient::connect(&profile::url(name)?, &profile::token(name)?).await?;
+    let mux = profile::mux(name).await?;
     let result = match cmd {
         FilesCmd::Ls { workspace, path, depth, all } => {
             let command = FilesCommand::Tree { path, depth: Some(depth), include_hidden: Some(all) };

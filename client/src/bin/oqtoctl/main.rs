@@ -14,6 +14,7 @@ mod output;
 mod profile;
 mod projects;
 mod sessions;
+mod term;
 mod users;
 
 use std::io::IsTerminal;
@@ -74,7 +75,9 @@ enum Command {
     /// A workspace's files.
     #[command(subcommand)]
     Files(files::FilesCmd),
-    /// A workspace's metadata and sandbox.
+    /// An interactive shell in a workspace session (`Ctrl-]` detaches).
+    Term(term::TermArgs),
+    /// A workspace's metadata, sandbox and agent resources.
     #[command(subcommand)]
     Workspace(projects::WorkspaceCommand),
     /// List your chats.
@@ -126,6 +129,7 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
         Command::Files(cmd) => files::run(&profile, cmd, &out).await,
         Command::Project(cmd) => projects::run_project(&profile::connect(&profile)?, cmd, &out).await,
         Command::Workspace(cmd) => projects::run_workspace(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Term(args) => term::run(&profile, args).await,
         Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
         Command::Health => misc::health(&profile::connect_anonymous(&profile)?, &out).await,
         Command::Features => misc::features(&profile::connect_anonymous(&profile)?, &out).await,

@@ -100,3 +100,8 @@ pub fn connect(name: &str) -> Result<Client> {
 pub fn connect_anonymous(name: &str) -> Result<Client> {
     Ok(oqto_client::client_with_token(&url(name)?, None)?)
 }
+
+/// A mux connection with the profile's URL and token.
+pub async fn mux(name: &str) -> Result<oqto_client::mux::MuxClient> {
+    oqto_client::mux::MuxClient::connect(&url(name)?, &token(name)?).await
+}
