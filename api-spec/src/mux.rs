@@ -675,7 +675,7 @@ pub enum HstryEvent {
     },
     /// A chat's title, messages or stats changed (live): the chat's new
     /// history entry.
-    ChatUpdated { entry: crate::history::ChatHistoryEntry },
+    ChatUpdated { entry: Box<crate::history::ChatHistoryEntry> },
     /// A chat and its history were deleted (live).
     ChatDeleted { session_id: String },
 }

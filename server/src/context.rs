@@ -21,6 +21,8 @@ pub struct ServerContext {
     pub login_limiter: LoginLimiter,
     pub chats: Arc<Chats>,
     pub hub: crate::mux::Hub,
+    /// The history index's in-memory state.
+    pub indexer: crate::history::Indexer,
     /// Marks this data dir's agent processes (see `agent::MARKER_ENV`).
     pub agent_marker: String,
     /// The external history service, when configured.
@@ -60,6 +62,7 @@ impl ServerContext {
             login_limiter,
             chats,
             hub: crate::mux::Hub::default(),
+            indexer: crate::history::Indexer::default(),
             agent_marker,
             hstry,
             log,

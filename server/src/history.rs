@@ -6,9 +6,11 @@
 //! byte offset already indexed are stored; a look at the history reads only
 //! what was appended since (a `stat` per chat when nothing changed).
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use oqto_api::history::{
@@ -16,9 +18,7 @@ use oqto_api::history::{
 };
 use oqto_api::mux::{HstryEvent, ServerFrame};
 use serde_json::Value;
-use tokio::sync::mpsc;
 
-use crate::agent::HistoryChange;
 use crate::auth::Caller;
 use crate::context::ServerContext;
 use crate::db;
@@ -222,9 +222,9 @@ async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<bool> {
     Ok(fresh_file || complete > 0)
 }
 
-/// Brings every chat of a user up to date; returns their ids. Chats whose
-/// newest session file has not grown cost a `stat` and no query.
-async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<Vec<String>> {
+/// Brings every chat of a user up to date. Chats whose newest session file
+/// has not grown cost a `stat` and no query.
+async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<()> {
     let chats = db::history::chats_of_user(&ctx.db.pool, user_id).await?;
     let progress = db::history::progress_of_user(&ctx.db.pool, user_id).await?;
     for (id, cwd, created) in &chats {
@@ -239,7 +239,7 @@ async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<Vec<String>> {
             sync_chat(ctx, ChatRef { user_id, id, cwd, created: *created }).await?;
         }
     }
-    Ok(chats.into_iter().map(|(id, _, _)| id).collect())
+    Ok(())
 }
 
 fn entry(row: &IndexRow) -> ChatHistoryEntry {
@@ -270,7 +270,7 @@ fn entry(row: &IndexRow) -> ChatHistoryEntry {
 
 /// Tells every connection of a user that a chat's history entry changed.
 fn announce(ctx: &ServerContext, user_id: &str, entry: ChatHistoryEntry) {
-    ctx.hub.send_to_user(user_id, &ServerFrame::Hstry(HstryEvent::ChatUpdated { entry }));
+    ctx.hub.send_to_user(user_id, &ServerFrame::Hstry(HstryEvent::ChatUpdated { entry: Box::new(entry) }));
 }
 
 /// Tells every connection of a user that a chat was deleted.
@@ -279,51 +279,107 @@ pub fn announce_deleted(ctx: &ServerContext, user_id: &str, chat_id: &str) {
     ctx.hub.send_to_user(user_id, &ServerFrame::Hstry(event));
 }
 
-/// Indexes chats as their agents write (reported by the supervisor) and
-/// announces each changed chat on the `hstry` channel. Reports arriving
-/// close together are handled once per chat.
-pub async fn live(ctx: std::sync::Arc<ServerContext>, mut changes: mpsc::UnboundedReceiver<HistoryChange>) {
-    while let Some(first) = changes.recv().await {
-        let mut batch = vec![first];
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        while let Ok(more) = changes.try_recv() {
-            batch.push(more);
-        }
-        batch.sort();
-        batch.dedup();
-        for (user_id, chat_id) in batch {
-            if let Err(e) = reindex(&ctx, &user_id, &chat_id).await {
-                slog::warn!(ctx.log, "indexing a chat failed"; "chat" => &chat_id, "error" => %e);
+/// What the index keeps in memory: the users whose chats were all looked
+/// at since the server started, and one indexing lock per user (two
+/// indexers of one chat would insert its new lines twice).
+#[derive(Default)]
+pub struct Indexer {
+    swept: std::sync::Mutex<HashSet<String>>,
+    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Indexer {
+    fn lock_of(&self, user_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(user_id.to_string()).or_default())
+    }
+
+    fn swept(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.swept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Brings a user's index up to date without reading every chat each time:
+/// at the first look since the server started, every chat (its files may
+/// have grown while the server was down); afterwards only the chats the
+/// supervisor marked. Marked chats that changed are announced.
+async fn catch_up(ctx: &ServerContext, user_id: &str) -> Result<()> {
+    let lock = ctx.indexer.lock_of(user_id);
+    let _guard = lock.lock().await;
+    let marked = ctx.chats.history.take(user_id);
+    let result = async {
+        if !ctx.indexer.swept().contains(user_id) {
+            sync_user(ctx, user_id).await?;
+            ctx.indexer.swept().insert(user_id.to_string());
+            for chat_id in &marked {
+                if let Some(row) = db::history::get(&ctx.db.pool, chat_id).await? {
+                    announce(ctx, user_id, entry(&row));
+                }
             }
+            return Ok(());
+        }
+        for chat_id in &marked {
+            reindex(ctx, user_id, chat_id).await?;
+        }
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        // Try again at the next look.
+        for chat_id in &marked {
+            ctx.chats.history.mark(user_id, chat_id);
+        }
+    }
+    result
+}
+
+/// Indexes chats as their agents write (marked by the supervisor) and
+/// announces each changed chat on the `hstry` channel. Marks arriving
+/// close together are handled in one round.
+pub async fn live(ctx: Arc<ServerContext>) {
+    loop {
+        ctx.chats.history.marked().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut failed = false;
+        for user_id in ctx.chats.history.users() {
+            if let Err(e) = catch_up(&ctx, &user_id).await {
+                slog::warn!(ctx.log, "indexing chats failed"; "user_id" => &user_id, "error" => %e);
+                failed = true;
+            }
+        }
+        if failed {
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }
 
-async fn reindex(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result<()> {
+/// Indexes one chat of a user (under the user's indexing lock, held by the
+/// caller) and announces it when it changed; returns its index row.
+async fn reindex(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result<Option<IndexRow>> {
     let Some(chat) = db::chats::get(&ctx.db.pool, chat_id).await?.filter(|c| c.user_id == user_id) else {
-        return Ok(());
+        return Ok(None);
     };
     let changed =
         sync_chat(ctx, ChatRef { user_id, id: chat_id, cwd: &chat.cwd, created: chat.created_at }).await?;
-    if changed && let Some(row) = db::history::get(&ctx.db.pool, chat_id).await? {
-        announce(ctx, user_id, entry(&row));
+    let row = db::history::get(&ctx.db.pool, chat_id).await?;
+    if changed && let Some(row) = &row {
+        announce(ctx, user_id, entry(row));
     }
-    Ok(())
+    Ok(row)
 }
 
 /// The caller's chat, indexed up to now (404 for unknown and others' chats).
 async fn own(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<IndexRow> {
-    let not_found = || Error::NotFound(format!("no chat {chat_id:?}"));
-    let chat = db::chats::get(&ctx.db.pool, chat_id)
+    let lock = ctx.indexer.lock_of(&caller.user_id);
+    let _guard = lock.lock().await;
+    reindex(ctx, &caller.user_id, chat_id)
         .await?
-        .filter(|c| c.user_id == caller.user_id)
-        .ok_or_else(not_found)?;
-    sync_chat(
-        ctx,
-        ChatRef { user_id: &caller.user_id, id: chat_id, cwd: &chat.cwd, created: chat.created_at },
-    )
-    .await?;
-    db::history::get(&ctx.db.pool, chat_id).await?.ok_or_else(not_found)
+        .ok_or_else(|| Error::NotFound(format!("no chat {chat_id:?}")))
+}
+
+/// The ids of a user's chats.
+async fn chat_ids(ctx: &ServerContext, user_id: &str) -> Result<HashSet<String>> {
+    Ok(db::history::chats_of_user(&ctx.db.pool, user_id).await?.into_iter().map(|(id, _, _)| id).collect())
 }
 
 pub async fn list(
@@ -334,9 +390,10 @@ pub async fn list(
     offset: Option<u32>,
 ) -> Result<Vec<ChatHistoryEntry>> {
     let (limit, offset) = crate::users::page(limit, offset)?;
-    let mine = sync_user(ctx, &caller.user_id).await?;
+    catch_up(ctx, &caller.user_id).await?;
     if let Some(hstry) = &ctx.hstry {
         // hstry knows no users: keep the caller's own chats.
+        let mine = chat_ids(ctx, &caller.user_id).await?;
         let entries = hstry.list(workspace, limit, offset).await?;
         return Ok(entries.into_iter().filter(|e| mine.contains(&e.id)).collect());
     }
@@ -456,8 +513,9 @@ pub async fn search(
     if !(1..=200).contains(&limit) {
         return Err(Error::BadRequest("limit must be between 1 and 200".to_string()));
     }
-    let mine = sync_user(ctx, &caller.user_id).await?;
+    catch_up(ctx, &caller.user_id).await?;
     if let Some(hstry) = &ctx.hstry {
+        let mine = chat_ids(ctx, &caller.user_id).await?;
         let hits: Vec<SearchHit> = hstry
             .search(&words.join(" "), i64::from(limit))
             .await?

@@ -33,7 +33,7 @@ pub async fn serve(config: Config) -> Result<()> {
     ensure_first_admin(&ctx).await?;
     tokio::spawn(purge_revocations(Arc::clone(&ctx)));
     tokio::spawn(stop_idle(Arc::clone(&ctx)));
-    tokio::spawn(crate::history::live(Arc::clone(&ctx), ctx.chats.watch_history()));
+    tokio::spawn(crate::history::live(Arc::clone(&ctx)));
 
     let api = oqto_api::oqto_api_mod::api_description::<OqtoApiImpl>()
         .map_err(|e| anyhow::anyhow!("API description: {e:?}"))?;

@@ -12,7 +12,7 @@ connections=${BENCH_CONNECTIONS:-64}
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi
-cargo build --release -p oqto-server --bin oqto -p oqto-tests --bin oqto-standin-agent --example hyper_hello --example mux_bench
+cargo build --release -p oqto-server --bin oqto -p oqto-tests --bin oqto-standin-agent --example hyper_hello --example mux_bench --example history_bench
 
 work=$(mktemp -d)
 pids=()
@@ -55,6 +55,7 @@ measure() {
 }
 
 mux_table=$(ulimit -n 65536 2>/dev/null; target/release/examples/mux_bench)
+history_table=$(target/release/examples/history_bench)
 
 results=$(
   measure "hyper hello-world (ceiling)" "$hello_url/" | sed 's/ (ceiling)/_(ceiling)/;s/ hello-world/_hello-world/'
@@ -88,5 +89,17 @@ merged the deltas that queued up while it was behind. Latency: the stand-in writ
 clock into each delta (2 ms apart, so nothing queues); the client subtracts it on arrival.
 
 $mux_table
+
+## History, search and files
+
+\`target/release/examples/history_bench\` (\`tests/examples/history_bench.rs\`): a release server
+on SQLite; one user with 1000 chats of 10 messages each (20 words from a 2000-word vocabulary),
+written as Pi session files. The first listing indexes all 10k messages; later ones find nothing
+new (the supervisor marks chats whose agents write, so nothing is re-read per request). Searches
+are 200 queries of one or two of those words. Files are read over one mux connection, one request
+at a time, against reading the same file in-process. Every HTTP figure is one request at a time,
+against \`GET /api/health\` in the same run.
+
+$history_table
 MD
 cat BENCHMARKS.md

@@ -216,8 +216,41 @@ pub fn respond(
     outbox.push(OutFrame::from_frame(&frame));
 }
 
-/// A chat whose session file may have changed: `(user_id, chat_id)`.
-pub type HistoryChange = (String, String);
+/// Chats whose agents wrote history since it was last indexed, by user.
+/// Marked synchronously by the supervisor before the agent's event goes
+/// out, so a client that saw the event and then asks for history finds
+/// the chat marked (or already indexed).
+#[derive(Default)]
+pub struct HistoryDirty {
+    chats: Mutex<HashMap<String, std::collections::HashSet<String>>>,
+    notify: tokio::sync::Notify,
+}
+
+impl HistoryDirty {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, std::collections::HashSet<String>>> {
+        self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn mark(&self, user_id: &str, chat_id: &str) {
+        self.map().entry(user_id.to_string()).or_default().insert(chat_id.to_string());
+        self.notify.notify_one();
+    }
+
+    /// Takes a user's marked chats.
+    pub fn take(&self, user_id: &str) -> Vec<String> {
+        self.map().remove(user_id).map(|s| s.into_iter().collect()).unwrap_or_default()
+    }
+
+    /// The users with marked chats.
+    pub fn users(&self) -> Vec<String> {
+        self.map().keys().cloned().collect()
+    }
+
+    /// Waits until something is marked.
+    pub async fn marked(&self) {
+        self.notify.notified().await;
+    }
+}
 
 /// Every chat of this server.
 pub struct Chats {
@@ -225,27 +258,17 @@ pub struct Chats {
     marker: String,
     log: slog::Logger,
     chats: Mutex<HashMap<String, Arc<Chat>>>,
-    /// Where chats report that their agent wrote history.
-    history: Mutex<Option<mpsc::UnboundedSender<HistoryChange>>>,
+    /// Chats whose agent finished a message or a turn, or stopped.
+    pub history: HistoryDirty,
 }
 
 impl Chats {
     pub fn new(config: AgentConfig, marker: String, log: slog::Logger) -> Chats {
-        Chats { config, marker, log, chats: Mutex::new(HashMap::new()), history: Mutex::new(None) }
-    }
-
-    /// From now on, every chat whose agent finished a message or a turn
-    /// (or stopped) is reported here.
-    pub fn watch_history(&self) -> mpsc::UnboundedReceiver<HistoryChange> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        *self.history.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
-        rx
+        Chats { config, marker, log, chats: Mutex::new(HashMap::new()), history: HistoryDirty::default() }
     }
 
     fn history_changed(&self, chat: &Chat) {
-        if let Some(tx) = &*self.history.lock().unwrap_or_else(|p| p.into_inner()) {
-            let _ = tx.send((chat.user_id.clone(), chat.id.clone()));
-        }
+        self.history.mark(&chat.user_id, &chat.id);
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Chat>>> {

@@ -246,12 +246,15 @@ pub async fn search<'c>(
     let query = match backend {
         Backend::Sqlite => {
             let fts: Vec<String> = words.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+            // CROSS JOIN keeps the full-text match as the outer loop:
+            // SQLite 3.51 otherwise starts from the user's chats and probes
+            // the index once per message (136 ms instead of 1 ms over 10k).
             sqlx::query(
                 "SELECT m.chat_id, m.idx, m.role, m.created_at, \
                  snippet(chat_messages_fts, 0, '[', ']', '…', 12) AS snippet, \
                  -bm25(chat_messages_fts) AS score, COALESCE(i.title_override, i.title) AS title, c.cwd \
-                 FROM chat_messages_fts JOIN chat_messages m ON m.rowid = chat_messages_fts.rowid \
-                 JOIN chats c ON c.id = m.chat_id JOIN chat_index i ON i.chat_id = m.chat_id \
+                 FROM chat_messages_fts CROSS JOIN chat_messages m ON m.rowid = chat_messages_fts.rowid \
+                 CROSS JOIN chats c ON c.id = m.chat_id CROSS JOIN chat_index i ON i.chat_id = m.chat_id \
                  WHERE chat_messages_fts MATCH $1 AND c.user_id = $2 ORDER BY score DESC LIMIT $3",
             )
             .bind(fts.join(" "))

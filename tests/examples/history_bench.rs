@@ -1,0 +1,212 @@
+//! History, search and files figures (run by `make bench` against release
+//! builds; not a test):
+//! - the first look at 1000 chats of 10 messages each (10k messages indexed
+//!   from Pi session files), then listing them (`limit=1000`), p50/p99;
+//! - full-text search over those 10k messages, p50/p99;
+//! - `files` reads over the mux (1 MiB and 4 KiB files), against reading
+//!   the same file in-process;
+//! - the baseline of every HTTP figure: `GET /api/health` in the same run.
+//!
+//! Prints a Markdown table.
+
+use std::time::{Duration, Instant};
+
+use oqto_api::mux::{FilesCommand, FilesEvent};
+use oqto_tests::{TEST_PASSWORD, TestServer};
+use sqlx::Connection;
+
+const CHATS: usize = 1000;
+const MESSAGES_PER_CHAT: usize = 10;
+const WORDS: usize = 2000;
+
+/// A deterministic word list: `w0` … and pseudo-random picks from it.
+struct Words(u64);
+
+impl Words {
+    fn next(&mut self) -> String {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        format!("w{}", (self.0 >> 33) as usize % WORDS)
+    }
+
+    fn sentence(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.next()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Writes the chats' Pi session files and registers the chats.
+async fn seed(server: &TestServer, user_id: &str) {
+    let mut db = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        server.data_dir.path().join("oqto.db").display()
+    ))
+    .await
+    .expect("opening the database");
+    let mut words = Words(7);
+    let base = chrono_like_now() - (CHATS as i64) * 60_000;
+    let mut tx = db.begin().await.unwrap();
+    for c in 0..CHATS {
+        let id = format!("bench-{c:04}");
+        let created = base + c as i64 * 60_000;
+        let dir = server.data_dir.path().join("users").join(user_id).join("chats").join(&id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut lines = vec![serde_json::json!({
+            "type": "session", "version": 3, "id": id, "timestamp": created, "cwd": "bench"
+        })];
+        for m in 0..MESSAGES_PER_CHAT {
+            let role = if m % 2 == 0 { "user" } else { "assistant" };
+            let text = words.sentence(20);
+            let content = if role == "user" {
+                serde_json::json!(text)
+            } else {
+                serde_json::json!([{ "type": "text", "text": text }])
+            };
+            lines.push(serde_json::json!({
+                "type": "message", "id": format!("{c}-{m}"), "timestamp": created + m as i64,
+                "message": { "role": role, "content": content, "timestamp": created + m as i64 }
+            }));
+        }
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(dir.join(format!("{created}_{id}.jsonl")), text).unwrap();
+        sqlx::query(
+            "INSERT INTO chats (id, user_id, workspace_session_id, cwd, harness, created_at, last_activity_at) \
+             VALUES ($1, $2, NULL, 'bench', 'pi', $3, $3)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(created)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+fn chrono_like_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// p50 and p99 of `samples` in milliseconds.
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    (at(0.50), at(0.99))
+}
+
+async fn time<F: std::future::Future<Output = ()>>(
+    runs: usize,
+    mut f: impl FnMut(usize) -> F,
+) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let started = Instant::now();
+        f(i).await;
+        samples.push(started.elapsed());
+    }
+    samples
+}
+
+/// Reads `path` over the mux `runs` times; MiB/s and reads/s.
+async fn mux_reads(mux: &oqto_client::mux::MuxClient, path: &str, size: usize, runs: usize) -> (f64, f64) {
+    let started = Instant::now();
+    for _ in 0..runs {
+        match mux.files("files", FilesCommand::Read { path: path.into() }).await.unwrap() {
+            FilesEvent::ReadResult { size: got, .. } => assert_eq!(got as usize, size),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    ((size * runs) as f64 / secs / (1024.0 * 1024.0), runs as f64 / secs)
+}
+
+/// Reads `file` in-process `runs` times: the ceiling; MiB/s and reads/s.
+async fn local_reads(file: &std::path::Path, size: usize, runs: usize) -> (f64, f64) {
+    let started = Instant::now();
+    for _ in 0..runs {
+        assert_eq!(tokio::fs::read(file).await.unwrap().len(), size);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    ((size * runs) as f64 / secs / (1024.0 * 1024.0), runs as f64 / secs)
+}
+
+#[tokio::main]
+async fn main() {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("bench").await;
+    seed(&server, &me.id.to_string()).await;
+
+    let health = percentiles(
+        time(200, |_| async {
+            client.health_view().send().await.unwrap();
+        })
+        .await,
+    );
+
+    let first = Instant::now();
+    let listed = client.chat_history_list().limit(1000u32).send().await.unwrap().into_inner();
+    let first_ms = first.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(listed.len(), CHATS);
+    let listing = percentiles(
+        time(50, |_| async {
+            let page = client.chat_history_list().limit(1000u32).send().await.unwrap().into_inner();
+            assert_eq!(page.len(), CHATS);
+        })
+        .await,
+    );
+
+    let mut words = Words(99);
+    let queries: Vec<String> =
+        (0..200).map(|i| if i % 4 == 0 { words.sentence(2) } else { words.next() }).collect();
+    let mut hits = 0usize;
+    let search_samples = {
+        let mut samples = Vec::new();
+        for q in &queries {
+            let started = Instant::now();
+            hits += client.search().q(q.clone()).limit(50u32).send().await.unwrap().into_inner().hits.len();
+            samples.push(started.elapsed());
+        }
+        samples
+    };
+    let search = percentiles(search_samples);
+
+    let session = server.open_workspace(&client, "files").await;
+    assert_eq!(session.workspace_path, "files");
+    let workspace = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace/files");
+    std::fs::create_dir_all(&workspace).unwrap();
+    let (big, small) = (1024 * 1024, 4096);
+    std::fs::write(workspace.join("big.bin"), vec![7u8; big]).unwrap();
+    std::fs::write(workspace.join("small.txt"), vec![b'x'; small]).unwrap();
+    let mux = server.mux(&server.login("bench", TEST_PASSWORD).await).await;
+    let (big_mux, _) = mux_reads(&mux, "big.bin", big, 100).await;
+    let (_, small_mux) = mux_reads(&mux, "small.txt", small, 2000).await;
+    let (big_local, _) = local_reads(&workspace.join("big.bin"), big, 100).await;
+    let (_, small_local) = local_reads(&workspace.join("small.txt"), small, 2000).await;
+
+    println!("| measure | value | ratio |");
+    println!("| --- | ---: | ---: |");
+    println!("| baseline: GET /api/health, p50 / p99 | {:.2} / {:.2} ms | 1 |", health.0, health.1);
+    println!(
+        "| first listing of {CHATS} chats ({} messages indexed) | {first_ms:.0} ms | |",
+        CHATS * MESSAGES_PER_CHAT
+    );
+    println!(
+        "| GET /api/chat-history?limit=1000 (1000 chats), p50 / p99 | {:.2} / {:.2} ms | {:.1}× health p50 |",
+        listing.0,
+        listing.1,
+        listing.0 / health.0
+    );
+    println!(
+        "| GET /api/search over 10k messages (200 queries, {:.1} hits each), p50 / p99 | {:.2} / {:.2} ms | {:.1}× health p50 |",
+        hits as f64 / queries.len() as f64,
+        search.0,
+        search.1,
+        search.0 / health.0
+    );
+    println!(
+        "| files read over the mux, 1 MiB file | {big_mux:.0} MiB/s | {:.2} of in-process ({big_local:.0} MiB/s) |",
+        big_mux / big_local
+    );
+    println!(
+        "| files read over the mux, 4 KiB file | {small_mux:.0} reads/s | {:.2} of in-process ({small_local:.0}/s) |",
+        small_mux / small_local
+    );
+}
