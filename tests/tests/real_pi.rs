@@ -116,7 +116,7 @@ async fn the_real_pi_agent_runs_a_tool_and_streams_its_answer() {
     let (base_url, requests) = model_server().await;
     let command = format!("['{}', '--mode', 'rpc', '--offline']", pi.display());
     let server = TestServer::start_with(Options::default().env("OQTO_AGENT__COMMAND", &command)).await;
-    let (_, user) = server.user_client("pia").await;
+    let (client, user) = server.user_client("pia").await;
     let agent_dir = server.data_dir.path().join("users").join(user.id.to_string()).join("agent");
     std::fs::create_dir_all(&agent_dir).unwrap();
     let models = json!({
@@ -192,4 +192,14 @@ async fn the_real_pi_agent_runs_a_tool_and_streams_its_answer() {
         server.data_dir.path().join("users").join(user.id.to_string()).join("chats").join("pi-chat");
     let files: Vec<_> = std::fs::read_dir(&chat_dir).unwrap().flatten().collect();
     assert!(files.iter().any(|f| f.path().extension().is_some_and(|x| x == "jsonl")), "{files:?}");
+
+    // The history of Pi's own session file, as soon as the agent is idle.
+    let history = client.chat_history_message_list().session_id("pi-chat").send().await.unwrap().into_inner();
+    let roles: Vec<&str> = history.iter().map(|m| m.role.as_str()).collect();
+    assert_eq!(roles.first(), Some(&"user"), "{history:?}");
+    assert!(history.iter().any(|m| m.role == "assistant" && m.content.contains(MARKER)), "{history:?}");
+    let entry = client.chat_history_view().session_id("pi-chat").send().await.unwrap().into_inner();
+    assert_eq!(entry.title.as_deref(), Some("Run the marker command."));
+    let hits = client.search().q(MARKER).send().await.unwrap().into_inner().hits;
+    assert!(hits.iter().any(|h| h.session_id == "pi-chat"), "{hits:?}");
 }
