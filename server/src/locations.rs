@@ -76,12 +76,13 @@ async fn all(ctx: &ServerContext, user: &UserRow) -> Result<Vec<Location>> {
             shared,
             builtin: false,
         };
-        // Rows come shared first for each key: an own one replaces it.
+        // One location per key: the built-in one, else the user's own,
+        // else the shared one.
         match locations
             .iter_mut()
             .find(|l| l.workspace_id == location.workspace_id && l.location_id == location.location_id)
         {
-            Some(existing) if !existing.builtin => *existing = location,
+            Some(existing) if existing.shared && !location.shared => *existing = location,
             Some(_) => {}
             None => locations.push(location),
         }

@@ -116,4 +116,13 @@ async fn shared_locations_come_from_admins_and_expand_per_user() {
     }
     // The default group still lists the workspace root.
     assert!(client.project_list().send().await.unwrap().into_inner().is_empty());
+
+    // A user's own location of the same group and name shadows the shared one.
+    let own = types::LocationUpsert { workspace_id: Some("work".into()), ..upsert("team", "my-team") };
+    client.project_location_upsert().body(own).send().await.unwrap();
+    let listed = client.project_location_list().workspace_id("work").send().await.unwrap().into_inner();
+    assert_eq!(listed.len(), 1);
+    assert!(!listed[0].shared && listed[0].path.ends_with("workspace/my-team"), "{listed:?}");
+    let admins = admin.project_location_list().workspace_id("work").send().await.unwrap().into_inner();
+    assert!(admins[0].shared, "others still see the shared one");
 }

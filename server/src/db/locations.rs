@@ -32,7 +32,7 @@ fn from_row(row: &AnyRow) -> Result<LocationRow, sqlx::Error> {
     })
 }
 
-/// A user's own locations and the shared ones, shared first.
+/// A user's own locations and the shared ones.
 pub async fn list_for<'c>(
     db: impl Executor<'c, Database = Any>,
     user_id: &str,
@@ -41,7 +41,7 @@ pub async fn list_for<'c>(
         sqlx::query(
             "SELECT scope, workspace_id, location_id, kind, path, created_at, updated_at \
              FROM workspace_locations WHERE scope = $1 OR scope = $2 \
-             ORDER BY workspace_id, location_id, scope",
+             ORDER BY workspace_id, location_id",
         )
         .bind(user_id)
         .bind(SHARED),
