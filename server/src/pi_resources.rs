@@ -159,11 +159,26 @@ impl State {
     }
 }
 
+/// What Oqto applied, as recorded in the workspace. The file is the
+/// workspace's to edit too: only plain names inside `.pi/<kind>/` count.
 fn read_state(workspace: &Path) -> State {
-    std::fs::read_to_string(workspace.join(STATE_FILE))
+    let mut state: State = crate::workspace::resolve(workspace, STATE_FILE)
         .ok()
+        .and_then(|f| std::fs::read_to_string(f.path).ok())
         .and_then(|t| toml::from_str(&t).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for kind in KINDS {
+        state.of(kind).files.retain(|f| {
+            let mut parts = Path::new(f).components();
+            matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None))
+        });
+    }
+    state
+}
+
+/// `.pi/<kind>/` of a workspace, refused (422) when a symlink leads out.
+fn pi_dir(workspace: &Path, kind: Kind) -> Result<PathBuf> {
+    Ok(crate::workspace::resolve(workspace, &format!(".pi/{}", kind.folder()))?.path)
 }
 
 fn io(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -174,11 +189,12 @@ fn view_of(ctx: &ServerContext, workspace: &Path, mut state: State) -> PiResourc
     let mut lists = KINDS.map(|kind| {
         let applied = state.of(kind);
         let mandatory = kind.mandatory(ctx);
-        let pi = workspace.join(".pi").join(kind.folder());
+        let pi = pi_dir(workspace, kind).ok();
         library(ctx, kind)
             .into_iter()
             .map(|r| PiResource {
-                selected: applied.files.contains(&r.target_name()) && pi.join(r.target_name()).exists(),
+                selected: applied.files.contains(&r.target_name())
+                    && pi.as_ref().is_some_and(|p| p.join(r.target_name()).exists()),
                 mandatory: mandatory.contains(&r.name),
                 name: r.name,
                 description: r.description,
@@ -231,7 +247,7 @@ fn carry_out(workspace: &Path, state: &mut State, plans: &[Plan]) -> Result<()> 
     // Refuse before touching anything: a workspace's own file where a
     // resource would go.
     for plan in plans {
-        let pi = workspace.join(".pi").join(plan.kind.folder());
+        let pi = pi_dir(workspace, plan.kind)?;
         let ours = &state.of(plan.kind).files;
         if let Some(r) = plan.wanted.iter().find(|r| {
             let target = pi.join(r.target_name());
@@ -247,7 +263,7 @@ fn carry_out(workspace: &Path, state: &mut State, plans: &[Plan]) -> Result<()> 
     }
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let staging = plans.iter().try_for_each(|plan| {
-        let pi = workspace.join(".pi").join(plan.kind.folder());
+        let pi = pi_dir(workspace, plan.kind).map_err(|e| std::io::Error::other(e.to_string()))?;
         std::fs::create_dir_all(&pi)?;
         for r in &plan.wanted {
             let tmp = pi.join(format!(".{}.oqto-new", r.target_name()));
@@ -268,7 +284,7 @@ fn carry_out(workspace: &Path, state: &mut State, plans: &[Plan]) -> Result<()> 
         return Err(io("copying the resources")(e));
     }
     for plan in plans {
-        let pi = workspace.join(".pi").join(plan.kind.folder());
+        let pi = pi_dir(workspace, plan.kind)?;
         let applied = state.of(plan.kind);
         let now: Vec<String> = plan.wanted.iter().map(Resource::target_name).collect();
         for old in applied.files.iter().filter(|f| !now.contains(f)) {
@@ -281,7 +297,8 @@ fn carry_out(workspace: &Path, state: &mut State, plans: &[Plan]) -> Result<()> 
         std::fs::rename(&tmp, &target).map_err(io("placing a resource"))?;
     }
     let text = toml::to_string(state).map_err(|e| Error::Internal(e.into()))?;
-    crate::util::write_private(&workspace.join(STATE_FILE), text.as_bytes()).map_err(Error::Internal)
+    let state_file = crate::workspace::resolve(workspace, STATE_FILE)?.path;
+    crate::util::write_private(&state_file, text.as_bytes()).map_err(Error::Internal)
 }
 
 /// Removes a file or directory tree if present.

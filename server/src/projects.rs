@@ -22,11 +22,19 @@ async fn workspace_dir(ctx: &ServerContext, caller: &Caller, requested: &str) ->
     Ok(crate::sessions::existing_workspace(ctx, &caller.user_id, requested).await?.path)
 }
 
-fn read_table(path: &Path) -> toml::Table {
-    std::fs::read_to_string(path).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default()
+/// A TOML file inside `dir` (empty when missing, unreadable, or reached
+/// through a symlink out of `dir`).
+fn read_table(dir: &Path, file: &str) -> toml::Table {
+    crate::workspace::resolve(dir, file)
+        .ok()
+        .and_then(|f| std::fs::read_to_string(f.path).ok())
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .unwrap_or_default()
 }
 
-fn write_table(path: &Path, table: &toml::Table) -> Result<()> {
+/// Writes a TOML file inside `dir`; a symlink out of `dir` is refused (422).
+fn write_table(dir: &Path, file: &str, table: &toml::Table) -> Result<()> {
+    let path = &crate::workspace::resolve(dir, file)?.path;
     let io = |e: std::io::Error| Error::Internal(anyhow::anyhow!("writing {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -59,7 +67,7 @@ pub async fn list(ctx: &ServerContext, caller: &Caller, query: ProjectListQuery)
         if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        let meta = meta_of(&read_table(&entry.path().join(META_FILE)));
+        let meta = meta_of(&read_table(&entry.path(), META_FILE));
         // As `workspace_path` takes it: relative to the workspace root when
         // inside it, else absolute.
         let path = entry.path();
@@ -82,7 +90,7 @@ pub async fn list(ctx: &ServerContext, caller: &Caller, query: ProjectListQuery)
 
 pub async fn meta(ctx: &ServerContext, caller: &Caller, workspace: &str) -> Result<WorkspaceMeta> {
     let dir = workspace_dir(ctx, caller, workspace).await?;
-    Ok(meta_of(&read_table(&dir.join(META_FILE))))
+    Ok(meta_of(&read_table(&dir, META_FILE)))
 }
 
 pub async fn update_meta(
@@ -91,8 +99,7 @@ pub async fn update_meta(
     body: WorkspaceMetaUpdate,
 ) -> Result<WorkspaceMeta> {
     let dir = workspace_dir(ctx, caller, &body.workspace_path).await?;
-    let file = dir.join(META_FILE);
-    let mut table = read_table(&file);
+    let mut table = read_table(&dir, META_FILE);
     let mut set_text = |key: &str, value: Option<String>, max: usize| -> Result<()> {
         let Some(value) = value else { return Ok(()) };
         let value = value.trim().to_string();
@@ -113,12 +120,12 @@ pub async fn update_meta(
             table.insert(key.to_string(), toml::Value::Boolean(value));
         }
     }
-    write_table(&file, &table)?;
+    write_table(&dir, META_FILE, &table)?;
     Ok(meta_of(&table))
 }
 
 fn stored_sandbox(dir: &Path) -> (Option<String>, SandboxProfile) {
-    let table = read_table(&dir.join(SANDBOX_FILE));
+    let table = read_table(dir, SANDBOX_FILE);
     let profile = table.get("profile").and_then(|v| v.as_str()).map(str::to_string);
     let overrides = table.get("overrides").cloned().and_then(|v| v.try_into().ok()).unwrap_or_default();
     (profile, overrides)
@@ -161,7 +168,7 @@ pub async fn update_sandbox(
         "overrides".into(),
         toml::Value::try_from(&overrides).map_err(|e| Error::Internal(e.into()))?,
     );
-    write_table(&dir.join(SANDBOX_FILE), &table)?;
+    write_table(&dir, SANDBOX_FILE, &table)?;
     Ok(sandbox_view(ctx, profile.as_deref(), overrides))
 }
 
@@ -218,7 +225,7 @@ pub async fn logo(ctx: &ServerContext, caller: &Caller, path: &str) -> Result<Lo
 }
 
 fn template_of(dir: &Path) -> ProjectTemplate {
-    let table = read_table(&dir.join("template.toml"));
+    let table = read_table(dir, "template.toml");
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     ProjectTemplate {
         path: name.clone(),

@@ -91,3 +91,47 @@ async fn pi_resources_are_applied_and_removed_without_touching_the_workspace_own
     let outside = client.workspace_pi_resources_view().workspace_path("../..").send().await;
     assert_eq!(status(outside), 422);
 }
+
+#[tokio::test]
+async fn workspace_settings_never_follow_links_out_of_the_workspace() {
+    let server = TestServer::start().await;
+    let lib = server.data_dir.path().join("pi-resources");
+    write(&lib.join("prompts/fix.md"), "Fix it\n");
+    let (client, me) = server.user_client("linky").await;
+    let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace");
+    let outside = server.data_dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    write(&root.join("victim.md"), "keep me\n");
+
+    // A hand-edited record of applied files cannot name a path out of `.pi/`.
+    let ws = root.join("w");
+    write(
+        &ws.join(".oqto/pi-resources.toml"),
+        "[prompts]\nfiles = [\"../../../victim.md\", \"/etc/hostname\"]\n",
+    );
+    let none = types::PiResourcesApply {
+        prompts_mode: types::ResourceMode::Custom,
+        extensions_mode: types::ResourceMode::Custom,
+        ..apply(types::ResourceMode::Custom, &[])
+    };
+    client.workspace_pi_resources_apply().body(none).send().await.unwrap();
+    assert_eq!(std::fs::read_to_string(root.join("victim.md")).unwrap(), "keep me\n");
+
+    // `.pi` or `.oqto` as links out of the workspace: refused, nothing written there.
+    std::fs::create_dir_all(root.join("l")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("l/.pi")).unwrap();
+    let linked =
+        types::PiResourcesApply { workspace_path: "l".into(), ..apply(types::ResourceMode::All, &[]) };
+    assert_eq!(status(client.workspace_pi_resources_apply().body(linked).send().await), 422);
+    std::fs::create_dir_all(root.join("m")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("m/.oqto")).unwrap();
+    let meta = types::WorkspaceMetaUpdate {
+        workspace_path: "m".into(),
+        display_name: Some("x".into()),
+        language: None,
+        pinned: None,
+        bootstrap_pending: None,
+    };
+    assert_eq!(status(client.workspace_meta_update().body(meta).send().await), 422);
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside");
+}

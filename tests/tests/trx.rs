@@ -65,4 +65,13 @@ async fn issue_list_round_trip_shared_with_the_workspace_file() {
     assert!(matches!(trx(&mut mux, unknown).await, TrxEvent::Error { .. }));
     let TrxEvent::ListResult { issues, .. } = trx(&mut mux, TrxCommand::List).await else { panic!() };
     assert_eq!(issues.len(), 2);
+
+    // A `.trx` link out of the workspace is never followed.
+    let proj = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace/proj");
+    let outside = server.data_dir.path().join("outside-trx");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::remove_dir_all(proj.join(".trx")).unwrap();
+    std::os::unix::fs::symlink(&outside, proj.join(".trx")).unwrap();
+    assert!(matches!(trx(&mut mux, create("Escape")).await, TrxEvent::Error { .. }));
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
 }

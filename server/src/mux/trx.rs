@@ -73,7 +73,8 @@ async fn run(
     let ws = crate::sessions::existing_workspace(ctx, &conn.caller.user_id, workspace_path)
         .await
         .map_err(|e| e.to_string())?;
-    let file: PathBuf = ws.path.join(FILE);
+    // Never through a `.trx` link out of the workspace.
+    let file: PathBuf = crate::workspace::resolve(&ws.path, FILE).map_err(|e| e.to_string())?.path;
     let now = chrono::Utc::now().timestamp_millis();
     let find = |issue_id: &str| {
         read(&file).into_iter().find(|i| i.id == issue_id).ok_or_else(|| format!("no issue {issue_id:?}"))
