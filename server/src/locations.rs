@@ -48,10 +48,6 @@ impl Location {
     }
 }
 
-async fn user(ctx: &ServerContext, user_id: &str) -> Result<UserRow> {
-    db::users::get(&ctx.db.pool, user_id).await?.ok_or_else(Error::unauthenticated)
-}
-
 /// A shared location's path for one user.
 fn expand(template: &str, user: &UserRow) -> PathBuf {
     PathBuf::from(template.replace("{user_id}", &user.id).replace("{username}", &user.username))
@@ -90,19 +86,44 @@ async fn all(ctx: &ServerContext, user: &UserRow) -> Result<Vec<Location>> {
     Ok(locations)
 }
 
-/// The active location of each group: the chosen one while it exists,
-/// else `home` for the default group and the first of any other.
-fn active_of<'a>(
-    locations: &'a [Location],
-    chosen: &[(String, String)],
-    group: &str,
-) -> Option<&'a Location> {
-    let in_group = || locations.iter().filter(move |l| l.workspace_id == group);
-    chosen
-        .iter()
-        .find(|(g, _)| g == group)
-        .and_then(|(_, id)| in_group().find(|l| &l.location_id == id))
-        .or_else(|| in_group().next())
+/// Every location a user sees, with the stored choice of each group's
+/// active one.
+struct Seen {
+    locations: Vec<Location>,
+    chosen: Vec<(String, String)>,
+}
+
+impl Seen {
+    async fn load(ctx: &ServerContext, user: &UserRow) -> Result<Seen> {
+        let locations = all(ctx, user).await?;
+        let chosen = db::locations::active(&ctx.db.pool, &user.id).await?;
+        Ok(Seen { locations, chosen })
+    }
+
+    /// A group's active location: the chosen one while it exists, else
+    /// `home` for the default group and the first of any other.
+    fn active(&self, group: &str) -> Option<&Location> {
+        let in_group = || self.locations.iter().filter(move |l| l.workspace_id == group);
+        self.chosen
+            .iter()
+            .find(|(g, _)| g == group)
+            .and_then(|(_, id)| in_group().find(|l| &l.location_id == id))
+            .or_else(|| in_group().next())
+    }
+
+    fn view(&self, location: &Location) -> WorkspaceLocation {
+        let active = self.active(&location.workspace_id);
+        location.view(active.is_some_and(|a| a.location_id == location.location_id))
+    }
+
+    /// One location, as listed (404 when unknown).
+    fn find(&self, group: &str, name: &str) -> Result<WorkspaceLocation> {
+        self.locations
+            .iter()
+            .find(|l| l.workspace_id == group && l.location_id == name)
+            .map(|l| self.view(l))
+            .ok_or_else(|| Error::NotFound(format!("no location {name:?} in group {group:?}")))
+    }
 }
 
 fn group_of(requested: Option<&str>) -> Result<String> {
@@ -128,17 +149,14 @@ pub async fn list(
     caller: &Caller,
     group: Option<&str>,
 ) -> Result<Vec<WorkspaceLocation>> {
-    let user = user(ctx, &caller.user_id).await?;
-    let locations = all(ctx, &user).await?;
-    let chosen = db::locations::active(&ctx.db.pool, &user.id).await?;
+    let user = crate::users::own_row(ctx, &caller.user_id).await?;
+    let seen = Seen::load(ctx, &user).await?;
     let group = group.map(|g| group_of(Some(g))).transpose()?;
-    Ok(locations
+    Ok(seen
+        .locations
         .iter()
         .filter(|l| group.as_ref().is_none_or(|g| &l.workspace_id == g))
-        .map(|l| {
-            let active = active_of(&locations, &chosen, &l.workspace_id);
-            l.view(active.is_some_and(|a| a.location_id == l.location_id))
-        })
+        .map(|l| seen.view(l))
         .collect())
 }
 
@@ -159,7 +177,7 @@ fn check_shared_path(path: &str) -> Result<String> {
 }
 
 pub async fn upsert(ctx: &ServerContext, caller: &Caller, body: LocationUpsert) -> Result<WorkspaceLocation> {
-    let user = user(ctx, &caller.user_id).await?;
+    let user = crate::users::own_row(ctx, &caller.user_id).await?;
     let group = group_of(body.workspace_id.as_deref())?;
     let name = body.location_id.trim().to_string();
     check_name("location_id", &name)?;
@@ -201,19 +219,7 @@ pub async fn upsert(ctx: &ServerContext, caller: &Caller, body: LocationUpsert) 
     tx.commit().await?;
     slog::info!(ctx.log, "workspace location saved";
         "user_id" => &user.id, "workspace_id" => &group, "location_id" => &name, "shared" => body.shared);
-    find(ctx, &user, &group, &name).await
-}
-
-/// One location of the user, as listed.
-async fn find(ctx: &ServerContext, user: &UserRow, group: &str, name: &str) -> Result<WorkspaceLocation> {
-    let locations = all(ctx, user).await?;
-    let chosen = db::locations::active(&ctx.db.pool, &user.id).await?;
-    let active = active_of(&locations, &chosen, group).map(|l| l.location_id.clone());
-    locations
-        .iter()
-        .find(|l| l.workspace_id == group && l.location_id == name)
-        .map(|l| l.view(active.as_deref() == Some(name)))
-        .ok_or_else(|| Error::NotFound(format!("no location {name:?} in group {group:?}")))
+    Seen::load(ctx, &user).await?.find(&group, &name)
 }
 
 pub async fn activate(
@@ -221,13 +227,16 @@ pub async fn activate(
     caller: &Caller,
     body: LocationSelect,
 ) -> Result<WorkspaceLocation> {
-    let user = user(ctx, &caller.user_id).await?;
+    let user = crate::users::own_row(ctx, &caller.user_id).await?;
     let group = group_of(body.workspace_id.as_deref())?;
     let name = body.location_id.trim();
+    let mut seen = Seen::load(ctx, &user).await?;
     // Refuse unknown ones before storing anything.
-    find(ctx, &user, &group, name).await?;
+    seen.find(&group, name)?;
     db::locations::set_active(&ctx.db.pool, &user.id, &group, name).await?;
-    find(ctx, &user, &group, name).await
+    seen.chosen.retain(|(g, _)| g != &group);
+    seen.chosen.push((group.clone(), name.to_string()));
+    seen.find(&group, name)
 }
 
 /// The active location of a group and the user's workspace root; both
@@ -237,13 +246,12 @@ pub async fn active_root(
     user_id: &str,
     group: Option<&str>,
 ) -> Result<(PathBuf, PathBuf)> {
-    let user = user(ctx, user_id).await?;
+    let user = crate::users::own_row(ctx, user_id).await?;
     let group = group_of(group)?;
-    let locations = all(ctx, &user).await?;
-    let chosen = db::locations::active(&ctx.db.pool, &user.id).await?;
-    let active = active_of(&locations, &chosen, &group)
-        .ok_or_else(|| Error::NotFound(format!("no locations in group {group:?}")))?;
-    let home = locations[0].path.clone();
+    let seen = Seen::load(ctx, &user).await?;
+    let active =
+        seen.active(&group).ok_or_else(|| Error::NotFound(format!("no locations in group {group:?}")))?;
+    let home = seen.locations[0].path.clone();
     if !active.shared {
         // Never follow an own location out of the workspace root.
         let inner = active.path.strip_prefix(&home).unwrap_or(Path::new(""));
@@ -259,7 +267,7 @@ pub async fn active_root(
 /// The user's roots: the workspace root first, then the shared locations
 /// outside it.
 pub async fn roots(ctx: &ServerContext, user_id: &str) -> Result<Vec<PathBuf>> {
-    let user = user(ctx, user_id).await?;
+    let user = crate::users::own_row(ctx, user_id).await?;
     let locations = all(ctx, &user).await?;
     let home = locations[0].path.clone();
     let mut roots = vec![home.clone()];

@@ -61,7 +61,7 @@ fn views(ctx: &ServerContext, rows: &[SessionRow]) -> Result<Vec<SessionView>> {
 
 /// The caller's workspace root (created when missing).
 pub async fn user_root(ctx: &ServerContext, user_id: &str) -> Result<std::path::PathBuf> {
-    let user = db::users::get(&ctx.db.pool, user_id).await?.ok_or_else(Error::unauthenticated)?;
+    let user = crate::users::own_row(ctx, user_id).await?;
     let root = ctx.config.workspace_root(&user.id, &user.username);
     std::fs::create_dir_all(&root).map_err(|e| {
         Error::Internal(anyhow::anyhow!("creating the workspace root {}: {e}", root.display()))

@@ -121,6 +121,11 @@ fn path_id(id: &str) -> Result<String> {
         .map_err(|_| Error::NotFound(format!("no user with id {id:?}")))
 }
 
+/// The caller's own account (401 when it is gone).
+pub async fn own_row(ctx: &ServerContext, user_id: &str) -> Result<UserRow> {
+    db::users::get(&ctx.db.pool, user_id).await?.ok_or_else(Error::unauthenticated)
+}
+
 async fn load(ctx: &ServerContext, id: &str) -> Result<UserRow> {
     db::users::get(&ctx.db.pool, &path_id(id)?)
         .await?

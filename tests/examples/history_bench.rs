@@ -42,7 +42,7 @@ async fn seed(server: &TestServer, user_id: &str) {
     .await
     .expect("opening the database");
     let mut words = Words(7);
-    let base = chrono_like_now() - (CHATS as i64) * 60_000;
+    let base = now_ms() - (CHATS as i64) * 60_000;
     let mut tx = db.begin().await.unwrap();
     for c in 0..CHATS {
         let id = format!("bench-{c:04}");
@@ -81,7 +81,7 @@ async fn seed(server: &TestServer, user_id: &str) {
     tx.commit().await.unwrap();
 }
 
-fn chrono_like_now() -> i64 {
+fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 

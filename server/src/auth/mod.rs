@@ -350,7 +350,7 @@ pub async fn change_password(
     body: PasswordChange,
 ) -> Result<(AuthToken, Issued)> {
     password::validate(&body.new_password, "new_password")?;
-    let mut user = db::users::get(&ctx.db.pool, &caller.user_id).await?.ok_or_else(Error::unauthenticated)?;
+    let mut user = crate::users::own_row(ctx, &caller.user_id).await?;
     if !password::verify(&body.current_password, Some(&user.password_hash)).await? {
         return Err(Error::Forbidden("current password is wrong".to_string()));
     }
