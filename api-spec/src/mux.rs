@@ -458,6 +458,8 @@ pub enum SystemEvent {
 
 /// WebSocket close code: the client could not keep up (bounded queue full).
 pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// WebSocket close code: the server is stopping.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// WebSocket close code: the token expired or was revoked.
 pub const CLOSE_UNAUTHORIZED: u16 = 4001;
 /// Largest accepted client frame, in bytes.

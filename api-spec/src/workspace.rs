@@ -105,10 +105,12 @@ pub struct SandboxProfile {
     /// Set `no_new_privs`.
     #[serde(default)]
     pub no_new_privs: bool,
-    /// Seccomp filtering.
+    /// Seccomp filtering. Recorded but not applied by this server: its
+    /// isolation comes from bubblewrap's namespaces, binds and limits.
     #[serde(default)]
     pub seccomp_mode: SandboxMode,
-    /// Landlock filesystem rules.
+    /// Landlock filesystem rules. Recorded but not applied by this server
+    /// (the mount namespace decides what can be reached).
     #[serde(default)]
     pub landlock_mode: SandboxMode,
     /// Extra read-only bind mounts.
@@ -117,12 +119,22 @@ pub struct SandboxProfile {
     /// Extra read-write bind mounts.
     #[serde(default)]
     pub extra_rw_bind: Vec<String>,
+    /// Most processes (and threads) the sandbox may hold at once.
+    #[serde(default)]
+    pub max_processes: Option<u64>,
+    /// Most memory one process may allocate, in MiB (its data segment).
+    #[serde(default)]
+    pub max_memory_mb: Option<u64>,
+    /// Most CPU time one process may use, in seconds.
+    #[serde(default)]
+    pub max_cpu_secs: Option<u64>,
 }
 
 /// A workspace's effective sandbox.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct SandboxView {
-    /// Whether sandboxing is enabled on this server.
+    /// Whether this server applies the profile (bubblewrap); `false` only
+    /// when the operator switched the sandbox off (`sandbox.mode = "off"`).
     pub enabled: bool,
     /// The profile in effect (the server's default unless the workspace
     /// picked a stricter one).

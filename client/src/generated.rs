@@ -827,13 +827,22 @@ pub mod types {
         ///Own PID namespace.
         #[serde(default)]
         pub isolate_pid: bool,
-        ///Landlock filesystem rules.
+        ///Landlock filesystem rules. Recorded but not applied by this server (the mount namespace decides what can be reached).
         #[serde(default = "defaults::sandbox_profile_landlock_mode")]
         pub landlock_mode: SandboxMode,
+        ///Most CPU time one process may use, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_cpu_secs: ::std::option::Option<u64>,
+        ///Most memory one process may allocate, in MiB (its data segment).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_memory_mb: ::std::option::Option<u64>,
+        ///Most processes (and threads) the sandbox may hold at once.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_processes: ::std::option::Option<u64>,
         ///Set `no_new_privs`.
         #[serde(default)]
         pub no_new_privs: bool,
-        ///Seccomp filtering.
+        ///Seccomp filtering. Recorded but not applied by this server: its isolation comes from bubblewrap's namespaces, binds and limits.
         #[serde(default = "defaults::sandbox_profile_seccomp_mode")]
         pub seccomp_mode: SandboxMode,
     }
@@ -849,6 +858,9 @@ pub mod types {
                 isolate_network: Default::default(),
                 isolate_pid: Default::default(),
                 landlock_mode: defaults::sandbox_profile_landlock_mode(),
+                max_cpu_secs: Default::default(),
+                max_memory_mb: Default::default(),
+                max_processes: Default::default(),
                 no_new_privs: Default::default(),
                 seccomp_mode: defaults::sandbox_profile_seccomp_mode(),
             }
@@ -881,7 +893,7 @@ pub mod types {
     pub struct SandboxView {
         ///The profile with the workspace's additions applied.
         pub effective: SandboxProfile,
-        ///Whether sandboxing is enabled on this server.
+        ///Whether this server applies the profile (bubblewrap); `false` only when the operator switched the sandbox off (`sandbox.mode = "off"`).
         pub enabled: bool,
         ///The workspace's own additions (`.oqto/sandbox.toml`).
         pub overrides: SandboxProfile,
@@ -4088,6 +4100,9 @@ pub mod types {
             isolate_network: ::std::result::Result<bool, ::std::string::String>,
             isolate_pid: ::std::result::Result<bool, ::std::string::String>,
             landlock_mode: ::std::result::Result<super::SandboxMode, ::std::string::String>,
+            max_cpu_secs: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+            max_memory_mb: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+            max_processes: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
             no_new_privs: ::std::result::Result<bool, ::std::string::String>,
             seccomp_mode: ::std::result::Result<super::SandboxMode, ::std::string::String>,
         }
@@ -4103,6 +4118,9 @@ pub mod types {
                     isolate_network: Ok(Default::default()),
                     isolate_pid: Ok(Default::default()),
                     landlock_mode: Ok(super::defaults::sandbox_profile_landlock_mode()),
+                    max_cpu_secs: Ok(Default::default()),
+                    max_memory_mb: Ok(Default::default()),
+                    max_processes: Ok(Default::default()),
                     no_new_privs: Ok(Default::default()),
                     seccomp_mode: Ok(super::defaults::sandbox_profile_seccomp_mode()),
                 }
@@ -4199,6 +4217,36 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for landlock_mode: {e}"));
                 self
             }
+            pub fn max_cpu_secs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_cpu_secs = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for max_cpu_secs: {e}"));
+                self
+            }
+            pub fn max_memory_mb<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_memory_mb = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for max_memory_mb: {e}"));
+                self
+            }
+            pub fn max_processes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_processes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for max_processes: {e}"));
+                self
+            }
             pub fn no_new_privs<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -4233,6 +4281,9 @@ pub mod types {
                     isolate_network: value.isolate_network?,
                     isolate_pid: value.isolate_pid?,
                     landlock_mode: value.landlock_mode?,
+                    max_cpu_secs: value.max_cpu_secs?,
+                    max_memory_mb: value.max_memory_mb?,
+                    max_processes: value.max_processes?,
                     no_new_privs: value.no_new_privs?,
                     seccomp_mode: value.seccomp_mode?,
                 })
@@ -4250,6 +4301,9 @@ pub mod types {
                     isolate_network: Ok(value.isolate_network),
                     isolate_pid: Ok(value.isolate_pid),
                     landlock_mode: Ok(value.landlock_mode),
+                    max_cpu_secs: Ok(value.max_cpu_secs),
+                    max_memory_mb: Ok(value.max_memory_mb),
+                    max_processes: Ok(value.max_processes),
                     no_new_privs: Ok(value.no_new_privs),
                     seccomp_mode: Ok(value.seccomp_mode),
                 }

@@ -65,15 +65,38 @@ pub struct HistoryConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxConfig {
-    /// Whether agents run sandboxed (reported to clients).
-    pub enabled: bool,
+    /// `bubblewrap` (every process on a user's behalf runs in a bubblewrap
+    /// sandbox; one that cannot be built refuses to start) or `off` (the
+    /// operator's explicit choice for a single-user setup: processes run
+    /// as the server's user, with a clean environment but nothing else).
+    pub mode: SandboxKind,
     /// The profile every workspace gets at least: development, minimal or strict.
     pub default_profile: String,
+    /// The bubblewrap program.
+    pub bwrap: PathBuf,
+    /// Host paths visible read-only in every sandbox besides the system
+    /// (`/usr`, parts of `/etc`) and the agent program's own directory:
+    /// agent runtimes installed elsewhere, for instance.
+    pub read_only: Vec<PathBuf>,
+}
+
+/// How processes on a user's behalf are isolated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxKind {
+    #[default]
+    Bubblewrap,
+    Off,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { enabled: false, default_profile: "development".into() }
+        SandboxConfig {
+            mode: SandboxKind::Bubblewrap,
+            default_profile: "development".into(),
+            bwrap: PathBuf::from("bwrap"),
+            read_only: Vec::new(),
+        }
     }
 }
 
@@ -107,6 +130,10 @@ pub struct AgentConfig {
     pub command: Vec<String>,
     /// Version of the agent runtime that new and upgraded sessions run.
     pub version: String,
+    /// Environment variables the agent gets besides the sandbox's own
+    /// (`PATH`, `HOME`, `LANG`, `TERM`, `PI_CODING_AGENT_DIR`): nothing of
+    /// the server's environment is passed on unless it is named here.
+    pub env: std::collections::BTreeMap<String, String>,
     /// Seconds between SIGTERM and SIGKILL when stopping an agent.
     pub stop_grace_secs: u64,
     /// Stop a chat's agent after this long without activity (seconds); it
@@ -148,6 +175,7 @@ impl Default for AgentConfig {
         AgentConfig {
             command: vec!["pi".into(), "--mode".into(), "rpc".into()],
             version: "pi".into(),
+            env: Default::default(),
             stop_grace_secs: 5,
             idle_timeout_secs: 5 * 60,
             max_chats_per_user: 10,

@@ -20,6 +20,8 @@ pub struct ServerContext {
     pub auth_cache: AuthCache,
     pub login_limiter: LoginLimiter,
     pub chats: Arc<Chats>,
+    /// How processes on a user's behalf are started.
+    pub sandbox: Arc<crate::sandbox::launch::Sandbox>,
     pub hub: crate::mux::Hub,
     /// The history index's in-memory state.
     pub indexer: crate::history::Indexer,
@@ -33,7 +35,7 @@ pub struct ServerContext {
 impl ServerContext {
     /// Opens the data dir, the database and the signing secret.
     pub async fn open(config: Config, log: slog::Logger) -> Result<Arc<ServerContext>> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        private_data_dir(&config)?;
         let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
         let secret = load_or_create_secret(&config.jwt_secret_file())?;
         let keys = TokenKeys::new(&secret, config.auth.token_ttl_secs)?;
@@ -45,8 +47,10 @@ impl ServerContext {
         );
         let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
         let agent_marker = format!("{:016x}", fnv1a(data_dir.to_string_lossy().as_bytes()));
+        let sandbox = Arc::new(crate::sandbox::launch::Sandbox::probe(&config.sandbox));
         let chats = Arc::new(Chats::new(
             config.agent.clone(),
+            Arc::clone(&sandbox),
             agent_marker.clone(),
             log.new(slog::o!("area" => "agent")),
         ));
@@ -61,6 +65,7 @@ impl ServerContext {
             auth_cache,
             login_limiter,
             chats,
+            sandbox,
             hub: crate::mux::Hub::default(),
             indexer: crate::history::Indexer::default(),
             agent_marker,
@@ -68,6 +73,26 @@ impl ServerContext {
             log,
         }))
     }
+}
+
+/// Creates the data directory readable by the server's user only (0700),
+/// and the default SQLite database file 0600 (SQLite gives its WAL and
+/// shared-memory files the database file's mode).
+fn private_data_dir(config: &Config) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let dir = &config.data_dir;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    if config.database.url.is_empty() {
+        let db = dir.join("oqto.db");
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&db)?;
+        for file in ["oqto.db", "oqto.db-wal", "oqto.db-shm"].map(|f| dir.join(f)) {
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A stable 64-bit hash (FNV-1a), for the agent marker.

@@ -124,7 +124,7 @@ pub async fn update_meta(
     Ok(meta_of(&table))
 }
 
-fn stored_sandbox(dir: &Path) -> (Option<String>, SandboxProfile) {
+pub(crate) fn stored_sandbox(dir: &Path) -> (Option<String>, SandboxProfile) {
     let table = read_table(dir, SANDBOX_FILE);
     let profile = table.get("profile").and_then(|v| v.as_str()).map(str::to_string);
     let overrides = table.get("overrides").cloned().and_then(|v| v.try_into().ok()).unwrap_or_default();
@@ -136,7 +136,7 @@ fn sandbox_view(ctx: &ServerContext, profile: Option<&str>, overrides: SandboxPr
     let chosen = sandbox::chosen(default, profile);
     let base = sandbox::builtin(&chosen).unwrap_or_default();
     SandboxView {
-        enabled: ctx.config.sandbox.enabled,
+        enabled: ctx.sandbox.enabled(),
         profiles: sandbox::PROFILES.iter().map(|p| p.to_string()).collect(),
         effective: sandbox::effective(&base, &overrides),
         profile: chosen,

@@ -42,7 +42,7 @@ pub async fn serve(config: Config) -> Result<()> {
         default_request_body_max_bytes: ctx.config.server.request_body_max_bytes,
         ..Default::default()
     };
-    let server = ServerBuilder::new(api, Arc::clone(&ctx), log.clone())
+    let mut server = ServerBuilder::new(api, Arc::clone(&ctx), log.clone())
         .config(dropshot_config)
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
@@ -50,7 +50,49 @@ pub async fn serve(config: Config) -> Result<()> {
     set_listener_nodelay(addr, &log);
     println!("oqto {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     slog::info!(log, "listening"; "address" => %addr, "database" => ?ctx.db.backend);
-    server.await.map_err(|e| anyhow::anyhow!("server stopped: {e}"))
+    report_sandbox(&ctx);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = &mut server => return result.map_err(|e| anyhow::anyhow!("server stopped: {e}")),
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    slog::info!(log, "stopping: no new requests; ending agents and terminals");
+    let grace = Duration::from_secs(ctx.config.agent.stop_grace_secs);
+    let (closed, ()) = tokio::join!(server.close(), shut_down(&ctx));
+    closed.map_err(|e| anyhow::anyhow!("stopping the HTTP server: {e}"))?;
+    slog::info!(log, "stopped"; "grace_secs" => grace.as_secs());
+    Ok(())
+}
+
+/// Ends every process started on a user's behalf: the mux connections
+/// close (and their terminals with them), every agent stops gracefully.
+async fn shut_down(ctx: &Arc<ServerContext>) {
+    ctx.hub.close_all();
+    let chats = ctx.chats.all();
+    futures::future::join_all(chats.iter().map(|chat| ctx.chats.stop(chat, "server stopping"))).await;
+}
+
+/// Says loudly how user processes are isolated, and when they are not.
+fn report_sandbox(ctx: &ServerContext) {
+    let sandbox = &ctx.sandbox;
+    if !sandbox.enabled() {
+        let warning = "SANDBOX OFF (sandbox.mode = \"off\"): agents and terminals run as the server's \
+                       own user and can read everything it can, other users' files and the server's \
+                       secrets included. Use this only for a single-user setup.";
+        eprintln!("!!! {warning}");
+        slog::warn!(ctx.log, "{}", warning);
+    } else if let Some(why) = sandbox.broken() {
+        let warning = format!(
+            "NO SANDBOX CAN BE BUILT ({why}): agents and terminals will refuse to start until \
+             bubblewrap works here (or the operator sets sandbox.mode = \"off\")"
+        );
+        eprintln!("!!! {warning}");
+        slog::error!(ctx.log, "{}", warning);
+    } else {
+        slog::info!(ctx.log, "user processes run in bubblewrap sandboxes";
+            "default_profile" => &ctx.config.sandbox.default_profile);
+    }
 }
 
 /// On a server without accounts, creates `admin` with a random password,
@@ -72,8 +114,8 @@ async fn ensure_first_admin(ctx: &ServerContext) -> Result<()> {
     crate::util::write_private(&file, format!("{password}\n").as_bytes())?;
     println!(
         "Created the first administrator: username `admin`, password `{password}`\n\
-         (also written to {}; change it with `oqtoctl login` then `PUT /api/me` or \
-         `oqto user set-password --user admin`)",
+         (also written to {}; change it with `POST /api/auth/change-password` once logged in, \
+         or here with `oqto user set-password --user admin`)",
         file.display()
     );
     Ok(())

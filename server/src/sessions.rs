@@ -368,6 +368,20 @@ pub async fn admin_delete(ctx: &ServerContext, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Ends everything a user runs, now: their mux connections close (and
+/// their terminals die with them, background jobs included), every chat's
+/// agent stops and every active session is recorded stopped. Used when an
+/// account is deactivated or deleted.
+pub async fn end_user(ctx: &ServerContext, user_id: &str, reason: &str) -> Result<()> {
+    ctx.hub.close_user(user_id, oqto_api::mux::CLOSE_UNAUTHORIZED, reason);
+    let chats = ctx.chats.of_user(user_id);
+    futures::future::join_all(chats.iter().map(|chat| ctx.chats.stop(chat, reason))).await;
+    for mut row in db::sessions::list_for_user(&ctx.db.pool, user_id).await? {
+        stop_row(ctx, &mut row, reason).await?;
+    }
+    Ok(())
+}
+
 /// Stops running sessions idle for longer than the configured timeout
 /// (those with a streaming chat are not idle).
 pub async fn stop_idle(ctx: &ServerContext) -> Result<()> {

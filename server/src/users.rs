@@ -289,7 +289,12 @@ pub async fn update(ctx: &ServerContext, caller: &Caller, id: &str, body: UserUp
     if invalidate {
         row.token_version += 1;
     }
-    store(ctx, &mut row).await
+    let deactivated = body.is_active == Some(false);
+    let view = store(ctx, &mut row).await?;
+    if deactivated {
+        crate::sessions::end_user(ctx, &row.id, "the account was deactivated").await?;
+    }
+    Ok(view)
 }
 
 pub async fn set_active(ctx: &ServerContext, caller: &Caller, id: &str, active: bool) -> Result<UserView> {
@@ -299,6 +304,7 @@ pub async fn set_active(ctx: &ServerContext, caller: &Caller, id: &str, active: 
 pub async fn delete(ctx: &ServerContext, caller: &Caller, id: &str) -> Result<()> {
     let row = load(ctx, id).await?;
     guard_admin_loss(ctx, caller, &row, "delete").await?;
+    crate::sessions::end_user(ctx, &row.id, "the account was deleted").await?;
     let mut tx = ctx.db.pool.begin().await?;
     db::locations::delete_scope(&mut *tx, &row.id).await?;
     db::users::delete(&mut *tx, &row.id).await?;

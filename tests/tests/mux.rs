@@ -466,7 +466,8 @@ async fn limits_on_running_chats() {
     assert!(!second.success);
     assert!(second.error.unwrap().contains("close one first"));
     assert!(mux.command("one", AgentCommand::SessionClose).await.unwrap().success);
-    assert!(mux.command("two", create(".")).await.unwrap().success);
+    let again = mux.command("two", create(".")).await.unwrap();
+    assert!(again.success, "{:?}\n{}", again.error, server.log());
 }
 
 #[tokio::test]
@@ -603,13 +604,18 @@ async fn idle_workspace_sessions_stop() {
     assert_eq!(status, oqto_client::types::SessionStatus::Stopped);
 }
 
-#[tokio::test]
-async fn cleanup_kills_agents_orphaned_by_a_crash() {
+/// The stand-in agent started with `--linger` (it outlives a closed stdin).
+fn lingering(options: Options) -> Options {
     let linger = format!(
         "{}]",
         oqto_tests::standin_agent_command().trim_end_matches(']').to_string() + ", '--linger'"
     );
-    let options = Options::default().env("OQTO_AGENT__COMMAND", &linger);
+    options.env("OQTO_AGENT__COMMAND", &linger)
+}
+
+#[tokio::test]
+async fn cleanup_kills_agents_orphaned_by_a_crash_without_a_sandbox() {
+    let options = lingering(Options::default().env("OQTO_SANDBOX__MODE", "off"));
     let mut server = TestServer::start_with(options.clone()).await;
     let (_, mux, _) = user_mux(&server, "crashy").await;
     assert!(mux.command("o", create(".")).await.unwrap().success);
@@ -620,6 +626,25 @@ async fn cleanup_kills_agents_orphaned_by_a_crash() {
     assert!(report.killed[0].command.contains("oqto-standin-agent"), "{report:?}");
     let again = admin.admin_local_cleanup().send().await.unwrap().into_inner();
     assert!(again.killed.is_empty());
+}
+
+#[tokio::test]
+async fn a_sandboxed_agent_dies_with_a_crashed_server() {
+    let options = lingering(Options::default());
+    let mut server = TestServer::start_with(options.clone()).await;
+    let (_, mux, _) = user_mux(&server, "crashy").await;
+    assert!(mux.command("o", create(".")).await.unwrap().success);
+    let chat_dir = server.data_dir.path().join("users");
+    assert!(!oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty());
+    server.restart_with(options).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the agent outlived the server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let admin = server.admin_client().await;
+    let report = admin.admin_local_cleanup().send().await.unwrap().into_inner();
+    assert!(report.killed.is_empty(), "{report:?}");
 }
 
 #[tokio::test]

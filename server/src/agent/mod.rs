@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::config::AgentConfig;
 use crate::mux::outbox::{OutFrame, Outbox};
-use process::{AgentProcess, Output, Spawn};
+use process::{AgentProcess, Output};
 use translate::Translator;
 
 /// Environment variable that marks agent processes of one data dir, so that
@@ -43,6 +43,8 @@ pub struct ChatSetup {
     pub workspace: crate::workspace::WorkspaceDir,
     pub session_dir: PathBuf,
     pub agent_dir: PathBuf,
+    /// `HOME` of the agent: the root its workspace lies in.
+    pub home: PathBuf,
     pub workspace_session_id: Option<String>,
     pub provider: Option<String>,
     pub model: Option<String>,
@@ -255,6 +257,7 @@ impl HistoryDirty {
 /// Every chat of this server.
 pub struct Chats {
     config: AgentConfig,
+    sandbox: Arc<crate::sandbox::launch::Sandbox>,
     marker: String,
     log: slog::Logger,
     chats: Mutex<HashMap<String, Arc<Chat>>>,
@@ -263,8 +266,20 @@ pub struct Chats {
 }
 
 impl Chats {
-    pub fn new(config: AgentConfig, marker: String, log: slog::Logger) -> Chats {
-        Chats { config, marker, log, chats: Mutex::new(HashMap::new()), history: HistoryDirty::default() }
+    pub fn new(
+        config: AgentConfig,
+        sandbox: Arc<crate::sandbox::launch::Sandbox>,
+        marker: String,
+        log: slog::Logger,
+    ) -> Chats {
+        Chats {
+            config,
+            sandbox,
+            marker,
+            log,
+            chats: Mutex::new(HashMap::new()),
+            history: HistoryDirty::default(),
+        }
     }
 
     fn history_changed(&self, chat: &Chat) {
@@ -373,17 +388,26 @@ impl Chats {
         if let Some(model) = &st.setup.model {
             args.extend(["--model".to_string(), model.clone()]);
         }
-        let spec = Spawn {
+        let mut env = vec![
+            ("PI_CODING_AGENT_DIR".to_string(), st.setup.agent_dir.display().to_string()),
+            ("TERM".to_string(), "dumb".to_string()),
+            ("SHELL".to_string(), "/bin/bash".to_string()),
+        ];
+        env.extend(self.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let spec = crate::sandbox::launch::Spec {
             program: self.config.command[0].clone(),
             args,
             cwd: st.setup.workspace.path.clone(),
-            env: vec![
-                ("PI_CODING_AGENT_DIR".into(), st.setup.agent_dir.display().to_string()),
-                (MARKER_ENV.into(), self.marker.clone()),
-            ],
+            home: st.setup.home.clone(),
+            writable: vec![st.setup.home.clone(), st.setup.agent_dir.clone(), st.setup.session_dir.clone()],
+            env,
+            profile: self.sandbox.profile_for(&st.setup.workspace.path),
+            new_session: true,
         };
+        let mut launch = self.sandbox.launch(&spec).map_err(|e| e.to_string())?;
+        launch.env.push((MARKER_ENV.into(), self.marker.clone()));
         let log = self.log.new(slog::o!("chat" => chat.id.clone()));
-        let (process, outputs) = AgentProcess::spawn(&spec, log.clone())
+        let (process, outputs) = AgentProcess::spawn(&launch, log.clone())
             .map_err(|e| format!("starting the agent ({}): {e}", spec.program))?;
         slog::info!(log, "agent started"; "pid" => process.pid, "resumed" => resumed);
         st.generation += 1;

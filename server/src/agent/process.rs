@@ -1,28 +1,21 @@
-//! One agent process: spawning it in its own process group, feeding its
-//! stdin, decoding its stdout, logging its stderr, and stopping it
-//! gracefully (SIGTERM to the group, SIGKILL after a grace period).
+//! One agent process: spawning it (in its sandbox, see
+//! [`crate::sandbox::launch`]) in its own process group, feeding its stdin,
+//! decoding its stdout, logging its stderr, and stopping it gracefully
+//! (SIGTERM to the group, SIGKILL after a grace period; the sandbox's PID
+//! namespace ends with it, background processes included).
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{Decoded, JsonLines};
 
-/// How to start an agent.
-#[derive(Clone, Debug)]
-pub struct Spawn {
-    pub program: String,
-    pub args: Vec<String>,
-    pub cwd: PathBuf,
-    pub env: Vec<(String, String)>,
-}
+use crate::sandbox::launch::{Launch, signal_tree};
 
 /// What the agent produced.
 #[derive(Debug)]
@@ -43,11 +36,15 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Starts the agent. Its outputs arrive on the returned receiver, ending
     /// with exactly one [`Output::Exited`].
-    pub fn spawn(spec: &Spawn, log: slog::Logger) -> std::io::Result<(AgentProcess, mpsc::Receiver<Output>)> {
+    pub fn spawn(
+        spec: &Launch,
+        log: slog::Logger,
+    ) -> std::io::Result<(AgentProcess, mpsc::Receiver<Output>)> {
         let mut command = tokio::process::Command::new(&spec.program);
         command
             .args(&spec.args)
             .current_dir(&spec.cwd)
+            .env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -55,7 +52,11 @@ impl AgentProcess {
             .process_group(0)
             .kill_on_drop(true);
         let mut child = command.spawn()?;
-        let pid = child.id().unwrap_or_default();
+        // Without a pid there is no group to signal (and `killpg(0)` would
+        // signal the server's own group).
+        let Some(pid) = child.id().filter(|pid| *pid > 1) else {
+            return Err(std::io::Error::other("the agent exited before it could be supervised"));
+        };
         let (Some(mut stdin), Some(mut stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -106,18 +107,27 @@ impl AgentProcess {
             }
         });
 
+        let sandboxed = spec.sandboxed;
         tokio::spawn(async move {
             let status = tokio::select! {
                 status = child.wait() => status,
                 grace = stop_rx => {
-                    let group = Pid::from_raw(pid as i32);
-                    let _ = killpg(group, Signal::SIGTERM);
-                    let grace = grace.unwrap_or(Duration::ZERO);
-                    match tokio::time::timeout(grace, child.wait()).await {
-                        Ok(status) => status,
-                        Err(_) => {
-                            let _ = killpg(group, Signal::SIGKILL);
-                            child.wait().await
+                    // SIGTERM to whatever runs, including what a sandbox
+                    // still setting up starts later; SIGKILL after the
+                    // grace period, until it is gone.
+                    let deadline = tokio::time::Instant::now() + grace.unwrap_or(Duration::ZERO);
+                    let (mut termed, tick) = (Vec::new(), Duration::from_millis(50));
+                    loop {
+                        let now = tokio::time::Instant::now();
+                        let (signal, signaled) = if now < deadline {
+                            (Signal::SIGTERM, &mut termed)
+                        } else {
+                            (Signal::SIGKILL, &mut Vec::new())
+                        };
+                        signal_tree(pid, sandboxed, signal, signaled);
+                        let wait = tick.min(deadline.saturating_duration_since(now).max(Duration::from_millis(1)));
+                        if let Ok(status) = tokio::time::timeout(wait, child.wait()).await {
+                            break status;
                         }
                     }
                 }

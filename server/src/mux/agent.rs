@@ -137,6 +137,7 @@ async fn open(
                 workspace: dir.clone(),
                 session_dir: user_dir.join("chats").join(chat_id),
                 agent_dir: user_dir.join("agent"),
+                home: dir.root.clone(),
                 workspace_session_id: Some(session.id.clone()),
                 provider: config.provider.clone(),
                 model: config.model.clone(),

@@ -91,6 +91,33 @@ impl Hub {
         }
     }
 
+    /// Closes every connection of a user now (code and reason as given),
+    /// killing their terminals at once rather than when the socket ends.
+    pub fn close_user(&self, user_id: &str, code: u16, reason: &str) {
+        let conns: Vec<_> = self.map().values().filter(|c| c.caller.user_id == user_id).cloned().collect();
+        for conn in conns {
+            conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).clear();
+            conn.outbox.close(code, reason);
+        }
+    }
+
+    /// Terminals a user has open, over all their connections.
+    pub fn terminals_of_user(&self, user_id: &str) -> usize {
+        self.map()
+            .values()
+            .filter(|c| c.caller.user_id == user_id)
+            .map(|c| c.terminals().lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    /// Closes every connection (the server is stopping).
+    pub fn close_all(&self) {
+        for conn in self.map().values() {
+            conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).clear();
+            conn.outbox.close(oqto_api::mux::CLOSE_GOING_AWAY, "the server is stopping");
+        }
+    }
+
     /// Closes every terminal running in a workspace session (it stopped).
     pub fn close_terminals_of(&self, session_id: &str) {
         for conn in self.map().values() {

@@ -1,8 +1,14 @@
-//! The `terminal` channel: shells on real PTYs in a workspace. Several per
-//! connection; all close with the connection.
+//! The `terminal` channel: shells on real PTYs in a workspace, each in the
+//! user's sandbox. Several per user; all close with the connection.
+//!
+//! PTY reads and writes happen on a thread per terminal, never on the
+//! async runtime: input is queued (bounded) to the terminal's writer
+//! thread, and a terminal whose program stopped reading drops further
+//! input with an error instead of blocking anything else.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -13,21 +19,41 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 use super::Connection;
 use crate::context::ServerContext;
 
-/// Open terminals per connection.
-const MAX_TERMINALS: usize = 8;
+/// Open terminals per user, over all their connections.
+const MAX_TERMINALS_PER_USER: usize = 8;
+/// Input chunks queued for one terminal before input is refused.
+const INPUT_QUEUE: usize = 64;
 
 /// One shell on a PTY.
 pub struct Terminal {
     /// The workspace session it runs in, if any (it closes when that stops).
     pub session_id: Option<String>,
     master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
+    input: SyncSender<Vec<u8>>,
+    child: Option<Box<dyn Child + Send + Sync>>,
+    sandboxed: bool,
 }
 
 impl Drop for Terminal {
+    /// Kills the sandbox (its PID namespace ends, background jobs with
+    /// it) without waiting here; a thread reaps it.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let Some(mut child) = self.child.take() else { return };
+        let (pid, sandboxed) = (child.process_id().unwrap_or(0), self.sandboxed);
+        std::thread::spawn(move || {
+            for _ in 0..500 {
+                if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
+                    return;
+                }
+                crate::sandbox::launch::signal_tree(
+                    pid,
+                    sandboxed,
+                    nix::sys::signal::Signal::SIGKILL,
+                    &mut Vec::new(),
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
     }
 }
 
@@ -87,31 +113,58 @@ async fn run(
             std::fs::create_dir_all(&dir.path).map_err(|e| e.to_string())?;
             let terminal_id = terminal_id
                 .unwrap_or_else(|| format!("term-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
-            {
-                let open = conn.terminals().lock().unwrap_or_else(|p| p.into_inner());
-                if open.contains_key(&terminal_id) {
-                    return Err(format!("terminal {terminal_id:?} is open already"));
-                }
-                if open.len() >= MAX_TERMINALS {
-                    return Err(format!("at most {MAX_TERMINALS} terminals per connection"));
-                }
+            if conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).contains_key(&terminal_id) {
+                return Err(format!("terminal {terminal_id:?} is open already"));
             }
+            if ctx.hub.terminals_of_user(&caller.user_id) >= MAX_TERMINALS_PER_USER {
+                return Err(format!("at most {MAX_TERMINALS_PER_USER} terminals per user; close one first"));
+            }
+            let shell = ["/bin/bash", "/bin/sh"].into_iter().find(|s| std::path::Path::new(s).exists());
+            let spec = crate::sandbox::launch::Spec {
+                program: shell.unwrap_or("/bin/sh").to_string(),
+                args: Vec::new(),
+                cwd: dir.path.clone(),
+                home: dir.root.clone(),
+                writable: vec![dir.root.clone(), ctx.config.user_dir(&caller.user_id).join("agent")],
+                env: vec![
+                    ("TERM".into(), "xterm-256color".into()),
+                    ("SHELL".into(), shell.unwrap_or("/bin/sh").into()),
+                ],
+                profile: ctx.sandbox.profile_for(&dir.path),
+                new_session: false,
+            };
+            std::fs::create_dir_all(&spec.writable[1]).map_err(|e| e.to_string())?;
+            let launch = ctx.sandbox.launch(&spec).map_err(|e| e.to_string())?;
             let pair = native_pty_system().openpty(size).map_err(|e| e.to_string())?;
-            let shell = std::env::var("SHELL")
-                .ok()
-                .filter(|s| std::path::Path::new(s).exists())
-                .unwrap_or_else(|| "/bin/sh".into());
-            let mut command = CommandBuilder::new(shell);
-            command.cwd(&dir.path);
-            command.env("TERM", "xterm-256color");
+            let mut command = CommandBuilder::new(&launch.program);
+            command.args(&launch.args);
+            command.cwd(&launch.cwd);
+            command.env_clear();
+            for (key, value) in &launch.env {
+                command.env(key, value);
+            }
             let child = pair.slave.spawn_command(command).map_err(|e| e.to_string())?;
             drop(pair.slave);
             let mut reader = pair.master.try_clone_reader().map_err(|e| e.to_string())?;
-            let writer = pair.master.take_writer().map_err(|e| e.to_string())?;
-            conn.terminals()
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(terminal_id.clone(), Terminal { session_id, master: pair.master, writer, child });
+            let mut writer = pair.master.take_writer().map_err(|e| e.to_string())?;
+            let (input, queued) = std::sync::mpsc::sync_channel::<Vec<u8>>(INPUT_QUEUE);
+            std::thread::spawn(move || {
+                for chunk in queued {
+                    if writer.write_all(&chunk).and_then(|()| writer.flush()).is_err() {
+                        return;
+                    }
+                }
+            });
+            conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).insert(
+                terminal_id.clone(),
+                Terminal {
+                    session_id,
+                    master: pair.master,
+                    input,
+                    child: Some(child),
+                    sandboxed: launch.sandboxed,
+                },
+            );
             send(conn, TerminalEvent::Opened { id, terminal_id: terminal_id.clone() });
             let target = Arc::downgrade(conn);
             std::thread::spawn(move || {
@@ -132,13 +185,17 @@ async fn run(
             });
         }
         TerminalCommand::Input { terminal_id, data } => {
-            let mut open = conn.terminals().lock().unwrap_or_else(|p| p.into_inner());
-            let terminal = open.get_mut(&terminal_id).ok_or_else(|| not_open(&terminal_id))?;
-            terminal
-                .writer
-                .write_all(data.as_bytes())
-                .and_then(|()| terminal.writer.flush())
-                .map_err(|e| e.to_string())?;
+            let open = conn.terminals().lock().unwrap_or_else(|p| p.into_inner());
+            let terminal = open.get(&terminal_id).ok_or_else(|| not_open(&terminal_id))?;
+            match terminal.input.try_send(data.into_bytes()) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    return Err(format!(
+                        "terminal {terminal_id:?} is not reading its input; this input was dropped"
+                    ));
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(not_open(&terminal_id)),
+            }
         }
         TerminalCommand::Resize { terminal_id, cols, rows } => {
             let size = size(cols, rows)?;

@@ -150,6 +150,9 @@ impl Agent {
             "/slow" => rest.iter().map(|w| format!("{w} ")).collect(),
             "/timed" => vec![String::new(); rest.first().and_then(|n| n.parse().ok()).unwrap_or(100)],
             "/tool" => vec!["The ".into(), "command ".into(), "printed ".into(), "hi.".into()],
+            // Really runs a shell command, as an agent's bash tool would: the
+            // answer is its exit status and output.
+            "/sh" => vec![shell(text.strip_prefix("/sh").unwrap_or_default())],
             _ => format!("You said: {text}").split_inclusive(' ').map(str::to_string).collect(),
         };
         self.emit(&json!({ "type": "message_start", "message": { "role": "assistant", "content": [] } }));
@@ -340,5 +343,18 @@ fn main() {
         loop {
             std::thread::sleep(Duration::from_secs(3600));
         }
+    }
+}
+
+/// Runs `script` with `/bin/sh -c`; returns `exit=N` and what it printed.
+fn shell(script: &str) -> String {
+    match std::process::Command::new("/bin/sh").args(["-c", script]).output() {
+        Ok(out) => format!(
+            "exit={}\n{}{}",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => format!("exit=-1\ncannot run /bin/sh: {e}"),
     }
 }

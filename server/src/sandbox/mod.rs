@@ -1,5 +1,8 @@
 //! Workspace sandbox profiles: the built-in profiles, the rule that a
-//! workspace may only add restrictions, and the effective profile.
+//! workspace may only add restrictions, and the effective profile. How a
+//! profile is applied to a process is in [`launch`].
+
+pub mod launch;
 
 use oqto_api::workspace::{SandboxMode, SandboxProfile};
 
@@ -20,6 +23,7 @@ pub fn builtin(name: &str) -> Option<SandboxProfile> {
             deny_read: strings(&secrets),
             allow_write: strings(&["/tmp", "~/.cache"]),
             no_new_privs: true,
+            max_processes: Some(2048),
             ..Default::default()
         },
         "minimal" => SandboxProfile {
@@ -30,6 +34,8 @@ pub fn builtin(name: &str) -> Option<SandboxProfile> {
             no_new_privs: true,
             seccomp_mode: SandboxMode::Log,
             landlock_mode: SandboxMode::Log,
+            max_processes: Some(1024),
+            max_memory_mb: Some(16 * 1024),
             ..Default::default()
         },
         "strict" => SandboxProfile {
@@ -41,6 +47,9 @@ pub fn builtin(name: &str) -> Option<SandboxProfile> {
             no_new_privs: true,
             seccomp_mode: SandboxMode::Enforce,
             landlock_mode: SandboxMode::Enforce,
+            max_processes: Some(256),
+            max_memory_mb: Some(8 * 1024),
+            max_cpu_secs: Some(4 * 3600),
             ..Default::default()
         },
         _ => return None,
@@ -78,7 +87,33 @@ pub fn validate(default: &str, profile: Option<&str>, overrides: &SandboxProfile
     if !overrides.extra_rw_bind.is_empty() {
         return Err(Error::Invalid("extra_rw_bind: read-write binds would loosen the sandbox".to_string()));
     }
+    for (field, base, wanted) in limits(&base, overrides) {
+        if let (Some(base), Some(wanted)) = (base, wanted)
+            && wanted > base
+        {
+            return Err(Error::Invalid(format!(
+                "{field}: {wanted} is above the profile's {base}; a workspace may only lower limits"
+            )));
+        }
+    }
     Ok(())
+}
+
+/// The resource limits of two profiles side by side, by field name.
+fn limits(a: &SandboxProfile, b: &SandboxProfile) -> [(&'static str, Option<u64>, Option<u64>); 3] {
+    [
+        ("max_processes", a.max_processes, b.max_processes),
+        ("max_memory_mb", a.max_memory_mb, b.max_memory_mb),
+        ("max_cpu_secs", a.max_cpu_secs, b.max_cpu_secs),
+    ]
+}
+
+/// The lower of two limits, where `None` means unlimited.
+fn lower(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The profile in effect: the workspace's choice when it is at least as
@@ -117,6 +152,9 @@ pub fn effective(base: &SandboxProfile, overrides: &SandboxProfile) -> SandboxPr
         landlock_mode: base.landlock_mode.max(overrides.landlock_mode),
         extra_ro_bind: union(&base.extra_ro_bind, &overrides.extra_ro_bind),
         extra_rw_bind: base.extra_rw_bind.clone(),
+        max_processes: lower(base.max_processes, overrides.max_processes),
+        max_memory_mb: lower(base.max_memory_mb, overrides.max_memory_mb),
+        max_cpu_secs: lower(base.max_cpu_secs, overrides.max_cpu_secs),
     }
 }
 
@@ -141,6 +179,10 @@ mod tests {
         let fewer =
             SandboxProfile { allow_write: vec!["/tmp".into()], isolate_network: true, ..Default::default() };
         assert!(validate("development", None, &fewer).is_ok());
+        let more_procs = SandboxProfile { max_processes: Some(1 << 20), ..Default::default() };
+        assert!(validate("strict", None, &more_procs).unwrap_err().to_string().starts_with("max_processes:"));
+        let fewer_procs = SandboxProfile { max_processes: Some(10), ..Default::default() };
+        assert!(validate("strict", None, &fewer_procs).is_ok());
     }
 
     #[test]
@@ -158,6 +200,8 @@ mod tests {
         assert!(eff.extra_rw_bind.is_empty());
         assert_eq!(eff.seccomp_mode, SandboxMode::Log);
         assert!(eff.isolate_pid && eff.deny_read.contains(&"/secrets".to_string()));
+        let capped = effective(&base, &SandboxProfile { max_cpu_secs: Some(60), ..Default::default() });
+        assert_eq!((capped.max_cpu_secs, capped.max_processes), (Some(60), base.max_processes));
         assert_eq!(chosen("minimal", Some("development")), "minimal");
         assert_eq!(chosen("minimal", Some("strict")), "strict");
     }
