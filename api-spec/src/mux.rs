@@ -308,6 +308,9 @@ pub enum AgentEvent {
         data: Option<Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// With `error`: the same code HTTP errors carry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
     },
     /// The chat's agent started (`resumed`: from an existing session file).
     #[serde(rename = "session.created")]
@@ -448,6 +451,9 @@ pub enum SystemEvent {
         error: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
+        /// The same code HTTP errors carry (`InvalidValue`, `ObjectNotFound`, …).
+        #[serde(default)]
+        error_code: String,
     },
     /// The connection now receives the chat's events; `seq` is the chat's
     /// latest sequence number.
@@ -636,6 +642,9 @@ pub enum FilesEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         error: String,
+        /// The same code HTTP errors carry (`InvalidValue`, `ObjectNotFound`, …).
+        #[serde(default)]
+        error_code: String,
     },
 }
 
@@ -674,6 +683,9 @@ pub enum HstryEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         error: String,
+        /// The same code HTTP errors carry (`InvalidValue`, `ObjectNotFound`, …).
+        #[serde(default)]
+        error_code: String,
     },
     /// A chat's title, messages or stats changed (live): the chat's new
     /// history entry.
@@ -791,6 +803,9 @@ pub enum TrxEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         error: String,
+        /// The same code HTTP errors carry (`InvalidValue`, `ObjectNotFound`, …).
+        #[serde(default)]
+        error_code: String,
     },
 }
 
@@ -853,5 +868,8 @@ pub enum TerminalEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         error: String,
+        /// The same code HTTP errors carry (`InvalidValue`, `ObjectNotFound`, …).
+        #[serde(default)]
+        error_code: String,
     },
 }

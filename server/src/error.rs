@@ -34,6 +34,9 @@ pub enum Error {
     /// A service we depend on failed (503).
     #[error("{0}")]
     Unavailable(String),
+    /// The chat's agent refused or failed a command; its own words (502).
+    #[error("{0}")]
+    Agent(String),
     /// Something broke on our side (500); the cause is logged, not sent.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -47,6 +50,33 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The `error_code` a client sees, the same on HTTP and on the mux.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "InvalidRequest",
+            Error::Unauthenticated(_) => "Unauthorized",
+            Error::Forbidden(_) => "Forbidden",
+            Error::NotFound(_) => "ObjectNotFound",
+            Error::Conflict(_) => "Conflict",
+            Error::Invalid(_) => "InvalidValue",
+            Error::RateLimited { .. } => "TooManyRequests",
+            Error::Unavailable(_) => "ServiceUnavailable",
+            Error::Agent(_) => "AgentError",
+            Error::Internal(_) => "Internal",
+        }
+    }
+
+    /// The message a client sees: an internal cause is never sent (the
+    /// caller logs it), everything else is written for the client.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "internal error".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::Internal(anyhow::Error::new(e).context("database"))
@@ -55,19 +85,19 @@ impl From<sqlx::Error> for Error {
 
 impl From<Error> for HttpError {
     fn from(e: Error) -> Self {
-        let client = |code: &str, status: ClientErrorStatusCode, message: String| {
+        let code = e.code();
+        let client = |status: ClientErrorStatusCode, message: String| {
             HttpError::for_client_error(Some(code.to_string()), status, message)
         };
         match e {
-            Error::BadRequest(m) => client("InvalidRequest", ClientErrorStatusCode::BAD_REQUEST, m),
-            Error::Unauthenticated(m) => client("Unauthorized", ClientErrorStatusCode::UNAUTHORIZED, m),
-            Error::Forbidden(m) => client("Forbidden", ClientErrorStatusCode::FORBIDDEN, m),
-            Error::NotFound(m) => client("ObjectNotFound", ClientErrorStatusCode::NOT_FOUND, m),
-            Error::Conflict(m) => client("Conflict", ClientErrorStatusCode::CONFLICT, m),
-            Error::Invalid(m) => client("InvalidValue", ClientErrorStatusCode::UNPROCESSABLE_ENTITY, m),
+            Error::BadRequest(m) => client(ClientErrorStatusCode::BAD_REQUEST, m),
+            Error::Unauthenticated(m) => client(ClientErrorStatusCode::UNAUTHORIZED, m),
+            Error::Forbidden(m) => client(ClientErrorStatusCode::FORBIDDEN, m),
+            Error::NotFound(m) => client(ClientErrorStatusCode::NOT_FOUND, m),
+            Error::Conflict(m) => client(ClientErrorStatusCode::CONFLICT, m),
+            Error::Invalid(m) => client(ClientErrorStatusCode::UNPROCESSABLE_ENTITY, m),
             e @ Error::RateLimited { retry_after_secs } => {
-                let mut error =
-                    client("TooManyRequests", ClientErrorStatusCode::TOO_MANY_REQUESTS, e.to_string());
+                let mut error = client(ClientErrorStatusCode::TOO_MANY_REQUESTS, e.to_string());
                 error
                     .headers_mut()
                     .insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
@@ -75,7 +105,14 @@ impl From<Error> for HttpError {
             }
             Error::Unavailable(m) => HttpError {
                 status_code: dropshot::ErrorStatusCode::SERVICE_UNAVAILABLE,
-                error_code: Some("ServiceUnavailable".to_string()),
+                error_code: Some(code.to_string()),
+                external_message: m.clone(),
+                internal_message: m,
+                headers: None,
+            },
+            Error::Agent(m) => HttpError {
+                status_code: dropshot::ErrorStatusCode::BAD_GATEWAY,
+                error_code: Some(code.to_string()),
                 external_message: m.clone(),
                 internal_message: m,
                 headers: None,

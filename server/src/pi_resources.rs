@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use oqto_api::workspace::{PiResource, PiResources, PiResourcesApply, ResourceMode};
 use serde::{Deserialize, Serialize};
 
+use cap_std::fs::Dir;
+
 use crate::auth::Caller;
 use crate::context::ServerContext;
 use crate::error::{Error, Result};
@@ -161,12 +163,9 @@ impl State {
 
 /// What Oqto applied, as recorded in the workspace. The file is the
 /// workspace's to edit too: only plain names inside `.pi/<kind>/` count.
-fn read_state(workspace: &Path) -> State {
-    let mut state: State = crate::workspace::resolve(workspace, STATE_FILE)
-        .ok()
-        .and_then(|f| std::fs::read_to_string(f.path).ok())
-        .and_then(|t| toml::from_str(&t).ok())
-        .unwrap_or_default();
+fn read_state(ws: &Dir) -> State {
+    let mut state: State =
+        ws.read_to_string(STATE_FILE).ok().and_then(|t| toml::from_str(&t).ok()).unwrap_or_default();
     for kind in KINDS {
         state.of(kind).files.retain(|f| {
             let mut parts = Path::new(f).components();
@@ -176,25 +175,25 @@ fn read_state(workspace: &Path) -> State {
     state
 }
 
-/// `.pi/<kind>/` of a workspace, refused (422) when a symlink leads out.
-fn pi_dir(workspace: &Path, kind: Kind) -> Result<PathBuf> {
-    Ok(crate::workspace::resolve(workspace, &format!(".pi/{}", kind.folder()))?.path)
+/// `.pi/<kind>/`, relative to the workspace (reached only through its handle).
+fn pi_dir(kind: Kind) -> PathBuf {
+    Path::new(".pi").join(kind.folder())
 }
 
 fn io(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Internal(anyhow::anyhow!("{what}: {e}"))
+    move |e| crate::workspace::io_error(what, e)
 }
 
-fn view_of(ctx: &ServerContext, workspace: &Path, mut state: State) -> PiResources {
+fn view_of(ctx: &ServerContext, ws: &Dir, mut state: State) -> PiResources {
     let mut lists = KINDS.map(|kind| {
         let applied = state.of(kind);
         let mandatory = kind.mandatory(ctx);
-        let pi = pi_dir(workspace, kind).ok();
+        let pi = pi_dir(kind);
         library(ctx, kind)
             .into_iter()
             .map(|r| PiResource {
                 selected: applied.files.contains(&r.target_name())
-                    && pi.as_ref().is_some_and(|p| p.join(r.target_name()).exists()),
+                    && ws.symlink_metadata(pi.join(r.target_name())).is_ok(),
                 mandatory: mandatory.contains(&r.name),
                 name: r.name,
                 description: r.description,
@@ -213,9 +212,9 @@ fn view_of(ctx: &ServerContext, workspace: &Path, mut state: State) -> PiResourc
 }
 
 pub async fn view(ctx: &ServerContext, caller: &Caller, workspace: &str) -> Result<PiResources> {
-    let dir = crate::sessions::existing_workspace(ctx, &caller.user_id, workspace).await?.path;
-    let state = read_state(&dir);
-    Ok(view_of(ctx, &dir, state))
+    let ws = crate::sessions::existing_workspace(ctx, &caller.user_id, workspace).await?.open()?;
+    let state = read_state(&ws);
+    Ok(view_of(ctx, &ws, state))
 }
 
 /// One kind's planned change.
@@ -242,16 +241,18 @@ fn plan(ctx: &ServerContext, kind: Kind, mode: ResourceMode, names: Vec<String>)
 }
 
 /// Stages every copy next to its target, then swaps them in: a failure
-/// while copying leaves the workspace as it was.
-fn carry_out(workspace: &Path, state: &mut State, plans: &[Plan]) -> Result<()> {
+/// while copying leaves the workspace as it was. Everything in the
+/// workspace is reached through its handle `ws`.
+fn carry_out(ws: &Dir, state: &mut State, plans: &[Plan]) -> Result<()> {
     // Refuse before touching anything: a workspace's own file where a
     // resource would go.
     for plan in plans {
-        let pi = pi_dir(workspace, plan.kind)?;
+        let pi = pi_dir(plan.kind);
+        // `.pi/<kind>` must be a directory of the workspace (a link out is a 422).
+        crate::workspace::ensure_dir(ws, &pi).map_err(io(".pi"))?;
         let ours = &state.of(plan.kind).files;
         if let Some(r) = plan.wanted.iter().find(|r| {
-            let target = pi.join(r.target_name());
-            (target.exists() || target.is_symlink()) && !ours.contains(&r.target_name())
+            ws.symlink_metadata(pi.join(r.target_name())).is_ok() && !ours.contains(&r.target_name())
         }) {
             return Err(Error::Conflict(format!(
                 "{}: the workspace has its own .pi/{}/{}",
@@ -263,15 +264,15 @@ fn carry_out(workspace: &Path, state: &mut State, plans: &[Plan]) -> Result<()> 
     }
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let staging = plans.iter().try_for_each(|plan| {
-        let pi = pi_dir(workspace, plan.kind).map_err(|e| std::io::Error::other(e.to_string()))?;
-        std::fs::create_dir_all(&pi)?;
+        let pi = pi_dir(plan.kind);
+        ws.create_dir_all(&pi)?;
         for r in &plan.wanted {
             let tmp = pi.join(format!(".{}.oqto-new", r.target_name()));
-            remove(&tmp)?;
+            remove(ws, &tmp)?;
             if r.source.is_dir() {
-                crate::util::copy_dir(&r.source, &tmp, &|n| Some(n.to_string()), &str::to_string)?;
+                crate::util::copy_dir(&r.source, ws, &tmp, &|n| Some(n.to_string()), &str::to_string)?;
             } else {
-                std::fs::copy(&r.source, &tmp)?;
+                ws.write(&tmp, std::fs::read(&r.source)?)?;
             }
             staged.push((tmp, pi.join(r.target_name())));
         }
@@ -279,47 +280,48 @@ fn carry_out(workspace: &Path, state: &mut State, plans: &[Plan]) -> Result<()> 
     });
     if let Err(e) = staging {
         for (tmp, _) in &staged {
-            let _ = remove(tmp);
+            let _ = remove(ws, tmp);
         }
-        return Err(io("copying the resources")(e));
+        return Err(io(".pi")(e));
     }
     for plan in plans {
-        let pi = pi_dir(workspace, plan.kind)?;
+        let pi = pi_dir(plan.kind);
         let applied = state.of(plan.kind);
         let now: Vec<String> = plan.wanted.iter().map(Resource::target_name).collect();
         for old in applied.files.iter().filter(|f| !now.contains(f)) {
-            remove(&pi.join(old)).map_err(io("removing a resource"))?;
+            remove(ws, &pi.join(old)).map_err(io(".pi"))?;
         }
         *applied = Applied { mode: Some(plan.mode), selected: plan.selected.clone(), files: now };
     }
     for (tmp, target) in staged {
-        remove(&target).map_err(io("replacing a resource"))?;
-        std::fs::rename(&tmp, &target).map_err(io("placing a resource"))?;
+        remove(ws, &target).map_err(io(".pi"))?;
+        ws.rename(&tmp, ws, &target).map_err(io(".pi"))?;
     }
     let text = toml::to_string(state).map_err(|e| Error::Internal(e.into()))?;
-    let state_file = crate::workspace::resolve(workspace, STATE_FILE)?.path;
-    crate::util::write_private(&state_file, text.as_bytes()).map_err(Error::Internal)
+    crate::workspace::write_atomic(ws, Path::new(STATE_FILE), text.as_bytes()).map_err(io(STATE_FILE))
 }
 
-/// Removes a file or directory tree if present.
-fn remove(path: &Path) -> std::io::Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
+/// Removes a file or directory tree beneath `ws` if present (a link is
+/// removed, never followed).
+fn remove(ws: &Dir, path: &Path) -> std::io::Result<()> {
+    match ws.symlink_metadata(path) {
+        Ok(m) if m.is_dir() => ws.remove_dir_all(path),
+        Ok(_) => ws.remove_file(path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
 }
 
 pub async fn apply(ctx: &ServerContext, caller: &Caller, body: PiResourcesApply) -> Result<PiResources> {
-    let dir = crate::sessions::existing_workspace(ctx, &caller.user_id, &body.workspace_path).await?.path;
+    let dir = crate::sessions::existing_workspace(ctx, &caller.user_id, &body.workspace_path).await?;
+    let ws = dir.open()?;
     let plans = [
         plan(ctx, Kind::Skills, body.skills_mode, body.skills)?,
         plan(ctx, Kind::Extensions, body.extensions_mode, body.extensions)?,
         plan(ctx, Kind::Prompts, body.prompts_mode, body.prompts)?,
     ];
-    let mut state = read_state(&dir);
-    carry_out(&dir, &mut state, &plans)?;
-    slog::info!(ctx.log, "pi resources applied"; "user_id" => &caller.user_id, "workspace" => %dir.display());
-    Ok(view_of(ctx, &dir, state))
+    let mut state = read_state(&ws);
+    carry_out(&ws, &mut state, &plans)?;
+    slog::info!(ctx.log, "pi resources applied"; "user_id" => &caller.user_id, "workspace" => &dir.relative);
+    Ok(view_of(ctx, &ws, state))
 }

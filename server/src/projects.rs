@@ -2,7 +2,7 @@
 //! workspace's metadata (`.oqto/workspace.toml`) and sandbox
 //! (`.oqto/sandbox.toml`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oqto_api::workspace::{
     ProjectFromTemplate, ProjectListQuery, ProjectTemplate, ProjectTemplateList, ProjectView, SandboxProfile,
@@ -13,37 +13,33 @@ use crate::auth::Caller;
 use crate::context::ServerContext;
 use crate::error::{Error, Result};
 use crate::sandbox;
+use crate::workspace::WorkspaceDir;
 
 const META_FILE: &str = ".oqto/workspace.toml";
 const SANDBOX_FILE: &str = ".oqto/sandbox.toml";
 
 /// An existing workspace directory of the caller.
-async fn workspace_dir(ctx: &ServerContext, caller: &Caller, requested: &str) -> Result<PathBuf> {
-    Ok(crate::sessions::existing_workspace(ctx, &caller.user_id, requested).await?.path)
+async fn workspace_dir(ctx: &ServerContext, caller: &Caller, requested: &str) -> Result<WorkspaceDir> {
+    crate::sessions::existing_workspace(ctx, &caller.user_id, requested).await
 }
 
-/// A TOML file inside `dir` (empty when missing, unreadable, or reached
+/// A TOML file beneath `dir` (empty when missing, unreadable, or reached
 /// through a symlink out of `dir`).
 fn read_table(dir: &Path, file: &str) -> toml::Table {
-    crate::workspace::resolve(dir, file)
+    cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority())
+        .and_then(|d| d.read_to_string(file))
         .ok()
-        .and_then(|f| std::fs::read_to_string(f.path).ok())
         .and_then(|t| t.parse::<toml::Table>().ok())
         .unwrap_or_default()
 }
 
-/// Writes a TOML file inside `dir`; a symlink out of `dir` is refused (422).
-fn write_table(dir: &Path, file: &str, table: &toml::Table) -> Result<()> {
-    let path = &crate::workspace::resolve(dir, file)?.path;
-    let io = |e: std::io::Error| Error::Internal(anyhow::anyhow!("writing {}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
+/// Replaces a TOML file beneath the workspace all at once (a crash never
+/// leaves half a file); a link out of the workspace is refused (422), and
+/// so is one planted under the temporary file's name.
+fn write_table(ws: &WorkspaceDir, file: &str, table: &toml::Table) -> Result<()> {
     let text = toml::to_string(table).map_err(|e| Error::Internal(e.into()))?;
-    // Write a sibling and rename it into place: a crash never leaves half a file.
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::workspace::write_atomic(&ws.open()?, Path::new(file), text.as_bytes())
+        .map_err(|e| crate::workspace::io_error(file, e))
 }
 
 fn meta_of(table: &toml::Table) -> WorkspaceMeta {
@@ -90,7 +86,7 @@ pub async fn list(ctx: &ServerContext, caller: &Caller, query: ProjectListQuery)
 
 pub async fn meta(ctx: &ServerContext, caller: &Caller, workspace: &str) -> Result<WorkspaceMeta> {
     let dir = workspace_dir(ctx, caller, workspace).await?;
-    Ok(meta_of(&read_table(&dir, META_FILE)))
+    Ok(meta_of(&read_table(&dir.path, META_FILE)))
 }
 
 pub async fn update_meta(
@@ -99,7 +95,7 @@ pub async fn update_meta(
     body: WorkspaceMetaUpdate,
 ) -> Result<WorkspaceMeta> {
     let dir = workspace_dir(ctx, caller, &body.workspace_path).await?;
-    let mut table = read_table(&dir, META_FILE);
+    let mut table = read_table(&dir.path, META_FILE);
     let mut set_text = |key: &str, value: Option<String>, max: usize| -> Result<()> {
         let Some(value) = value else { return Ok(()) };
         let value = value.trim().to_string();
@@ -146,7 +142,7 @@ fn sandbox_view(ctx: &ServerContext, profile: Option<&str>, overrides: SandboxPr
 
 pub async fn sandbox(ctx: &ServerContext, caller: &Caller, workspace: &str) -> Result<SandboxView> {
     let dir = workspace_dir(ctx, caller, workspace).await?;
-    let (profile, overrides) = stored_sandbox(&dir);
+    let (profile, overrides) = stored_sandbox(&dir.path);
     Ok(sandbox_view(ctx, profile.as_deref(), overrides))
 }
 
@@ -156,7 +152,7 @@ pub async fn update_sandbox(
     body: SandboxUpdate,
 ) -> Result<SandboxView> {
     let dir = workspace_dir(ctx, caller, &body.workspace_path).await?;
-    let (stored_profile, stored_overrides) = stored_sandbox(&dir);
+    let (stored_profile, stored_overrides) = stored_sandbox(&dir.path);
     let profile = body.profile.or(stored_profile);
     let overrides = body.overrides.unwrap_or(stored_overrides);
     sandbox::validate(&ctx.config.sandbox.default_profile, profile.as_deref(), &overrides)?;
@@ -206,19 +202,24 @@ pub async fn logo(ctx: &ServerContext, caller: &Caller, path: &str) -> Result<Lo
     if !parent_is_logo || inner.components().count() < 3 {
         return Err(Error::Invalid("path must name a file in a project's logo/ folder".to_string()));
     }
-    let meta = std::fs::metadata(&file.path).map_err(|_| Error::NotFound(format!("no logo {path:?}")))?;
+    let missing = || Error::NotFound(format!("no logo {path:?}"));
+    let root = crate::workspace::open_root(&file.root)?;
+    let mut handle = root.open(file.below_root()).map_err(|_| missing())?;
+    let meta = handle.metadata().map_err(|_| missing())?;
     if !meta.is_file() {
-        return Err(Error::NotFound(format!("no logo {path:?}")));
+        return Err(missing());
     }
     if meta.len() > MAX_LOGO_BYTES {
         return Err(Error::Invalid(format!("the logo is larger than {MAX_LOGO_BYTES} bytes")));
     }
-    let bytes = tokio::fs::read(&file.path).await.map_err(|e| Error::Internal(e.into()))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut handle, &mut bytes).map_err(|e| Error::Internal(e.into()))?;
     let content_type = image_type(&bytes)
         .ok_or_else(|| Error::Invalid("the file is not a PNG, JPEG, GIF, WebP or SVG image".to_string()))?;
     let modified = meta
         .modified()
         .ok()
+        .map(|t| t.into_std())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_millis());
     Ok(Logo { etag: format!("\"{:x}-{:x}\"", meta.len(), modified), bytes, content_type })
@@ -261,12 +262,13 @@ fn substitute(text: &str, variables: &std::collections::BTreeMap<String, String>
 
 fn copy_template(
     from: &Path,
+    dest: &cap_std::fs::Dir,
     to: &Path,
     variables: &std::collections::BTreeMap<String, String>,
 ) -> std::io::Result<()> {
     let rename =
         |name: &str| (name != "template.toml").then(|| substitute(name, variables).replace(['/', '\\'], "_"));
-    crate::util::copy_dir(from, to, &rename, &|text| substitute(text, variables))
+    crate::util::copy_dir(from, dest, to, &rename, &|text| substitute(text, variables))
 }
 
 pub async fn create_from_template(
@@ -283,19 +285,24 @@ pub async fn create_from_template(
     if target.relative == "." {
         return Err(Error::Invalid("project_path must name a new directory".to_string()));
     }
-    if target.path.exists() {
-        return Err(Error::Conflict(format!("{} exists already", target.relative)));
-    }
     let name = target.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut variables = template_of(&template.path).defaults;
     variables.extend(body.variables);
     variables.insert("project_name".into(), name.clone());
-    let (from, to) = (template.path.clone(), target.path.clone());
-    let copied = tokio::task::spawn_blocking(move || copy_template(&from, &to, &variables))
+    // Created here (it must not exist) and filled beneath the root.
+    let root = crate::workspace::open_root(&target.root)?;
+    let below = target.below_root();
+    if let Some(parent) = below.parent().filter(|p| !p.as_os_str().is_empty()) {
+        root.create_dir_all(parent).map_err(|e| crate::workspace::io_error(&target.relative, e))?;
+    }
+    root.create_dir(&below).map_err(|e| crate::workspace::io_error(&target.relative, e))?;
+    let from = template.path.clone();
+    let (dest, to) = (root.try_clone().map_err(|e| Error::Internal(e.into()))?, below.clone());
+    let copied = tokio::task::spawn_blocking(move || copy_template(&from, &dest, &to, &variables))
         .await
         .map_err(|e| Error::Internal(e.into()))?;
     if let Err(e) = copied {
-        let _ = std::fs::remove_dir_all(&target.path);
+        let _ = root.remove_dir_all(&below);
         return Err(Error::Internal(anyhow::anyhow!("copying the template: {e}")));
     }
     Ok(ProjectView { name, path: target.relative, kind: "directory".into(), pinned: false })

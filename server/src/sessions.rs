@@ -123,7 +123,7 @@ async fn start(ctx: &ServerContext, row: &mut SessionRow) -> Result<()> {
     db::sessions::save(&ctx.db.pool, row).await?;
     let dir = resolve(ctx, &row.user_id, &row.workspace_path).await?;
     let now = now_ms();
-    match std::fs::create_dir_all(&dir.path) {
+    match dir.create() {
         Ok(()) => {
             row.status = SessionStatus::Running.as_str().into();
             row.error_message = None;

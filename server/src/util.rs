@@ -34,15 +34,19 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copies a directory tree, skipping symlinks. `rename` gives each entry's
-/// new name (`None` skips it); `edit` rewrites the contents of text files.
+/// Copies a directory tree of the server's (a template, the resource
+/// library) to `to` beneath `dest`, skipping symlinks. `rename` gives each
+/// entry's new name (`None` skips it); `edit` rewrites the contents of text
+/// files. Everything written is reached through `dest`, so nothing lands
+/// outside it whatever links lie there.
 pub fn copy_dir(
     from: &Path,
+    dest: &cap_std::fs::Dir,
     to: &Path,
     rename: &dyn Fn(&str) -> Option<String>,
     edit: &dyn Fn(&str) -> String,
 ) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
+    dest.create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let kind = entry.file_type()?;
@@ -52,11 +56,11 @@ pub fn copy_dir(
         }
         let target = to.join(name);
         if kind.is_dir() {
-            copy_dir(&entry.path(), &target, rename, edit)?;
+            copy_dir(&entry.path(), dest, &target, rename, edit)?;
         } else {
             match String::from_utf8(std::fs::read(entry.path())?) {
-                Ok(text) => std::fs::write(&target, edit(&text))?,
-                Err(raw) => std::fs::write(&target, raw.into_bytes())?,
+                Ok(text) => dest.write(&target, edit(&text))?,
+                Err(raw) => dest.write(&target, raw.into_bytes())?,
             }
         }
     }

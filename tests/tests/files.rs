@@ -177,3 +177,151 @@ async fn watched_workspaces_push_changes() {
         }
     }
 }
+
+/// Links planted in a workspace (by its user's code) pointing out of it:
+/// dangling, to `/`, hard links, a `.trx` link, links under the names of
+/// temporary files, `..` in every command. Nothing outside is read,
+/// written or created.
+#[tokio::test]
+async fn links_out_of_the_workspace_lead_nowhere() {
+    use oqto_api::mux::{TrxCommand, TrxEvent, TrxIssueCreate, TrxRequest};
+    use std::os::unix::fs::symlink;
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("linker").await;
+    server.open_workspace(&client, "site").await;
+    let site = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace/site");
+    let outside = tempfile::tempdir().unwrap();
+    let out = outside.path();
+    std::fs::write(out.join("hard.txt"), "outside").unwrap();
+    std::fs::write(site.join("real.txt"), "inside").unwrap();
+    symlink(out.join("new.txt"), site.join("dangling")).unwrap();
+    symlink("/", site.join("slash")).unwrap();
+    std::fs::hard_link(out.join("hard.txt"), site.join("hard.txt")).unwrap();
+    std::fs::create_dir_all(site.join(".oqto")).unwrap();
+    symlink(out.join("meta"), site.join(".oqto/workspace.toml.tmp")).unwrap();
+    symlink(out.join("sandbox"), site.join(".oqto/sandbox.toml.tmp")).unwrap();
+    symlink(out.join("trx"), site.join(".trx")).unwrap();
+
+    let token = server.login("linker", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    let write =
+        |path: &str| FilesCommand::Write { path: path.into(), content: b64("x"), create_parents: Some(true) };
+    let refused = [
+        write("dangling"),
+        write("slash/tmp/planted"),
+        write("../planted"),
+        FilesCommand::Read { path: "slash/etc/hostname".into() },
+        FilesCommand::Read { path: "../../../../etc/hostname".into() },
+        FilesCommand::Stat { path: "../..".into() },
+        FilesCommand::Tree { path: Some("..".into()), depth: None, include_hidden: None },
+        FilesCommand::Tree { path: Some("slash".into()), depth: None, include_hidden: None },
+        FilesCommand::CreateDirectory { path: "../made".into(), create_parents: Some(true) },
+        FilesCommand::CreateDirectory { path: "dangling/made".into(), create_parents: Some(true) },
+        FilesCommand::Rename { from: "real.txt".into(), to: "../moved.txt".into() },
+        FilesCommand::Rename { from: "real.txt".into(), to: "slash/tmp/moved.txt".into() },
+        FilesCommand::Copy { from: "real.txt".into(), to: "../copied.txt".into(), overwrite: Some(true) },
+        FilesCommand::Copy { from: "real.txt".into(), to: "dangling".into(), overwrite: Some(true) },
+        FilesCommand::Copy { from: "slash/etc/hostname".into(), to: "stolen".into(), overwrite: None },
+        FilesCommand::Delete { path: "..".into(), recursive: Some(true) },
+        FilesCommand::Delete { path: "slash/tmp".into(), recursive: Some(true) },
+    ];
+    for (n, command) in refused.into_iter().enumerate() {
+        let shown = format!("{command:?}");
+        match call(&mut mux, &format!("c{n}"), "site", command).await {
+            FilesEvent::Error { error_code, error, .. } => {
+                assert!(!error.contains(&*out.to_string_lossy()), "{shown}: {error}");
+                assert!(!error.contains(&*server.data_dir.path().to_string_lossy()), "{shown}: {error}");
+                assert_ne!(error_code, "Internal", "{shown}: {error}");
+            }
+            other => panic!("{shown} must be refused, got {other:?}"),
+        }
+    }
+    // Writing onto a hard link replaces the workspace's name, never the file elsewhere.
+    assert!(matches!(call(&mut mux, "hw", "site", write("hard.txt")).await, FilesEvent::Done { .. }));
+    assert_eq!(std::fs::read_to_string(out.join("hard.txt")).unwrap(), "outside");
+    // The issue list, the workspace's metadata and sandbox.
+    let create = TrxCommand::Create {
+        data: TrxIssueCreate {
+            title: "t".into(),
+            description: None,
+            issue_type: None,
+            priority: None,
+            parent_id: None,
+        },
+    };
+    mux.send(ClientFrame::Trx(TrxRequest {
+        id: Some("trx".into()),
+        workspace_path: "site".into(),
+        command: create,
+    }));
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), mux.next()).await.unwrap() {
+            Some(MuxEvent::Frame(ServerFrame::Trx(event))) => {
+                assert!(matches!(event, TrxEvent::Error { .. }), "{event:?}");
+                break;
+            }
+            Some(_) => {}
+            None => panic!("ended"),
+        }
+    }
+    client
+        .workspace_meta_update()
+        .body(oqto_client::types::WorkspaceMetaUpdate {
+            workspace_path: "site".into(),
+            display_name: Some("Site".into()),
+            language: None,
+            pinned: Some(true),
+            bootstrap_pending: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    client
+        .workspace_sandbox_update()
+        .body(oqto_client::types::SandboxUpdate {
+            workspace_path: "site".into(),
+            profile: Some("strict".into()),
+            overrides: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    let mut left: Vec<_> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["hard.txt"], "something was written outside the workspace");
+    assert!(!server.data_dir.path().join("users").join("planted").exists());
+}
+
+/// A directory swapped for a link out while writes go on: no write lands
+/// outside (the check and the use are one kernel lookup).
+#[tokio::test]
+async fn a_link_swapped_in_between_check_and_use_leads_nowhere() {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("racer").await;
+    server.open_workspace(&client, "race").await;
+    let ws = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace/race");
+    let outside = tempfile::tempdir().unwrap();
+    let out = outside.path().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (ws, out, stop) = (ws.clone(), out.clone(), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::remove_dir_all(ws.join("d"));
+                let _ = std::fs::create_dir(ws.join("d"));
+                let _ = std::fs::remove_dir_all(ws.join("d"));
+                let _ = std::os::unix::fs::symlink(&out, ws.join("d"));
+                let _ = std::fs::remove_file(ws.join("d"));
+            }
+        })
+    };
+    let token = server.login("racer", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    for n in 0..300 {
+        let write = FilesCommand::Write { path: format!("d/f{n}"), content: b64("x"), create_parents: None };
+        call(&mut mux, &format!("w{n}"), "race", write).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "a write landed outside the workspace");
+}

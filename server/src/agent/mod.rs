@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::config::AgentConfig;
+use crate::error::Error;
 use crate::mux::outbox::{OutFrame, Outbox};
 use process::{AgentProcess, Output};
 use translate::Translator;
@@ -199,21 +200,28 @@ impl Chat {
 
 /// A `response` event for one requester.
 pub fn respond(
+    log: &slog::Logger,
     outbox: &Outbox,
     session_id: &str,
     id: Option<String>,
     cmd: &str,
-    result: Result<Option<Value>, String>,
+    result: Result<Option<Value>, crate::error::Error>,
 ) {
-    let (success, data, error) = match result {
-        Ok(data) => (true, data, None),
-        Err(e) => (false, None, Some(e)),
+    let (success, data, error, error_code) = match result {
+        Ok(data) => (true, data, None, None),
+        Err(e) => {
+            if let crate::error::Error::Internal(cause) = &e {
+                slog::error!(log, "chat command failed"; "chat" => session_id, "cmd" => cmd,
+                    "error" => format!("{cause:#}"));
+            }
+            (false, None, Some(e.public_message()), Some(e.code().to_string()))
+        }
     };
     let frame = ServerFrame::Agent(AgentEventFrame {
         session_id: session_id.to_string(),
         ts: now_ms(),
         seq: None,
-        event: AgentEvent::Response { id, cmd: cmd.to_string(), success, data, error },
+        event: AgentEvent::Response { id, cmd: cmd.to_string(), success, data, error, error_code },
     });
     outbox.push(OutFrame::from_frame(&frame));
 }
@@ -351,27 +359,32 @@ impl Chats {
 
     /// Starts the chat's agent when it is not running. Returns whether it
     /// resumed from an existing session file.
-    pub fn start(self: &Arc<Self>, chat: &Arc<Chat>, continue_session: bool) -> Result<bool, String> {
+    pub fn start(self: &Arc<Self>, chat: &Arc<Chat>, continue_session: bool) -> Result<bool, Error> {
         let running = self.all().iter().filter(|c| c.is_running()).cloned().collect::<Vec<_>>();
         let mut st = chat.lock();
         if st.process.is_some() {
             return Ok(false);
         }
         if running.len() >= self.config.max_processes as usize {
-            return Err(format!(
+            return Err(Error::Unavailable(format!(
                 "the server runs its maximum of {} agents; try again later",
                 self.config.max_processes
-            ));
+            )));
         }
         if running.iter().filter(|c| c.user_id == chat.user_id).count()
             >= self.config.max_chats_per_user as usize
         {
-            return Err(format!("you already run {} chats; close one first", self.config.max_chats_per_user));
+            return Err(Error::Conflict(format!(
+                "you already run {} chats; close one first",
+                self.config.max_chats_per_user
+            )));
         }
-        std::fs::create_dir_all(&st.setup.session_dir)
-            .map_err(|e| format!("creating the chat directory: {e}"))?;
-        std::fs::create_dir_all(&st.setup.agent_dir)
-            .map_err(|e| format!("creating the agent directory: {e}"))?;
+        let create = |dir: &PathBuf| {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))
+        };
+        create(&st.setup.session_dir)?;
+        create(&st.setup.agent_dir)?;
         let has_history = std::fs::read_dir(&st.setup.session_dir)
             .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "jsonl")))
             .unwrap_or(false);
@@ -404,11 +417,11 @@ impl Chats {
             profile: self.sandbox.profile_for(&st.setup.workspace.path),
             new_session: true,
         };
-        let mut launch = self.sandbox.launch(&spec).map_err(|e| e.to_string())?;
+        let mut launch = self.sandbox.launch(&spec)?;
         launch.env.push((MARKER_ENV.into(), self.marker.clone()));
         let log = self.log.new(slog::o!("chat" => chat.id.clone()));
         let (process, outputs) = AgentProcess::spawn(&launch, log.clone())
-            .map_err(|e| format!("starting the agent ({}): {e}", spec.program))?;
+            .map_err(|e| Error::Internal(anyhow::anyhow!("starting the agent ({}): {e}", spec.program)))?;
         slog::info!(log, "agent started"; "pid" => process.pid, "resumed" => resumed);
         st.generation += 1;
         st.process = Some(Arc::new(process));
@@ -445,11 +458,12 @@ impl Chats {
                     st.watchdog = None;
                     for (_, pending) in st.pending.drain() {
                         respond(
+                            &self.log,
                             &pending.outbox,
                             &chat.id,
                             pending.id,
                             pending.cmd,
-                            Err("the agent stopped".into()),
+                            Err(Error::Agent("the agent stopped".into())),
                         );
                     }
                     let reason = match st.stopping.take() {
@@ -490,16 +504,18 @@ impl Chats {
             let result = if object.get("success").and_then(Value::as_bool).unwrap_or(false) {
                 Ok(object.get("data").cloned())
             } else {
-                Err(object
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("the agent refused the command")
-                    .to_string())
+                Err(Error::Agent(
+                    object
+                        .get("error")
+                        .and_then(Value::as_str)
+                        .unwrap_or("the agent refused the command")
+                        .to_string(),
+                ))
             };
             if result.is_err() && matches!(pending.cmd, "prompt" | "steer" | "follow_up") {
                 st.watchdog = None;
             }
-            respond(&pending.outbox, &chat.id, pending.id, pending.cmd, result);
+            respond(&self.log, &pending.outbox, &chat.id, pending.id, pending.cmd, result);
             return;
         }
         st.watchdog = None;
@@ -524,7 +540,14 @@ impl Chats {
         let mut st = chat.lock();
         let Some(process) = st.process.clone() else {
             drop(st);
-            respond(outbox, &chat.id, id, cmd, Err("the chat's agent is not running".into()));
+            respond(
+                &self.log,
+                outbox,
+                &chat.id,
+                id,
+                cmd,
+                Err(Error::Conflict("the chat's agent is not running".into())),
+            );
             return;
         };
         st.next_request += 1;
@@ -572,7 +595,7 @@ impl Chats {
     fn fail_pending(&self, chat: &Chat, request: &str, why: &str) {
         let pending = chat.lock().pending.remove(request);
         if let Some(p) = pending {
-            respond(&p.outbox, &chat.id, p.id, p.cmd, Err(why.to_string()));
+            respond(&self.log, &p.outbox, &chat.id, p.id, p.cmd, Err(Error::Agent(why.to_string())));
         }
     }
 

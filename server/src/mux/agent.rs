@@ -10,6 +10,7 @@ use super::Connection;
 use crate::agent::{ChatSetup, chat_summary, commands, respond};
 use crate::context::ServerContext;
 use crate::db;
+use crate::error::Error;
 
 fn valid_chat_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
@@ -20,8 +21,9 @@ fn valid_chat_id(id: &str) -> bool {
 pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: AgentRequest) {
     let AgentRequest { session_id, id, command } = request;
     let cmd = command.name();
-    let reply =
-        |result: Result<Option<Value>, String>| respond(&conn.outbox, &session_id, id.clone(), cmd, result);
+    let reply = |result: Result<Option<Value>, Error>| {
+        respond(&ctx.log, &conn.outbox, &session_id, id.clone(), cmd, result)
+    };
     match command {
         AgentCommand::ListSessions => {
             let chats: Vec<Value> =
@@ -47,7 +49,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 conn.subscriptions().remove(&session_id);
                 let dir = ctx.config.user_dir(&conn.caller.user_id).join("chats").join(&session_id);
                 let _ = std::fs::remove_dir_all(dir);
-                let deleted = db::chats::delete(&ctx.db.pool, &session_id).await.map_err(|e| e.to_string());
+                let deleted = db::chats::delete(&ctx.db.pool, &session_id).await.map_err(Error::from);
                 if deleted.is_ok() {
                     crate::history::announce_deleted(ctx, &conn.caller.user_id, &session_id);
                 }
@@ -64,7 +66,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 &other
             {
                 if body.message.trim().is_empty() {
-                    return reply(Err("the message is empty".into()));
+                    return reply(Err(Error::Invalid("the message is empty".into())));
                 }
                 if let Some(client_id) = &body.client_id
                     && chat.seen_client_id(client_id)
@@ -86,7 +88,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 }
             }
             let Some(agent_command) = commands::to_agent(&other, chat.is_streaming()) else {
-                return reply(Err("not an agent command".into()));
+                return reply(Err(Error::BadRequest("not an agent command".into())));
             };
             ctx.chats.send(&chat, &conn.outbox, id.clone(), cmd, agent_command);
         }
@@ -94,11 +96,16 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
 }
 
 /// The caller's registered chat (another user's is "no chat", too).
-fn own(ctx: &ServerContext, conn: &Connection, session_id: &str) -> Result<Arc<crate::agent::Chat>, String> {
+fn own(ctx: &ServerContext, conn: &Connection, session_id: &str) -> Result<Arc<crate::agent::Chat>, Error> {
     match ctx.chats.get(session_id) {
         Some(chat) if chat.user_id == conn.caller.user_id => Ok(chat),
-        _ => Err(format!("no chat {session_id:?}; create it with session.create")),
+        _ => Err(Error::NotFound(format!("no chat {session_id:?}; create it with session.create"))),
     }
+}
+
+/// Another account's chat id: refused without saying more.
+fn taken() -> Error {
+    Error::Conflict("that chat id belongs to another account".into())
 }
 
 /// `session.create`: registers the chat (or finds it), subscribes the
@@ -109,29 +116,27 @@ async fn open(
     chat_id: &str,
     config: ChatConfig,
     last_seq: Option<u64>,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Value>, Error> {
     if !valid_chat_id(chat_id) {
-        return Err("session_id must be 1 to 128 letters, digits, '.', '_' or '-'".into());
+        return Err(Error::Invalid("session_id must be 1 to 128 letters, digits, '.', '_' or '-'".into()));
     }
     let harness = config.harness.clone().unwrap_or_else(|| "pi".into());
     if harness != "pi" {
-        return Err(format!("unknown harness {harness:?} (only \"pi\" is supported)"));
+        return Err(Error::Invalid(format!("unknown harness {harness:?} (only \"pi\" is supported)")));
     }
     let user_id = conn.caller.user_id.clone();
     let chat = match ctx.chats.get(chat_id) {
-        Some(chat) if chat.user_id != user_id => return Err("that chat id belongs to another account".into()),
+        Some(chat) if chat.user_id != user_id => return Err(taken()),
         Some(chat) => chat,
         None => {
-            let stored = db::chats::get(&ctx.db.pool, chat_id).await.map_err(|e| e.to_string())?;
+            let stored = db::chats::get(&ctx.db.pool, chat_id).await?;
             if stored.as_ref().is_some_and(|c| c.user_id != user_id) {
-                return Err("that chat id belongs to another account".into());
+                return Err(taken());
             }
             let requested_cwd = config.cwd.clone().or(stored.map(|c| c.cwd)).unwrap_or_else(|| ".".into());
-            let dir =
-                crate::sessions::resolve(ctx, &user_id, &requested_cwd).await.map_err(|e| e.to_string())?;
-            std::fs::create_dir_all(&dir.path).map_err(|e| format!("creating the working directory: {e}"))?;
-            let session =
-                crate::sessions::session_for_dir(ctx, &user_id, &dir).await.map_err(|e| e.to_string())?;
+            let dir = crate::sessions::resolve(ctx, &user_id, &requested_cwd).await?;
+            dir.create()?;
+            let session = crate::sessions::session_for_dir(ctx, &user_id, &dir).await?;
             let user_dir = ctx.config.user_dir(&user_id);
             let setup = ChatSetup {
                 workspace: dir.clone(),
@@ -152,7 +157,7 @@ async fn open(
                 created_at: now,
                 last_activity_at: now,
             };
-            db::chats::upsert(&ctx.db.pool, &row).await.map_err(|e| e.to_string())?;
+            db::chats::upsert(&ctx.db.pool, &row).await?;
             ctx.chats.insert(chat_id, &user_id, &harness, setup)
         }
     };
@@ -177,18 +182,16 @@ async fn open(
 }
 
 /// Makes sure the chat's workspace session runs (resuming it when stopped).
-async fn ensure_session(ctx: &Arc<ServerContext>, chat: &crate::agent::Chat) -> Result<(), String> {
+async fn ensure_session(ctx: &Arc<ServerContext>, chat: &crate::agent::Chat) -> Result<(), Error> {
     let session = chat.workspace_session_id();
     let dir = chat.workspace_dir();
-    let id = crate::sessions::ensure_running(ctx, &chat.user_id, session.as_deref(), &dir)
-        .await
-        .map_err(|e| e.to_string())?;
+    let id = crate::sessions::ensure_running(ctx, &chat.user_id, session.as_deref(), &dir).await?;
     chat.set_workspace_session(id);
     Ok(())
 }
 
 /// Starts a stopped chat's agent again from its session file.
-async fn resume(ctx: &Arc<ServerContext>, chat: &Arc<crate::agent::Chat>) -> Result<bool, String> {
+async fn resume(ctx: &Arc<ServerContext>, chat: &Arc<crate::agent::Chat>) -> Result<bool, Error> {
     ensure_session(ctx, chat).await?;
     ctx.chats.start(chat, true)
 }

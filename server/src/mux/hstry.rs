@@ -22,7 +22,10 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: H
     };
     let event = match data {
         Ok(data) => HstryEvent::Result { id, data },
-        Err(e) => HstryEvent::Error { id, error: e.to_string() },
+        Err(e) => {
+            let (error_code, error) = conn.failure(&ctx.log, e);
+            HstryEvent::Error { id, error, error_code }
+        }
     };
     conn.send(&ServerFrame::Hstry(event));
 }

@@ -27,6 +27,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::auth::{Caller, Grant};
 use crate::context::ServerContext;
+use crate::error::Error;
 use outbox::{OutFrame, Outbox};
 
 /// One open connection, as the channels see it.
@@ -49,8 +50,20 @@ impl Connection {
     }
 
     /// Sends a `system` error frame.
-    pub fn error(&self, error: String, id: Option<String>) {
-        self.send(&ServerFrame::System(SystemEvent::Error { error, id }));
+    pub fn error(&self, log: &slog::Logger, error: Error, id: Option<String>) {
+        let (error_code, error) = self.failure(log, error);
+        self.send(&ServerFrame::System(SystemEvent::Error { error, id, error_code }));
+    }
+
+    /// What the client sees of a failed command, `(error_code, message)`,
+    /// exactly as HTTP shows it: an internal cause is logged with the
+    /// connection, never sent.
+    pub fn failure(&self, log: &slog::Logger, error: Error) -> (String, String) {
+        if let Error::Internal(cause) = &error {
+            slog::error!(log, "mux command failed"; "connection" => self.id, "user_id" => &self.caller.user_id,
+                "error" => format!("{cause:#}"));
+        }
+        (error.code().to_string(), error.public_message())
     }
 
     pub fn subscriptions(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -219,7 +232,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
             _ = &mut writer => break,
             message = stream.next() => match message {
                 Some(Ok(Message::Text(text))) => dispatch(&ctx, &conn, text.as_str()).await,
-                Some(Ok(Message::Binary(_))) => conn.error("binary frames are not supported; send JSON text".into(), None),
+                Some(Ok(Message::Binary(_))) => conn.error(&ctx.log, Error::BadRequest("binary frames are not supported; send JSON text".into()), None),
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
@@ -252,7 +265,7 @@ async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) 
             let id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
-            conn.error(format!("malformed frame: {e}"), id);
+            conn.error(&ctx.log, Error::BadRequest(format!("malformed frame: {e}")), id);
         }
     }
 }

@@ -17,7 +17,13 @@ pub fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: SystemR
                 conn.subscriptions().insert(session_id.clone());
                 conn.send(&ServerFrame::System(SystemEvent::Subscribed { session_id, seq }));
             }
-            _ => conn.error(format!("no chat {session_id:?}; create it with session.create"), None),
+            _ => conn.error(
+                &ctx.log,
+                crate::error::Error::NotFound(format!(
+                    "no chat {session_id:?}; create it with session.create"
+                )),
+                None,
+            ),
         },
         SystemRequest::Unsubscribe { session_id } => {
             if let Some(chat) = ctx.chats.get(&session_id) {

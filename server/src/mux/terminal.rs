@@ -18,6 +18,7 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 
 use super::Connection;
 use crate::context::ServerContext;
+use crate::error::{Error, Result};
 
 /// Open terminals per user, over all their connections.
 const MAX_TERMINALS_PER_USER: usize = 8;
@@ -64,27 +65,25 @@ fn send(conn: &Connection, event: TerminalEvent) {
     conn.send(&ServerFrame::Terminal(event));
 }
 
-fn size(cols: u16, rows: u16) -> Result<PtySize, String> {
+fn size(cols: u16, rows: u16) -> Result<PtySize> {
     if !(1..=1000).contains(&cols) || !(1..=1000).contains(&rows) {
-        return Err("cols and rows must be between 1 and 1000".into());
+        return Err(Error::Invalid("cols and rows must be between 1 and 1000".into()));
     }
     Ok(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
 }
 
 pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: TerminalRequest) {
     let id = request.id.clone();
-    if let Err(error) = run(ctx, conn, request).await {
-        send(conn, TerminalEvent::Error { id, error });
+    if let Err(e) = run(ctx, conn, request).await {
+        let (error_code, error) = conn.failure(&ctx.log, e);
+        send(conn, TerminalEvent::Error { id, error, error_code });
     }
 }
 
-async fn run(
-    ctx: &Arc<ServerContext>,
-    conn: &Arc<Connection>,
-    request: TerminalRequest,
-) -> Result<(), String> {
+async fn run(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: TerminalRequest) -> Result<()> {
     let TerminalRequest { id, command } = request;
-    let not_open = |t: &str| format!("no open terminal {t:?}");
+    let not_open = |t: &str| Error::NotFound(format!("no open terminal {t:?}"));
+    let pty = |e: anyhow::Error| Error::Internal(e.context("terminal"));
     match command {
         TerminalCommand::Open { terminal_id, workspace_path, session_id, cols, rows } => {
             let size = size(cols, rows)?;
@@ -92,7 +91,7 @@ async fn run(
             // The workspace session it belongs to: the one named, else the
             // running session whose workspace holds the directory.
             let session = match &session_id {
-                Some(key) => Some(crate::sessions::get(ctx, caller, key).await.map_err(|e| e.to_string())?),
+                Some(key) => Some(crate::sessions::get(ctx, caller, key).await?),
                 None => None,
             };
             let workspace = match (workspace_path, &session) {
@@ -100,24 +99,23 @@ async fn run(
                 (None, Some(session)) => session.workspace_path.clone(),
                 (None, None) => ".".to_string(),
             };
-            let dir = crate::sessions::resolve(ctx, &caller.user_id, &workspace)
-                .await
-                .map_err(|e| e.to_string())?;
+            let dir = crate::sessions::resolve(ctx, &caller.user_id, &workspace).await?;
             let session_id = match session {
                 Some(session) => Some(session.id.to_string()),
                 None => crate::sessions::running_session_containing(ctx, &caller.user_id, &dir)
-                    .await
-                    .map_err(|e| e.to_string())?
+                    .await?
                     .map(|s| s.id),
             };
-            std::fs::create_dir_all(&dir.path).map_err(|e| e.to_string())?;
+            dir.create()?;
             let terminal_id = terminal_id
                 .unwrap_or_else(|| format!("term-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
             if conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).contains_key(&terminal_id) {
-                return Err(format!("terminal {terminal_id:?} is open already"));
+                return Err(Error::Conflict(format!("terminal {terminal_id:?} is open already")));
             }
             if ctx.hub.terminals_of_user(&caller.user_id) >= MAX_TERMINALS_PER_USER {
-                return Err(format!("at most {MAX_TERMINALS_PER_USER} terminals per user; close one first"));
+                return Err(Error::Conflict(format!(
+                    "at most {MAX_TERMINALS_PER_USER} terminals per user; close one first"
+                )));
             }
             let shell = ["/bin/bash", "/bin/sh"].into_iter().find(|s| std::path::Path::new(s).exists());
             let spec = crate::sandbox::launch::Spec {
@@ -133,9 +131,9 @@ async fn run(
                 profile: ctx.sandbox.profile_for(&dir.path),
                 new_session: false,
             };
-            std::fs::create_dir_all(&spec.writable[1]).map_err(|e| e.to_string())?;
-            let launch = ctx.sandbox.launch(&spec).map_err(|e| e.to_string())?;
-            let pair = native_pty_system().openpty(size).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&spec.writable[1]).map_err(|e| pty(e.into()))?;
+            let launch = ctx.sandbox.launch(&spec)?;
+            let pair = native_pty_system().openpty(size).map_err(pty)?;
             let mut command = CommandBuilder::new(&launch.program);
             command.args(&launch.args);
             command.cwd(&launch.cwd);
@@ -143,10 +141,10 @@ async fn run(
             for (key, value) in &launch.env {
                 command.env(key, value);
             }
-            let child = pair.slave.spawn_command(command).map_err(|e| e.to_string())?;
+            let child = pair.slave.spawn_command(command).map_err(pty)?;
             drop(pair.slave);
-            let mut reader = pair.master.try_clone_reader().map_err(|e| e.to_string())?;
-            let mut writer = pair.master.take_writer().map_err(|e| e.to_string())?;
+            let mut reader = pair.master.try_clone_reader().map_err(pty)?;
+            let mut writer = pair.master.take_writer().map_err(pty)?;
             let (input, queued) = std::sync::mpsc::sync_channel::<Vec<u8>>(INPUT_QUEUE);
             std::thread::spawn(move || {
                 for chunk in queued {
@@ -190,9 +188,9 @@ async fn run(
             match terminal.input.try_send(data.into_bytes()) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => {
-                    return Err(format!(
+                    return Err(Error::Conflict(format!(
                         "terminal {terminal_id:?} is not reading its input; this input was dropped"
-                    ));
+                    )));
                 }
                 Err(TrySendError::Disconnected(_)) => return Err(not_open(&terminal_id)),
             }
@@ -200,11 +198,7 @@ async fn run(
         TerminalCommand::Resize { terminal_id, cols, rows } => {
             let size = size(cols, rows)?;
             let open = conn.terminals().lock().unwrap_or_else(|p| p.into_inner());
-            open.get(&terminal_id)
-                .ok_or_else(|| not_open(&terminal_id))?
-                .master
-                .resize(size)
-                .map_err(|e| e.to_string())?;
+            open.get(&terminal_id).ok_or_else(|| not_open(&terminal_id))?.master.resize(size).map_err(pty)?;
         }
         TerminalCommand::Close { terminal_id } => {
             let removed = conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).remove(&terminal_id);

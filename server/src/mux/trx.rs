@@ -3,22 +3,25 @@
 //! server and the agent's own tools can both append without rewriting.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+
+use cap_std::fs::Dir;
 
 use oqto_api::mux::{ServerFrame, TrxCommand, TrxEvent, TrxIssue, TrxRequest};
 
 use super::Connection;
 use crate::context::ServerContext;
+use crate::error::{Error, Result};
+use crate::workspace::{self, io_error};
 
 const FILE: &str = ".trx/issues.jsonl";
 const TYPES: &[&str] = &["task", "bug", "feature", "epic"];
 const STATUSES: &[&str] = &["open", "in_progress", "blocked", "closed"];
 
 /// Every issue, by id, in file order of creation.
-fn read(file: &Path) -> Vec<TrxIssue> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
+fn read(dir: &Dir) -> Vec<TrxIssue> {
+    let text = dir.read_to_string(FILE).unwrap_or_default();
     let mut latest: BTreeMap<String, (usize, TrxIssue)> = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         if let Ok(issue) = serde_json::from_str::<TrxIssue>(line) {
@@ -31,34 +34,34 @@ fn read(file: &Path) -> Vec<TrxIssue> {
     issues.into_iter().map(|(_, issue)| issue).collect()
 }
 
-fn append(file: &Path, issue: &TrxIssue) -> Result<(), String> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    }
-    let mut line = serde_json::to_string(issue).map_err(|e| e.to_string())?;
+/// Appends an issue's state, beneath the workspace (a `.trx` link out,
+/// dangling or not, is refused).
+fn append(dir: &Dir, issue: &TrxIssue) -> Result<()> {
+    let mut line = serde_json::to_string(issue).map_err(|e| Error::Internal(e.into()))?;
     line.push('\n');
-    let mut f =
-        std::fs::OpenOptions::new().create(true).append(true).open(file).map_err(|e| e.to_string())?;
-    f.write_all(line.as_bytes()).map_err(|e| e.to_string())
+    workspace::append(dir, Path::new(FILE), line.as_bytes()).map_err(|e| io_error(FILE, e))
 }
 
-fn checked_text(field: &str, value: &str, max: usize) -> Result<String, String> {
+fn checked_text(field: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.chars().count() > max {
-        return Err(format!("{field} must be at most {max} characters"));
+        return Err(Error::Invalid(format!("{field} must be at most {max} characters")));
     }
     Ok(value.to_string())
 }
 
-fn checked_priority(p: u8) -> Result<u8, String> {
-    if p > 4 { Err("priority must be between 0 and 4".into()) } else { Ok(p) }
+fn checked_priority(p: u8) -> Result<u8> {
+    if p > 4 { Err(Error::Invalid("priority must be between 0 and 4".into())) } else { Ok(p) }
 }
 
 pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: TrxRequest) {
     let TrxRequest { id, workspace_path, command } = request;
     let event = match run(ctx, conn, &workspace_path, id.clone(), command).await {
         Ok(event) => event,
-        Err(error) => TrxEvent::Error { id, error },
+        Err(e) => {
+            let (error_code, error) = conn.failure(&ctx.log, e);
+            TrxEvent::Error { id, error, error_code }
+        }
     };
     conn.send(&ServerFrame::Trx(event));
 }
@@ -69,15 +72,15 @@ async fn run(
     workspace_path: &str,
     id: Option<String>,
     command: TrxCommand,
-) -> Result<TrxEvent, String> {
-    let ws = crate::sessions::existing_workspace(ctx, &conn.caller.user_id, workspace_path)
-        .await
-        .map_err(|e| e.to_string())?;
-    // Never through a `.trx` link out of the workspace.
-    let file: PathBuf = crate::workspace::resolve(&ws.path, FILE).map_err(|e| e.to_string())?.path;
+) -> Result<TrxEvent> {
+    let ws = crate::sessions::existing_workspace(ctx, &conn.caller.user_id, workspace_path).await?;
+    let file = ws.open()?;
     let now = chrono::Utc::now().timestamp_millis();
     let find = |issue_id: &str| {
-        read(&file).into_iter().find(|i| i.id == issue_id).ok_or_else(|| format!("no issue {issue_id:?}"))
+        read(&file)
+            .into_iter()
+            .find(|i| i.id == issue_id)
+            .ok_or_else(|| Error::NotFound(format!("no issue {issue_id:?}")))
     };
     Ok(match command {
         TrxCommand::List => TrxEvent::ListResult { id, issues: read(&file) },
@@ -85,11 +88,11 @@ async fn run(
         TrxCommand::Create { data } => {
             let title = checked_text("title", &data.title, 200)?;
             if title.is_empty() {
-                return Err("title must not be empty".into());
+                return Err(Error::Invalid("title must not be empty".into()));
             }
             let issue_type = data.issue_type.unwrap_or_else(|| "task".into());
             if !TYPES.contains(&issue_type.as_str()) {
-                return Err(format!("issue_type must be one of {}", TYPES.join(", ")));
+                return Err(Error::Invalid(format!("issue_type must be one of {}", TYPES.join(", "))));
             }
             if let Some(parent) = &data.parent_id {
                 find(parent)?;
@@ -120,7 +123,7 @@ async fn run(
             }
             if let Some(status) = data.status {
                 if !STATUSES.contains(&status.as_str()) {
-                    return Err(format!("status must be one of {}", STATUSES.join(", ")));
+                    return Err(Error::Invalid(format!("status must be one of {}", STATUSES.join(", "))));
                 }
                 issue.closed_at = (status == "closed").then_some(now);
                 issue.status = status;
