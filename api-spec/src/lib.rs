@@ -777,8 +777,9 @@ pub trait OqtoApi {
 
     /// Live mux connections
     ///
-    /// Public: connection ids, subscriptions and queue depths only (no
-    /// users, tokens or emails).
+    /// Public: anyone sees how many connections are open; an administrator
+    /// also sees each one's id, subscriptions (chat ids), queue depth and
+    /// age (never users, tokens or emails).
     #[endpoint { method = GET, path = "/api/ws/debug", tags = ["mux"] }]
     async fn mux_debug_view(
         rqctx: RequestContext<Self::Context>,

@@ -7195,7 +7195,7 @@ impl Client {
     }
     /**Live mux connections
 
-    Public: connection ids, subscriptions and queue depths only (no users, tokens or emails).
+    Public: anyone sees how many connections are open; an administrator also sees each one's id, subscriptions (chat ids), queue depth and age (never users, tokens or emails).
 
     Sends a `GET` request to `/api/ws/debug`
 

@@ -114,8 +114,17 @@ fn parse_query<T: DeserializeOwned>(rqctx: &Ctx) -> Result<T, HttpError> {
         .map_err(|e| Error::BadRequest(format!("unable to parse query string: {e}")).into())
 }
 
-/// Parses an untyped JSON body (aliased paths only).
-fn parse_body<T: DeserializeOwned>(body: &UntypedBody) -> Result<T, HttpError> {
+/// Parses an untyped JSON body (aliased paths only). As on every typed
+/// route, the request must say it is JSON: a cross-site form (which can
+/// send `text/plain` without asking) never reaches these actions.
+fn parse_body<T: DeserializeOwned>(rqctx: &Ctx, body: &UntypedBody) -> Result<T, HttpError> {
+    let content_type = rqctx.request.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let is_json = content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(Error::BadRequest("expected content type \"application/json\"".to_string()).into());
+    }
     let bytes = if body.as_bytes().is_empty() { b"{}".as_slice() } else { body.as_bytes() };
     serde_json::from_slice(bytes)
         .map_err(|e| Error::BadRequest(format!("unable to parse JSON body: {e}")).into())
@@ -142,7 +151,7 @@ impl OqtoApi for OqtoApiImpl {
         body: TypedBody<Registration>,
     ) -> Result<HttpResponseHeaders<HttpResponseCreated<AuthToken>>, HttpError> {
         let ctx = rqctx.context();
-        let (token, issued) = auth::register(ctx, body.into_inner()).await?;
+        let (token, issued) = auth::register(ctx, body.into_inner(), rqctx.request.remote_addr()).await?;
         Ok(with_session(ctx, HttpResponseCreated(token), &issued))
     }
 
@@ -263,7 +272,7 @@ impl OqtoApi for OqtoApiImpl {
         if path.into_inner().user_id != compat::USER_CONFIG_SYNC_ALIAS {
             return Err(not_found("operation"));
         }
-        let results = users::config_sync(rqctx.context(), parse_body(&body)?).await?;
+        let results = users::config_sync(rqctx.context(), parse_body(&rqctx, &body)?).await?;
         json_response(http::StatusCode::OK, &results)
     }
 
@@ -335,7 +344,7 @@ impl OqtoApi for OqtoApiImpl {
         if path.into_inner().code_id != compat::INVITE_CODE_BATCH_ALIAS {
             return Err(not_found("operation"));
         }
-        let codes = invites::batch_create(rqctx.context(), &caller, parse_body(&body)?).await?;
+        let codes = invites::batch_create(rqctx.context(), &caller, parse_body(&rqctx, &body)?).await?;
         json_response(http::StatusCode::CREATED, &codes)
     }
 
@@ -409,9 +418,9 @@ impl OqtoApi for OqtoApiImpl {
         let ctx = rqctx.context();
         let segment = path.into_inner().session_id;
         let workspace = if segment == compat::SESSION_GET_OR_CREATE_ALIAS {
-            parse_body::<SessionGetOrCreate>(&body)?.workspace_path
+            parse_body::<SessionGetOrCreate>(&rqctx, &body)?.workspace_path
         } else if segment == compat::SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS {
-            Some(parse_body::<SessionForWorkspace>(&body)?.workspace_path)
+            Some(parse_body::<SessionForWorkspace>(&rqctx, &body)?.workspace_path)
         } else {
             return Err(not_found("operation"));
         };
@@ -683,9 +692,15 @@ impl OqtoApi for OqtoApiImpl {
         websocket: WebsocketUpgrade,
     ) -> WebsocketEndpointResult {
         let ctx = Arc::clone(rqctx.context());
-        let token = auth::request_token(rqctx.request.headers())
-            .or(query.into_inner().token)
-            .ok_or_else(Error::unauthenticated)?;
+        let headers = rqctx.request.headers();
+        let token = match (auth::bearer_token(headers), query.into_inner().token) {
+            (Some(token), _) | (None, Some(token)) => token,
+            (None, None) => {
+                let token = auth::cookie_token(headers).ok_or_else(Error::unauthenticated)?;
+                auth::check_origin(&ctx, headers)?;
+                token
+            }
+        };
         let (caller, grant) = auth::authenticate_mux(&ctx, &token).await?;
         websocket.handle(move |upgraded| async move {
             mux::serve(ctx, caller, grant, upgraded).await;
@@ -699,7 +714,10 @@ impl OqtoApi for OqtoApiImpl {
     }
 
     async fn mux_debug_view(rqctx: Ctx) -> Result<HttpResponseOk<MuxDebugView>, HttpError> {
-        Ok(HttpResponseOk(rqctx.context().hub.debug()))
+        let ctx = rqctx.context();
+        let admin =
+            auth::authenticate(ctx, rqctx.request.headers()).await.is_ok_and(|c| c.require_admin().is_ok());
+        Ok(HttpResponseOk(ctx.hub.debug(admin)))
     }
 
     async fn health_view(rqctx: Ctx) -> Result<HttpResponseOk<Health>, HttpError> {

@@ -201,6 +201,9 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Largest accepted request body, in bytes.
     pub request_body_max_bytes: usize,
+    /// Web origins (`https://app.example.org`) besides the server's own
+    /// whose pages may open WebSockets authenticated by the session cookie.
+    pub allowed_origins: Vec<String>,
 }
 
 /// Storage.
@@ -266,7 +269,11 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), request_body_max_bytes: 1024 * 1024 }
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_body_max_bytes: 1024 * 1024,
+            allowed_origins: Vec::new(),
+        }
     }
 }
 

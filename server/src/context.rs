@@ -19,6 +19,8 @@ pub struct ServerContext {
     pub keys: TokenKeys,
     pub auth_cache: AuthCache,
     pub login_limiter: LoginLimiter,
+    /// Registration attempts per client address (the login address limit).
+    pub registration_limiter: LoginLimiter,
     pub chats: Arc<Chats>,
     /// How processes on a user's behalf are started.
     pub sandbox: Arc<crate::sandbox::launch::Sandbox>,
@@ -45,6 +47,11 @@ impl ServerContext {
             config.auth.login_max_failures_per_account,
             config.auth.login_max_failures_per_address,
         );
+        let registration_limiter = LoginLimiter::new(
+            Duration::from_secs(config.auth.login_window_secs),
+            config.auth.login_max_failures_per_address,
+            config.auth.login_max_failures_per_address,
+        );
         let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
         let agent_marker = format!("{:016x}", fnv1a(data_dir.to_string_lossy().as_bytes()));
         let sandbox = Arc::new(crate::sandbox::launch::Sandbox::probe(&config.sandbox));
@@ -64,6 +71,7 @@ impl ServerContext {
             keys,
             auth_cache,
             login_limiter,
+            registration_limiter,
             chats,
             sandbox,
             hub: crate::mux::Hub::default(),

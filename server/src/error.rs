@@ -31,6 +31,10 @@ pub enum Error {
     /// Too many attempts; try again after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// The server is too busy for this now; try again after this many
+    /// seconds (503 with `Retry-After`).
+    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    Busy { retry_after_secs: u64 },
     /// A service we depend on failed (503).
     #[error("{0}")]
     Unavailable(String),
@@ -61,7 +65,7 @@ impl Error {
             Error::Conflict(_) => "Conflict",
             Error::Invalid(_) => "InvalidValue",
             Error::RateLimited { .. } => "TooManyRequests",
-            Error::Unavailable(_) => "ServiceUnavailable",
+            Error::Unavailable(_) | Error::Busy { .. } => "ServiceUnavailable",
             Error::Agent(_) => "AgentError",
             Error::Internal(_) => "Internal",
         }
@@ -98,6 +102,19 @@ impl From<Error> for HttpError {
             Error::Invalid(m) => client(ClientErrorStatusCode::UNPROCESSABLE_ENTITY, m),
             e @ Error::RateLimited { retry_after_secs } => {
                 let mut error = client(ClientErrorStatusCode::TOO_MANY_REQUESTS, e.to_string());
+                error
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
+                error
+            }
+            e @ Error::Busy { retry_after_secs } => {
+                let mut error = HttpError {
+                    status_code: dropshot::ErrorStatusCode::SERVICE_UNAVAILABLE,
+                    error_code: Some(code.to_string()),
+                    external_message: e.to_string(),
+                    internal_message: e.to_string(),
+                    headers: None,
+                };
                 error
                     .headers_mut()
                     .insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));

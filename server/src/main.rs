@@ -15,6 +15,7 @@ mod misc;
 mod mux;
 mod pi_resources;
 mod projects;
+mod redact;
 mod sandbox;
 mod server;
 mod sessions;

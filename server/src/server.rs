@@ -23,7 +23,8 @@ pub fn logger(config: &Config) -> Result<slog::Logger> {
         "critical" => ConfigLoggingLevel::Critical,
         other => anyhow::bail!("log.level {other:?} is not one of trace, debug, info, warn, error, critical"),
     };
-    ConfigLogging::StderrTerminal { level }.to_logger("oqto").context("creating the logger")
+    let logger = ConfigLogging::StderrTerminal { level }.to_logger("oqto").context("creating the logger")?;
+    Ok(slog::Logger::root(slog::Drain::fuse(crate::redact::Redacting(logger)), slog::o!()))
 }
 
 /// Runs the server until it fails or the process is stopped.

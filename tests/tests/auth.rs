@@ -270,3 +270,73 @@ async fn invite_with_last_use_admits_exactly_one() {
     let stats = admin.user_stats().send().await.unwrap().into_inner();
     assert_eq!(stats.users, 1);
 }
+
+/// Logins sent all at once count as they arrive: no more reach the
+/// password check than the account's limit allows.
+#[tokio::test]
+async fn a_parallel_burst_of_guesses_is_throttled_as_it_arrives() {
+    let server = TestServer::start().await;
+    server.user_client("burst").await;
+    let guesses = (0..30).map(|i| {
+        let anon = server.anonymous();
+        let password = if i == 29 { TEST_PASSWORD.to_string() } else { format!("wrong-{i}") };
+        async move { code(anon.auth_login().body(creds("burst", &password)).send().await) }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|s| matches!(s, 200 | 401)).count();
+    assert!(checked <= 5, "{checked} attempts reached the password check: {answers:?}");
+    assert!(answers.iter().filter(|s| **s == 429).count() >= 25, "{answers:?}");
+}
+
+/// The username and the email are one account, with one budget.
+#[tokio::test]
+async fn username_and_email_share_one_budget() {
+    let server = TestServer::start().await;
+    server.user_client("twoface").await;
+    let anon = server.anonymous();
+    for login in ["twoface", "twoface@example.org", "TwoFace", "twoface@example.org", "twoface"] {
+        assert_eq!(status(anon.auth_login().body(creds(login, "wrong-password")).send().await), 401);
+    }
+    let sixth = anon.auth_login().body(creds("twoface@example.org", TEST_PASSWORD)).send().await;
+    assert_eq!(status(sixth), 429);
+}
+
+/// The status of an answer, success or not.
+fn code<T: std::fmt::Debug, E: std::fmt::Debug>(result: Result<T, oqto_client::Error<E>>) -> u16 {
+    match result {
+        Ok(_) => 200,
+        Err(e) => status::<T, E>(Err(e)),
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Password hashing runs one per core, whatever the load: after a first
+/// flood of logins, more floods do not grow the server (each argon2 run
+/// holds about 19 MiB; unbounded, 60 parallel ones took over 1 GiB).
+#[tokio::test]
+async fn a_login_flood_keeps_memory_bounded() {
+    let options = Options::default().env("OQTO_AUTH__LOGIN_MAX_FAILURES_PER_ADDRESS", "100000");
+    let server = TestServer::start_with(options).await;
+    let warm = server.anonymous();
+    let _ = warm.auth_login().body(creds("nobody", "warming-up")).send().await;
+    let flood = || {
+        futures::future::join_all((0..60).map(|i| {
+            let anon = server.anonymous();
+            async move { code(anon.auth_login().body(creds(&format!("u{i}"), "wrong-password")).send().await) }
+        }))
+    };
+    let first = flood().await;
+    assert!(first.iter().all(|s| matches!(s, 401 | 503)), "{first:?}");
+    let before = rss_kib(server.pid());
+    for _ in 0..3 {
+        let answers = flood().await;
+        assert!(answers.iter().all(|s| matches!(s, 401 | 503)), "{answers:?}");
+    }
+    let grown_mib = rss_kib(server.pid()).saturating_sub(before) / 1024;
+    assert!(grown_mib < 40, "the server grew by {grown_mib} MiB more under 180 more parallel logins");
+}

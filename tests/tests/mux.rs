@@ -665,3 +665,69 @@ async fn browsers_open_the_mux_with_a_single_use_ticket() {
     assert_eq!(oqto_tests::status(server.client(&fresh.ticket).me_view().send().await), 401);
     assert_eq!(oqto_tests::status(server.anonymous().mux_ticket_create().send().await), 401);
 }
+
+/// Opens the mux with a hand-made upgrade request (cookie, origin, query).
+async fn upgrade(
+    server: &TestServer,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, u16>
+{
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/api/ws/mux{query}", server.url.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("upgrade failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_cookie_opens_the_mux_only_from_the_servers_own_origin() {
+    let server = TestServer::start_with(
+        Options::default().env("OQTO_SERVER__ALLOWED_ORIGINS", "['https://app.example.org']"),
+    )
+    .await;
+    server.user_client("origin").await;
+    let token = server.login("origin", TEST_PASSWORD).await;
+    let cookie = format!("auth_token={token}");
+    let own = server.url.clone();
+    assert!(upgrade(&server, "", &[("cookie", &cookie), ("origin", &own)]).await.is_ok());
+    assert!(
+        upgrade(&server, "", &[("cookie", &cookie), ("origin", "https://app.example.org")]).await.is_ok()
+    );
+    assert!(upgrade(&server, "", &[("cookie", &cookie)]).await.is_ok(), "no Origin: not a browser");
+    let foreign = [("cookie", cookie.as_str()), ("origin", "https://evil.example")];
+    assert_eq!(upgrade(&server, "", &foreign).await.err(), Some(403));
+    // Credentials another site cannot know are not affected.
+    let bearer = format!("Bearer {token}");
+    assert!(
+        upgrade(&server, "", &[("authorization", &bearer), ("origin", "https://evil.example")]).await.is_ok()
+    );
+}
+
+#[tokio::test]
+async fn the_debug_view_shows_chat_ids_to_admins_only_and_tokens_never_reach_the_log() {
+    let server = TestServer::start().await;
+    let (_, mut mux, token) = user_mux(&server, "dbg").await;
+    assert!(mux.command("secret-chat", create(".")).await.unwrap().success);
+    let _by_query = upgrade(&server, &format!("?token={token}"), &[]).await.unwrap();
+    let anonymous = server.anonymous().mux_debug_view().send().await.unwrap().into_inner();
+    assert!(anonymous.connections >= 1);
+    assert!(anonymous.details.is_empty(), "{anonymous:?}");
+    let user = server.client(&token).mux_debug_view().send().await.unwrap().into_inner();
+    assert!(user.details.is_empty(), "{user:?}");
+    let admin = server.admin_client().await.mux_debug_view().send().await.unwrap().into_inner();
+    assert!(admin.details.iter().any(|c| c.subscriptions.contains(&"secret-chat".to_string())), "{admin:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = server.log();
+    assert!(log.contains("token=REDACTED"), "the upgrade is logged");
+    assert!(!log.contains(&token), "a token reached the log");
+}

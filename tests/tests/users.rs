@@ -199,6 +199,17 @@ async fn original_collection_paths_are_served() {
     let (code, _) =
         server.raw(Method::POST, "/api/admin/users/whatever", &token, Some(serde_json::json!({}))).await;
     assert_eq!(code, 404);
+    // A cross-site form can post text/plain without asking: refused, as on typed routes.
+    let form = server
+        .http()
+        .post(format!("{}/api/admin/users/sync-configs", server.url))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 400);
     let anonymous = server.http().get(format!("{}/api/admin/users/stats", server.url)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }

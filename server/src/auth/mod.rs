@@ -103,10 +103,21 @@ impl AuthCache {
 
 /// The token of a request: `Authorization: Bearer`, then the cookie.
 pub fn request_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string());
+    match headers.get(http::header::AUTHORIZATION) {
+        Some(_) => bearer_token(headers),
+        None => cookie_token(headers),
     }
+}
+
+/// The `Authorization: Bearer` token, if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+/// The session cookie's token, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -116,6 +127,28 @@ pub fn request_token(headers: &HeaderMap) -> Option<String> {
         .find(|(name, _)| *name == COOKIE_NAME)
         .map(|(_, value)| value.to_string())
         .filter(|v| !v.is_empty())
+}
+
+/// Refuses a cookie-authenticated WebSocket upgrade from another site:
+/// browsers send the cookie with any page's upgrade, so the `Origin` must
+/// be the server's own (the `Host` it was reached at) or one of
+/// `server.allowed_origins`. Bearer and ticket upgrades are not affected
+/// (another site cannot know them); a request without `Origin` is no
+/// browser's.
+pub fn check_origin(ctx: &ServerContext, headers: &HeaderMap) -> Result<()> {
+    let Some(origin) = headers.get(http::header::ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let own =
+        ["http://", "https://"].iter().any(|scheme| !host.is_empty() && origin == format!("{scheme}{host}"));
+    let listed = ctx.config.server.allowed_origins.iter().any(|o| o.trim_end_matches('/') == origin);
+    if own || listed {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "a WebSocket authenticated by cookie from origin {origin:?} is not allowed (server.allowed_origins)"
+        )))
+    }
 }
 
 /// Authenticates a request (401 unless it carries a valid, unrevoked token
@@ -255,27 +288,37 @@ pub async fn login(
     if creds.password.len() > password::MAX_LEN || account.len() > 320 {
         return Err(Error::Unauthenticated("wrong username or password".to_string()));
     }
-    let now = Instant::now();
-    ctx.login_limiter
-        .check(&account, peer.ip(), now)
-        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
     let user = db::users::find_by_login(&ctx.db.pool, &account).await?;
+    // Counted per account (its id: the username and the email are one
+    // account), or per login name when there is no such account; reserved
+    // before the password is checked, so a parallel burst counts in full.
+    let key = user.as_ref().map_or_else(|| format!("login:{account}"), |u| format!("user:{}", u.id));
+    ctx.login_limiter
+        .reserve(&key, peer.ip(), Instant::now())
+        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
     let ok = password::verify(&creds.password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let Some(user) = user.filter(|_| ok) else {
-        ctx.login_limiter.record_failure(&account, peer.ip(), now);
         slog::info!(ctx.log, "login refused"; "peer" => %peer);
         return Err(Error::Unauthenticated("wrong username or password".to_string()));
     };
     if !user.is_active {
         return Err(Error::Forbidden("account is deactivated".to_string()));
     }
-    ctx.login_limiter.record_success(&account);
+    ctx.login_limiter.settle_success(&key, peer.ip());
     slog::info!(ctx.log, "login"; "user_id" => &user.id, "peer" => %peer);
     log_in(ctx, user).await
 }
 
 /// `POST /api/auth/register`
-pub async fn register(ctx: &ServerContext, reg: Registration) -> Result<(AuthToken, Issued)> {
+///
+/// Attempts are throttled per client address like logins (a success gives
+/// its slot back), and the invite code is checked before the password is
+/// hashed, so a wrong code costs no hashing.
+pub async fn register(
+    ctx: &ServerContext,
+    reg: Registration,
+    peer: SocketAddr,
+) -> Result<(AuthToken, Issued)> {
     if !ctx.config.auth.registration_enabled {
         return Err(Error::Forbidden("registration is disabled on this server".to_string()));
     }
@@ -283,6 +326,34 @@ pub async fn register(ctx: &ServerContext, reg: Registration) -> Result<(AuthTok
     if code.is_empty() {
         return Err(Error::Invalid("invite_code is required".to_string()));
     }
+    let key = peer.ip().to_string();
+    ctx.registration_limiter
+        .reserve(&key, peer.ip(), Instant::now())
+        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
+    let invite = db::invites::get_by_code(&ctx.db.pool, &code).await?;
+    if let Some(why) = invite_problem(invite.as_ref(), db::now_ms()) {
+        return Err(Error::Invalid(why.to_string()));
+    }
+    let registered = create_account(ctx, reg, &code).await;
+    if registered.is_ok() {
+        ctx.registration_limiter.settle_success(&key, peer.ip());
+    }
+    registered
+}
+
+/// Why an invite code cannot be used now, if it cannot.
+fn invite_problem(invite: Option<&db::invites::InviteRow>, now: i64) -> Option<&'static str> {
+    match invite {
+        None => Some("invite code is not known"),
+        Some(i) if i.revoked_at.is_some() => Some("invite code has been revoked"),
+        Some(i) if i.expires_at.is_some_and(|e| e <= now) => Some("invite code has expired"),
+        Some(i) if i.uses_remaining <= 0 => Some("invite code has no uses left"),
+        Some(_) => None,
+    }
+}
+
+/// Creates the account and spends one use of the invite, in one transaction.
+async fn create_account(ctx: &ServerContext, reg: Registration, code: &str) -> Result<(AuthToken, Issued)> {
     let user = new_user_row(NewAccount {
         username: reg.username,
         email: reg.email,
@@ -293,14 +364,10 @@ pub async fn register(ctx: &ServerContext, reg: Registration) -> Result<(AuthTok
     .await?;
     let now = db::now_ms();
     let mut tx = ctx.db.pool.begin().await?;
-    if !db::invites::consume(&mut *tx, &code, now).await? {
+    if !db::invites::consume(&mut *tx, code, now).await? {
         tx.rollback().await?;
-        let why = match db::invites::get_by_code(&ctx.db.pool, &code).await? {
-            None => "invite code is not known",
-            Some(i) if i.revoked_at.is_some() => "invite code has been revoked",
-            Some(i) if i.expires_at.is_some_and(|e| e <= now) => "invite code has expired",
-            Some(_) => "invite code has no uses left",
-        };
+        let invite = db::invites::get_by_code(&ctx.db.pool, code).await?;
+        let why = invite_problem(invite.as_ref(), now).unwrap_or("invite code has no uses left");
         return Err(Error::Invalid(why.to_string()));
     }
     if let Err(e) = db::users::insert(&mut *tx, &user).await {
@@ -311,7 +378,7 @@ pub async fn register(ctx: &ServerContext, reg: Registration) -> Result<(AuthTok
             e.into()
         });
     }
-    db::invites::set_used_by(&mut *tx, &code, &user.id).await?;
+    db::invites::set_used_by(&mut *tx, code, &user.id).await?;
     tx.commit().await?;
     slog::info!(ctx.log, "registered"; "user_id" => &user.id);
     log_in(ctx, user).await

@@ -1,5 +1,6 @@
-//! Login throttling: failed attempts counted per account and per client
-//! address over a sliding window.
+//! Login throttling: attempts counted per account and per client address
+//! over a sliding window, reserved before the password is checked and
+//! given back only when it was right.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -31,34 +32,32 @@ impl LoginLimiter {
         }
     }
 
-    /// `Err(seconds)` when the account or the address must wait that long.
-    pub fn check(&self, account: &str, address: IpAddr, now: Instant) -> Result<(), u64> {
+    /// Reserves one attempt for `account` from `address` before the
+    /// password is checked: it counts as a failure until
+    /// [`LoginLimiter::settle_success`] says otherwise, so attempts sent in
+    /// parallel are counted as they arrive. `Err(seconds)` when the account
+    /// or the address must wait that long (nothing is reserved then).
+    pub fn reserve(&self, account: &str, address: IpAddr, now: Instant) -> Result<(), u64> {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let keys = [
-            (Key::Account(account.to_lowercase()), self.per_account),
+            (Key::Account(account.to_string()), self.per_account),
             (Key::Address(address), self.per_address),
         ];
         let mut wait = Duration::ZERO;
-        for (key, limit) in keys {
-            if let Some(times) = failures.get_mut(&key) {
-                prune(times, now, self.window);
-                if times.len() >= limit.max(1)
-                    && let Some(oldest) = times.front()
-                {
-                    wait = wait.max(self.window.saturating_sub(now.duration_since(*oldest)));
-                }
+        for (key, limit) in &keys {
+            let times = failures.entry(key.clone()).or_default();
+            prune(times, now, self.window);
+            if times.len() >= (*limit).max(1)
+                && let Some(oldest) = times.front()
+            {
+                wait = wait.max(self.window.saturating_sub(now.duration_since(*oldest)));
             }
         }
-        if wait.is_zero() { Ok(()) } else { Err(wait.as_secs().max(1)) }
-    }
-
-    /// Counts a failed attempt.
-    pub fn record_failure(&self, account: &str, address: IpAddr, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for key in [Key::Account(account.to_lowercase()), Key::Address(address)] {
-            let times = failures.entry(key).or_default();
-            prune(times, now, self.window);
-            times.push_back(now);
+        if !wait.is_zero() {
+            return Err(wait.as_secs().max(1));
+        }
+        for (key, _) in keys {
+            failures.entry(key).or_default().push_back(now);
         }
         // Keep the map from growing without bound under a spray of names.
         if failures.len() > 100_000 {
@@ -68,12 +67,17 @@ impl LoginLimiter {
                 !times.is_empty()
             });
         }
+        Ok(())
     }
 
-    /// Forgets the account's failures after a successful login.
-    pub fn record_success(&self, account: &str) {
+    /// The reserved attempt succeeded: the account's failures are
+    /// forgotten and the address's reservation is returned.
+    pub fn settle_success(&self, account: &str, address: IpAddr) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&Key::Account(account.to_lowercase()));
+        failures.remove(&Key::Account(account.to_string()));
+        if let Some(times) = failures.get_mut(&Key::Address(address)) {
+            times.pop_back();
+        }
     }
 }
 
@@ -88,30 +92,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn account_and_address_limits() {
+    fn attempts_count_when_they_arrive() {
         let limiter = LoginLimiter::new(Duration::from_secs(60), 2, 3);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let t0 = Instant::now();
-        assert!(limiter.check("alice", a, t0).is_ok());
-        limiter.record_failure("alice", a, t0);
-        limiter.record_failure("Alice", b, t0);
-        // The account is locked from any address...
-        let wait = limiter.check("alice", "10.0.0.3".parse().unwrap(), t0).unwrap_err();
+        // Two in flight for one account: the third waits, whatever the address.
+        assert!(limiter.reserve("u1", a, t0).is_ok());
+        assert!(limiter.reserve("u1", b, t0).is_ok());
+        let wait = limiter.reserve("u1", "10.0.0.3".parse().unwrap(), t0).unwrap_err();
         assert!((1..=60).contains(&wait));
         // ...and frees up after the window.
         let t1 = t0 + Duration::from_secs(61);
-        assert!(limiter.check("alice", a, t1).is_ok());
-        // The address limit counts failures across accounts.
+        assert!(limiter.reserve("u1", a, t1).is_ok());
+        limiter.settle_success("u1", a);
+        // The address limit counts attempts across accounts.
         for name in ["bob", "carol", "erin"] {
-            limiter.record_failure(name, a, t1);
+            assert!(limiter.reserve(name, a, t1).is_ok());
         }
-        assert!(limiter.check("dave", a, t1).is_err());
-        assert!(limiter.check("dave", b, t1).is_ok());
-        limiter.record_failure("alice", b, t1);
-        limiter.record_failure("alice", b, t1);
-        assert!(limiter.check("alice", b, t1).is_err());
-        limiter.record_success("alice");
-        assert!(limiter.check("alice", b, t1).is_ok());
+        assert!(limiter.reserve("dave", a, t1).is_err());
+        assert!(limiter.reserve("dave", b, t1).is_ok());
+        // A success clears the account and returns the address's slot.
+        limiter.settle_success("dave", b);
+        assert!(limiter.reserve("dave", b, t1).is_ok());
     }
 }

@@ -141,8 +141,9 @@ impl Hub {
         }
     }
 
-    /// What `GET /api/ws/debug` shows.
-    pub fn debug(&self) -> MuxDebugView {
+    /// What `GET /api/ws/debug` shows: the count to anyone, each
+    /// connection's subscriptions (chat ids) only to an administrator.
+    pub fn debug(&self, show_details: bool) -> MuxDebugView {
         let mut details: Vec<MuxConnectionDebug> = self
             .map()
             .values()
@@ -158,7 +159,8 @@ impl Hub {
             })
             .collect();
         details.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
-        MuxDebugView { connections: details.len() as u32, details }
+        let connections = details.len() as u32;
+        MuxDebugView { connections, details: if show_details { details } else { Vec::new() } }
     }
 }
 
