@@ -716,7 +716,7 @@ async fn a_cookie_opens_the_mux_only_from_the_servers_own_origin() {
 #[tokio::test]
 async fn the_debug_view_shows_chat_ids_to_admins_only_and_tokens_never_reach_the_log() {
     let server = TestServer::start().await;
-    let (_, mut mux, token) = user_mux(&server, "dbg").await;
+    let (_, mux, token) = user_mux(&server, "dbg").await;
     assert!(mux.command("secret-chat", create(".")).await.unwrap().success);
     let _by_query = upgrade(&server, &format!("?token={token}"), &[]).await.unwrap();
     let anonymous = server.anonymous().mux_debug_view().send().await.unwrap().into_inner();
