@@ -5,7 +5,11 @@ CARGO ?= cargo
 PG_URL ?= $(or $(OQTO_TEST_PG_URL),postgres://postgres@127.0.0.1:5432/test)
 PG_HOSTPORT := $(shell echo '$(PG_URL)' | sed -E 's|^[a-z]+://([^@/]*@)?([^/:?]+)(:([0-9]+))?.*|\2 \4|')
 
-.PHONY: run test test-sqlite test-postgres generate check fuzz bench
+.PHONY: run test test-sqlite test-postgres generate check fuzz bench pi
+
+# The real Pi agent for tests/tests/real_pi.rs (installed into target/pi).
+PI_PACKAGE := @mariozechner/pi-coding-agent@0.73.1
+PI_BIN := target/pi/node_modules/.bin/pi
 
 ## Build and start the server (data in $XDG_DATA_HOME/oqto, http://127.0.0.1:8080).
 run:
@@ -14,7 +18,7 @@ run:
 ## Everything: unit tests, end-to-end tests on SQLite and on PostgreSQL.
 test: test-sqlite test-postgres
 
-test-sqlite:
+test-sqlite: pi
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
@@ -32,6 +36,18 @@ test-postgres:
 		echo "!! PostgreSQL run SKIPPED: nothing answers at $$host:$$port"; \
 		echo "!! (set OQTO_TEST_PG_URL to a server with trust auth to run it)."; \
 		echo "!! Only SQLite was tested."; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	fi
+
+## Install the real Pi agent (npm) for its end-to-end test; says so loudly when it cannot.
+pi:
+	@if [ -x $(PI_BIN) ]; then :; \
+	elif command -v npm >/dev/null; then \
+		mkdir -p target/pi && npm install --prefix target/pi --no-audit --no-fund --loglevel=error $(PI_PACKAGE); \
+	elif [ -n "$$CI" ]; then echo "!! npm is missing and CI must run the real Pi test"; exit 1; \
+	else \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		echo "!! npm is missing: the real Pi agent test will be SKIPPED (install Node.js)"; \
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	fi
 

@@ -704,8 +704,10 @@ pub trait OqtoApi {
     /// A workspace's effective sandbox profile
     ///
     /// The server's default profile, or the stricter one the workspace
-    /// picked, with the workspace's additions applied. Additions that would
-    /// loosen anything are never applied. Errors: 404, 422.
+    /// picked, with the workspace's additions applied: what every agent and
+    /// terminal of the workspace starts under (network, binds, limits).
+    /// Additions that would loosen anything are never applied. Errors: 404,
+    /// 422.
     #[endpoint { method = GET, path = "/api/workspace/sandbox", tags = ["projects"] }]
     async fn workspace_sandbox_view(
         rqctx: RequestContext<Self::Context>,
@@ -715,8 +717,9 @@ pub trait OqtoApi {
     /// Add restrictions to a workspace's sandbox
     ///
     /// Only restrictions: a looser profile, `allow_write` entries the
-    /// profile does not allow, and read-write binds are refused with 422
-    /// naming the field. Errors: 404, 422.
+    /// profile does not allow, read-write binds and higher limits are
+    /// refused with 422 naming the field. Agents and terminals started
+    /// afterwards run under the new profile. Errors: 404, 422.
     #[endpoint { method = PATCH, path = "/api/workspace/sandbox", tags = ["projects"] }]
     async fn workspace_sandbox_update(
         rqctx: RequestContext<Self::Context>,
@@ -755,9 +758,11 @@ pub trait OqtoApi {
     ///
     /// Upgrades to a WebSocket carrying every real-time channel; frames are
     /// described by `mux.schema.json`. The token may come as
-    /// `Authorization: Bearer`, the `auth_token` cookie, or the `token`
-    /// query parameter (browsers). Errors: 401 before the upgrade without a
-    /// valid token.
+    /// `Authorization: Bearer`, the `token` query parameter (a ticket from
+    /// `POST /api/ws/ticket`, or a session token), or the `auth_token`
+    /// cookie; a cookie is accepted only from the server's own origin or
+    /// one of `server.allowed_origins`. Errors: 401 before the upgrade
+    /// without a valid token, 403 for a cookie from another origin.
     #[endpoint { method = GET, path = "/api/ws/mux", tags = ["mux"] }]
     async fn mux_connect(
         rqctx: RequestContext<Self::Context>,

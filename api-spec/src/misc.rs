@@ -56,4 +56,19 @@ pub struct Features {
     pub dev_mode: bool,
     /// Voice settings, when voice is configured.
     pub voice: Option<VoiceFeatures>,
+    /// How processes on users' behalf (agents, terminals) are isolated.
+    pub sandbox: SandboxFeatures,
+}
+
+/// The sandbox of this server, as it runs.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct SandboxFeatures {
+    /// `bubblewrap`, or `off` when the operator switched isolation off
+    /// (`sandbox.mode = "off"`: a single-user setup).
+    pub mode: String,
+    /// Whether a sandbox can be built here; when the mode is `bubblewrap`
+    /// and this is false, agents and terminals refuse to start.
+    pub available: bool,
+    /// The profile every workspace gets at least.
+    pub default_profile: String,
 }

@@ -188,6 +188,8 @@ pub mod types {
         pub mmry_enabled: bool,
         ///New users may register with an invite code.
         pub registration_enabled: bool,
+        ///How processes on users' behalf (agents, terminals) are isolated.
+        pub sandbox: SandboxFeatures,
         ///How new chat sessions are attached.
         pub session_auto_attach: SessionAutoAttach,
         ///Voice settings, when voice is configured.
@@ -749,6 +751,21 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///The sandbox of this server, as it runs.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SandboxFeatures {
+        ///Whether a sandbox can be built here; when the mode is `bubblewrap` and this is false, agents and terminals refuse to start.
+        pub available: bool,
+        ///The profile every workspace gets at least.
+        pub default_profile: ::std::string::String,
+        ///`bubblewrap`, or `off` when the operator switched isolation off (`sandbox.mode = "off"`: a single-user setup).
+        pub mode: ::std::string::String,
+    }
+    impl SandboxFeatures {
+        pub fn builder() -> builder::SandboxFeatures {
+            Default::default()
         }
     }
     ///How strictly a sandbox filter applies.
@@ -2185,6 +2202,7 @@ pub mod types {
             dev_mode: ::std::result::Result<bool, ::std::string::String>,
             mmry_enabled: ::std::result::Result<bool, ::std::string::String>,
             registration_enabled: ::std::result::Result<bool, ::std::string::String>,
+            sandbox: ::std::result::Result<super::SandboxFeatures, ::std::string::String>,
             session_auto_attach: ::std::result::Result<super::SessionAutoAttach, ::std::string::String>,
             voice: ::std::result::Result<::std::option::Option<super::VoiceFeatures>, ::std::string::String>,
             websocket_events: ::std::result::Result<bool, ::std::string::String>,
@@ -2196,6 +2214,7 @@ pub mod types {
                     dev_mode: Err("no value supplied for dev_mode".to_string()),
                     mmry_enabled: Err("no value supplied for mmry_enabled".to_string()),
                     registration_enabled: Err("no value supplied for registration_enabled".to_string()),
+                    sandbox: Err("no value supplied for sandbox".to_string()),
                     session_auto_attach: Err("no value supplied for session_auto_attach".to_string()),
                     voice: Ok(Default::default()),
                     websocket_events: Err("no value supplied for websocket_events".to_string()),
@@ -2243,6 +2262,15 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for registration_enabled: {e}"));
                 self
             }
+            pub fn sandbox<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SandboxFeatures>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sandbox =
+                    value.try_into().map_err(|e| format!("error converting supplied value for sandbox: {e}"));
+                self
+            }
             pub fn session_auto_attach<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::SessionAutoAttach>,
@@ -2281,6 +2309,7 @@ pub mod types {
                     dev_mode: value.dev_mode?,
                     mmry_enabled: value.mmry_enabled?,
                     registration_enabled: value.registration_enabled?,
+                    sandbox: value.sandbox?,
                     session_auto_attach: value.session_auto_attach?,
                     voice: value.voice?,
                     websocket_events: value.websocket_events?,
@@ -2294,6 +2323,7 @@ pub mod types {
                     dev_mode: Ok(value.dev_mode),
                     mmry_enabled: Ok(value.mmry_enabled),
                     registration_enabled: Ok(value.registration_enabled),
+                    sandbox: Ok(value.sandbox),
                     session_auto_attach: Ok(value.session_auto_attach),
                     voice: Ok(value.voice),
                     websocket_events: Ok(value.websocket_events),
@@ -4084,6 +4114,73 @@ pub mod types {
                     invite_code: Ok(value.invite_code),
                     password: Ok(value.password),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SandboxFeatures {
+            available: ::std::result::Result<bool, ::std::string::String>,
+            default_profile: ::std::result::Result<::std::string::String, ::std::string::String>,
+            mode: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SandboxFeatures {
+            fn default() -> Self {
+                Self {
+                    available: Err("no value supplied for available".to_string()),
+                    default_profile: Err("no value supplied for default_profile".to_string()),
+                    mode: Err("no value supplied for mode".to_string()),
+                }
+            }
+        }
+        impl SandboxFeatures {
+            pub fn available<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.available = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for available: {e}"));
+                self
+            }
+            pub fn default_profile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default_profile = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for default_profile: {e}"));
+                self
+            }
+            pub fn mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mode =
+                    value.try_into().map_err(|e| format!("error converting supplied value for mode: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SandboxFeatures> for super::SandboxFeatures {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SandboxFeatures,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    available: value.available?,
+                    default_profile: value.default_profile?,
+                    mode: value.mode?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SandboxFeatures> for SandboxFeatures {
+            fn from(value: super::SandboxFeatures) -> Self {
+                Self {
+                    available: Ok(value.available),
+                    default_profile: Ok(value.default_profile),
+                    mode: Ok(value.mode),
                 }
             }
         }
@@ -7165,7 +7262,7 @@ impl Client {
     }
     /**A workspace's effective sandbox profile
 
-    The server's default profile, or the stricter one the workspace picked, with the workspace's additions applied. Additions that would loosen anything are never applied. Errors: 404, 422.
+    The server's default profile, or the stricter one the workspace picked, with the workspace's additions applied: what every agent and terminal of the workspace starts under (network, binds, limits). Additions that would loosen anything are never applied. Errors: 404, 422.
 
     Sends a `GET` request to `/api/workspace/sandbox`
 
@@ -7180,7 +7277,7 @@ impl Client {
     }
     /**Add restrictions to a workspace's sandbox
 
-    Only restrictions: a looser profile, `allow_write` entries the profile does not allow, and read-write binds are refused with 422 naming the field. Errors: 404, 422.
+    Only restrictions: a looser profile, `allow_write` entries the profile does not allow, read-write binds and higher limits are refused with 422 naming the field. Agents and terminals started afterwards run under the new profile. Errors: 404, 422.
 
     Sends a `PATCH` request to `/api/workspace/sandbox`
 
@@ -7209,7 +7306,7 @@ impl Client {
     }
     /**The multiplexed WebSocket
 
-    Upgrades to a WebSocket carrying every real-time channel; frames are described by `mux.schema.json`. The token may come as `Authorization: Bearer`, the `auth_token` cookie, or the `token` query parameter (browsers). Errors: 401 before the upgrade without a valid token.
+    Upgrades to a WebSocket carrying every real-time channel; frames are described by `mux.schema.json`. The token may come as `Authorization: Bearer`, the `token` query parameter (a ticket from `POST /api/ws/ticket`, or a session token), or the `auth_token` cookie; a cookie is accepted only from the server's own origin or one of `server.allowed_origins`. Errors: 401 before the upgrade without a valid token, 403 for a cookie from another origin.
 
     Sends a `GET` request to `/api/ws/mux`
 

@@ -1,6 +1,6 @@
 //! Health, features and the API document.
 
-use oqto_api::misc::{Features, Health, SessionAutoAttach};
+use oqto_api::misc::{Features, Health, SandboxFeatures, SessionAutoAttach};
 
 use crate::context::ServerContext;
 
@@ -12,16 +12,22 @@ pub async fn health(ctx: &ServerContext) -> Health {
     Health { status: status.to_string(), version: env!("CARGO_PKG_VERSION").to_string() }
 }
 
-/// What this server offers. Areas that have not landed yet (the mux, memories,
-/// the agent browser, voice) report themselves off.
+/// What this server offers, derived from the running configuration. Areas
+/// that have not landed yet (memories, the agent browser, voice) report
+/// themselves off.
 pub fn features(ctx: &ServerContext) -> Features {
     Features {
         mmry_enabled: false,
-        websocket_events: false,
+        websocket_events: true,
         agent_browser_enabled: false,
         session_auto_attach: SessionAutoAttach::Off,
         registration_enabled: ctx.config.auth.registration_enabled,
         dev_mode: ctx.config.auth.dev_mode,
         voice: None,
+        sandbox: SandboxFeatures {
+            mode: if ctx.sandbox.enabled() { "bubblewrap" } else { "off" }.to_string(),
+            available: ctx.sandbox.enabled() && ctx.sandbox.broken().is_none(),
+            default_profile: ctx.config.sandbox.default_profile.clone(),
+        },
     }
 }

@@ -32,6 +32,10 @@ pub async fn serve(config: Config) -> Result<()> {
     let log = logger(&config)?;
     let ctx = ServerContext::open(config, log.clone()).await?;
     ensure_first_admin(&ctx).await?;
+    // What a crashed predecessor on this data dir left running.
+    for orphan in crate::sessions::kill_orphans(&ctx) {
+        slog::warn!(log, "killed a process left by an earlier run"; "pid" => orphan.pid);
+    }
     tokio::spawn(purge_revocations(Arc::clone(&ctx)));
     tokio::spawn(stop_idle(Arc::clone(&ctx)));
     tokio::spawn(crate::history::live(Arc::clone(&ctx)));

@@ -368,6 +368,37 @@ pub async fn admin_delete(ctx: &ServerContext, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Kills the processes of this data dir (agents and sandboxes, found by
+/// the marker in their environment) that no chat tracks: what a crashed
+/// server left behind. Run at every start and by `admin/local/cleanup`.
+pub fn kill_orphans(ctx: &ServerContext) -> Vec<OrphanProcess> {
+    // What runs for chats and terminals now, sandboxes' insides included.
+    let mut tracked: Vec<u32> = ctx.chats.pids().into_iter().chain(ctx.hub.terminal_pids()).collect();
+    let inside: Vec<u32> = tracked.iter().flat_map(|pid| crate::sandbox::launch::descendants(*pid)).collect();
+    tracked.extend(inside);
+    let marker = format!("{}={}", crate::agent::MARKER_ENV, ctx.agent_marker);
+    let mut killed = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        if tracked.contains(&pid) || pid == std::process::id() {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        if !environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
+            continue;
+        }
+        let command = std::fs::read(entry.path().join("cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim().to_string())
+            .unwrap_or_default();
+        let target = nix::unistd::Pid::from_raw(pid as i32);
+        if nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL).is_ok() {
+            slog::warn!(ctx.log, "killed an orphan agent"; "pid" => pid);
+            killed.push(OrphanProcess { pid, command });
+        }
+    }
+    killed
+}
+
 /// Ends everything a user runs, now: their mux connections close (and
 /// their terminals die with them, background jobs included), every chat's
 /// agent stops and every active session is recorded stopped. Used when an
@@ -398,27 +429,7 @@ pub async fn stop_idle(ctx: &ServerContext) -> Result<()> {
 /// Kills agent processes of this data dir that no chat tracks, and resets
 /// sessions stuck between states.
 pub async fn local_cleanup(ctx: &ServerContext) -> Result<LocalCleanupReport> {
-    let tracked = ctx.chats.pids();
-    let marker = format!("{}={}", crate::agent::MARKER_ENV, ctx.agent_marker);
-    let mut killed = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        if tracked.contains(&pid) || pid == std::process::id() {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
-        if !environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
-            continue;
-        }
-        let command = std::fs::read(entry.path().join("cmdline"))
-            .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim().to_string())
-            .unwrap_or_default();
-        let target = nix::unistd::Pid::from_raw(pid as i32);
-        if nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL).is_ok() {
-            slog::warn!(ctx.log, "killed an orphan agent"; "pid" => pid);
-            killed.push(OrphanProcess { pid, command });
-        }
-    }
+    let killed = kill_orphans(ctx);
     let mut sessions_reset = 0;
     for mut row in db::sessions::list_active(&ctx.db.pool).await? {
         if matches!(status(&row), SessionStatus::Pending | SessionStatus::Starting | SessionStatus::Stopping)

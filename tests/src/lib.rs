@@ -274,6 +274,20 @@ impl TestServer {
         oqto_client::mux::MuxClient::connect(&self.url, token).await.expect("connecting to the mux")
     }
 
+    /// Stops the server as an operator would (SIGTERM) and waits for it to
+    /// exit, at most `within`; returns its exit status (`None`: still running).
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -12,7 +12,55 @@ async fn health_and_features_are_public_and_truthful() {
     let features = anon.feature_list().send().await.unwrap().into_inner();
     assert!(features.registration_enabled);
     assert!(!features.dev_mode);
-    assert!(!features.websocket_events && !features.mmry_enabled && features.voice.is_none());
+    assert!(features.websocket_events, "the mux is always there");
+    assert!(!features.mmry_enabled && features.voice.is_none());
+    assert_eq!((features.sandbox.mode.as_str(), features.sandbox.available), ("bubblewrap", true));
+    assert_eq!(features.sandbox.default_profile, "development");
+}
+
+#[tokio::test]
+async fn a_server_without_a_sandbox_says_so() {
+    let off = TestServer::start_with(oqto_tests::Options::default().env("OQTO_SANDBOX__MODE", "off")).await;
+    let features = off.anonymous().feature_list().send().await.unwrap().into_inner();
+    assert_eq!((features.sandbox.mode.as_str(), features.sandbox.available), ("off", false));
+    assert!(off.log().contains("!!! SANDBOX OFF"), "the operator is told loudly (on stderr, at once)");
+    let broken = TestServer::start_with(
+        oqto_tests::Options::default().env("OQTO_SANDBOX__BWRAP", "/nonexistent/bwrap"),
+    )
+    .await;
+    let features = broken.anonymous().feature_list().send().await.unwrap().into_inner();
+    assert_eq!((features.sandbox.mode.as_str(), features.sandbox.available), ("bubblewrap", false));
+    // Nothing starts unsandboxed: the terminal is refused with a clear error.
+    broken.user_client("nobwrap").await;
+    let token = broken.login("nobwrap", oqto_tests::TEST_PASSWORD).await;
+    let mut mux = broken.mux(&token).await;
+    let open = oqto_api::mux::TerminalCommand::Open {
+        terminal_id: None,
+        workspace_path: None,
+        session_id: None,
+        cols: 80,
+        rows: 24,
+    };
+    mux.send(oqto_api::mux::ClientFrame::Terminal(oqto_api::mux::TerminalRequest {
+        id: None,
+        command: open,
+    }));
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), mux.next()).await.unwrap() {
+            Some(oqto_client::mux::MuxEvent::Frame(oqto_api::mux::ServerFrame::Terminal(
+                oqto_api::mux::TerminalEvent::Error { error, error_code, .. },
+            ))) => {
+                assert_eq!(error_code, "ServiceUnavailable");
+                assert!(error.contains("sandbox"), "{error}");
+                break;
+            }
+            Some(oqto_client::mux::MuxEvent::Frame(oqto_api::mux::ServerFrame::Terminal(other))) => {
+                panic!("a terminal must not open without a sandbox: {other:?}")
+            }
+            Some(_) => {}
+            None => panic!("ended"),
+        }
+    }
 }
 
 #[tokio::test]

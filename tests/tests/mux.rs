@@ -246,7 +246,10 @@ async fn agent_crash_mid_stream_is_reported_and_the_chat_resumes() {
     assert!(mux.command("c", create(".")).await.unwrap().success);
     mux.command("c", prompt("/crash now please")).await.unwrap();
     let frames = events_until(&mut mux, "c", |e| matches!(e, AgentEvent::SessionClosed { .. })).await;
-    assert!(frames.iter().any(|f| matches!(&f.event, AgentEvent::AgentError { recoverable: true, .. })));
+    let error =
+        frames.iter().position(|f| matches!(&f.event, AgentEvent::AgentError { recoverable: true, .. }));
+    let idle = frames.iter().position(|f| matches!(f.event, AgentEvent::AgentIdle));
+    assert!(error.is_some() && idle > error, "a crashed turn ends with agent.idle: {frames:?}");
     // The next message starts the agent again from its session file.
     assert!(mux.command("c", prompt("are you back")).await.unwrap().success);
     let frames = events_until(&mut mux, "c", is_idle).await;
@@ -614,18 +617,27 @@ fn lingering(options: Options) -> Options {
 }
 
 #[tokio::test]
-async fn cleanup_kills_agents_orphaned_by_a_crash_without_a_sandbox() {
+async fn agents_orphaned_by_a_crash_are_killed_at_the_next_start() {
     let options = lingering(Options::default().env("OQTO_SANDBOX__MODE", "off"));
     let mut server = TestServer::start_with(options.clone()).await;
     let (_, mux, _) = user_mux(&server, "crashy").await;
     assert!(mux.command("o", create(".")).await.unwrap().success);
+    let chat_dir = server.data_dir.path().join("users");
+    assert_eq!(oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).len(), 1);
     server.restart_with(options).await;
+    assert!(oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !server.log().contains("killed a process left by an earlier run") {
+        assert!(std::time::Instant::now() < deadline, "the kill is logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The admin's cleanup finds nothing left, and kills nothing alive.
+    let (_, mux, _) = user_mux(&server, "alive").await;
+    assert!(mux.command("a", create(".")).await.unwrap().success);
     let admin = server.admin_client().await;
     let report = admin.admin_local_cleanup().send().await.unwrap().into_inner();
-    assert_eq!(report.killed.len(), 1, "{report:?}");
-    assert!(report.killed[0].command.contains("oqto-standin-agent"), "{report:?}");
-    let again = admin.admin_local_cleanup().send().await.unwrap().into_inner();
-    assert!(again.killed.is_empty());
+    assert!(report.killed.is_empty(), "{report:?}");
+    assert_eq!(oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).len(), 1);
 }
 
 #[tokio::test]
@@ -642,9 +654,15 @@ async fn a_sandboxed_agent_dies_with_a_crashed_server() {
         assert!(std::time::Instant::now() < deadline, "the agent outlived the server");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Live sandboxes are never taken for orphans.
+    let (_, mux, _) = user_mux(&server, "alive").await;
+    assert!(mux.command("a", create(".")).await.unwrap().success);
+    let running = oqto_tests::processes_mentioning(&chat_dir.to_string_lossy());
     let admin = server.admin_client().await;
     let report = admin.admin_local_cleanup().send().await.unwrap().into_inner();
     assert!(report.killed.is_empty(), "{report:?}");
+    let after = oqto_tests::processes_mentioning(&chat_dir.to_string_lossy());
+    assert!(running.iter().all(|pid| after.contains(pid)), "{running:?} -> {after:?}");
 }
 
 #[tokio::test]
@@ -726,8 +744,38 @@ async fn the_debug_view_shows_chat_ids_to_admins_only_and_tokens_never_reach_the
     assert!(user.details.is_empty(), "{user:?}");
     let admin = server.admin_client().await.mux_debug_view().send().await.unwrap().into_inner();
     assert!(admin.details.iter().any(|c| c.subscriptions.contains(&"secret-chat".to_string())), "{admin:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !server.log().contains("token=REDACTED") {
+        assert!(std::time::Instant::now() < deadline, "the upgrade is logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let log = server.log();
-    assert!(log.contains("token=REDACTED"), "the upgrade is logged");
     assert!(!log.contains(&token), "a token reached the log");
+}
+
+#[tokio::test]
+async fn sigterm_ends_agents_and_terminals_and_exits_cleanly() {
+    let mut server = TestServer::start().await;
+    let (_, mux, _) = user_mux(&server, "term").await;
+    assert!(mux.command("t", create(".")).await.unwrap().success);
+    let open = oqto_api::mux::TerminalCommand::Open {
+        terminal_id: Some("sh".into()),
+        workspace_path: None,
+        session_id: None,
+        cols: 80,
+        rows: 24,
+    };
+    mux.send(ClientFrame::Terminal(oqto_api::mux::TerminalRequest { id: None, command: open }));
+    let users = server.data_dir.path().join("users");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while oqto_tests::processes_mentioning(&users.to_string_lossy()).len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the agent and the shell did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = server.terminate(Duration::from_secs(10)).expect("the server exits within its grace time");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        oqto_tests::processes_mentioning(&users.to_string_lossy()).is_empty(),
+        "something outlived the server"
+    );
 }

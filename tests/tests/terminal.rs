@@ -104,3 +104,74 @@ async fn terminals_close_when_their_session_stops() {
     let (_, end) = until(&mut mux, "\u{0}never").await;
     assert!(matches!(end, Some(TerminalEvent::Exit { .. })), "{end:?}");
 }
+
+/// A program that stops reading its input never stalls the server: input
+/// queues up to a bound, then is refused with an error for that terminal.
+#[tokio::test]
+async fn a_terminal_that_stops_reading_never_stalls_the_server() {
+    let server = TestServer::start().await;
+    server.user_client("stuck").await;
+    let token = server.login("stuck", TEST_PASSWORD).await;
+    let mut muxes = Vec::new();
+    for n in 0..3 {
+        let mut mux = server.mux(&token).await;
+        let open = TerminalCommand::Open {
+            terminal_id: Some(format!("s{n}")),
+            workspace_path: None,
+            session_id: None,
+            cols: 80,
+            rows: 24,
+        };
+        send(&mux, open);
+        until(&mut mux, "opened").await;
+        send(
+            &mux,
+            TerminalCommand::Input { terminal_id: format!("s{n}"), data: "stty -icanon; sleep 300\n".into() },
+        );
+        let chunk = "x".repeat(16 * 1024);
+        for _ in 0..200 {
+            send(&mux, TerminalCommand::Input { terminal_id: format!("s{n}"), data: chunk.clone() });
+        }
+        muxes.push(mux);
+    }
+    let health = tokio::time::timeout(Duration::from_secs(5), server.anonymous().health_view().send()).await;
+    assert!(health.expect("the server answers while terminals are stuck").is_ok());
+    let (_, refused) = until(&mut muxes[0], "\u{0}never").await;
+    match refused {
+        Some(TerminalEvent::Error { error, error_code, .. }) => {
+            assert!(error.contains("not reading"), "{error}");
+            assert_eq!(error_code, "Conflict");
+        }
+        other => panic!("expected the input to be refused, got {other:?}"),
+    }
+}
+
+/// Terminals are capped per user, over all of the user's connections.
+#[tokio::test]
+async fn terminals_are_capped_per_user() {
+    let server = TestServer::start().await;
+    server.user_client("many").await;
+    let token = server.login("many", TEST_PASSWORD).await;
+    let mut muxes = Vec::new();
+    for n in 0..9 {
+        let mut mux = server.mux(&token).await;
+        let open = TerminalCommand::Open {
+            terminal_id: Some(format!("m{n}")),
+            workspace_path: None,
+            session_id: None,
+            cols: 80,
+            rows: 24,
+        };
+        send(&mux, open);
+        let (_, event) = until(&mut mux, "opened").await;
+        if n < 8 {
+            assert!(matches!(event, Some(TerminalEvent::Opened { .. })), "{n}: {event:?}");
+        } else {
+            assert!(
+                matches!(event, Some(TerminalEvent::Error { .. })),
+                "the ninth must be refused: {event:?}"
+            );
+        }
+        muxes.push(mux);
+    }
+}

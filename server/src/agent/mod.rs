@@ -478,6 +478,8 @@ impl Chats {
                                 None,
                                 self.config.replay_events,
                             );
+                            // The turn is over: clients leave "working" on idle.
+                            chat.emit(&mut st, AgentEvent::AgentIdle, None, self.config.replay_events);
                             format!("agent exited: {status}")
                         }
                     };

@@ -18,7 +18,7 @@ use dropshot::WebsocketConnection;
 use futures::{SinkExt, StreamExt};
 use oqto_api::mux::{
     CLOSE_UNAUTHORIZED, ClientFrame, MAX_CLIENT_FRAME_BYTES, MuxConnectionDebug, MuxDebugView, ServerFrame,
-    SystemEvent,
+    SystemEvent, SystemRequest,
 };
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -112,6 +112,21 @@ impl Hub {
             conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).clear();
             conn.outbox.close(code, reason);
         }
+    }
+
+    /// Process ids of every open terminal (its sandbox).
+    pub fn terminal_pids(&self) -> Vec<u32> {
+        self.map()
+            .values()
+            .flat_map(|c| {
+                c.terminals()
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .filter_map(|t| t.pid())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// Terminals a user has open, over all their connections.
@@ -229,11 +244,12 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
         }
     });
 
+    let mut lanes = Lanes::default();
     loop {
         tokio::select! {
             _ = &mut writer => break,
             message = stream.next() => match message {
-                Some(Ok(Message::Text(text))) => dispatch(&ctx, &conn, text.as_str()).await,
+                Some(Ok(Message::Text(text))) => lanes.route(&ctx, &conn, text.as_str()),
                 Some(Ok(Message::Binary(_))) => conn.error(&ctx.log, Error::BadRequest("binary frames are not supported; send JSON text".into()), None),
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => {}
@@ -246,6 +262,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
             },
         }
     }
+    drop(lanes);
     heartbeat.abort();
     writer.abort();
     conn.watchers().clear();
@@ -254,20 +271,79 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
     ctx.hub.map().remove(&id);
 }
 
-/// Routes one client frame to its channel.
-async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) {
-    match serde_json::from_str::<ClientFrame>(text) {
-        Ok(ClientFrame::Agent(request)) => agent::handle(ctx, conn, request).await,
-        Ok(ClientFrame::System(request)) => system::handle(ctx, conn, request),
-        Ok(ClientFrame::Files(request)) => files::handle(ctx, conn, request).await,
-        Ok(ClientFrame::Hstry(request)) => hstry::handle(ctx, conn, request).await,
-        Ok(ClientFrame::Trx(request)) => trx::handle(ctx, conn, request).await,
-        Ok(ClientFrame::Terminal(request)) => terminal::handle(ctx, conn, request).await,
-        Err(e) => {
-            let id = serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
-            conn.error(&ctx.log, Error::BadRequest(format!("malformed frame: {e}")), id);
+/// Commands queued on one lane before the client is told to slow down.
+const LANE_QUEUE: usize = 256;
+/// Lanes (chats and channels) one connection may have at once.
+const MAX_LANES: usize = 512;
+
+/// The reader's side of command handling: each chat (and each other
+/// channel) is a lane with its own worker task, so a slow command (closing
+/// a chat waits for its agent to stop) holds up only later commands of
+/// the same chat, in order, and never the reader.
+#[derive(Default)]
+struct Lanes {
+    lanes: HashMap<String, tokio::sync::mpsc::Sender<ClientFrame>>,
+}
+
+impl Lanes {
+    /// Routes one client frame to its lane. Subscriptions go on their
+    /// chat's lane (after that chat's `session.create`); pings are answered
+    /// at once.
+    fn route(&mut self, ctx: &Arc<ServerContext>, conn: &Arc<Connection>, text: &str) {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let id = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
+                conn.error(&ctx.log, Error::BadRequest(format!("malformed frame: {e}")), id);
+                return;
+            }
+        };
+        let lane = match &frame {
+            ClientFrame::System(
+                SystemRequest::Subscribe { session_id, .. } | SystemRequest::Unsubscribe { session_id },
+            ) => format!("agent:{session_id}"),
+            ClientFrame::System(request) => return system::handle(ctx, conn, request.clone()),
+            ClientFrame::Agent(request) => format!("agent:{}", request.session_id),
+            ClientFrame::Files(_) => "files".to_string(),
+            ClientFrame::Hstry(_) => "hstry".to_string(),
+            ClientFrame::Trx(_) => "trx".to_string(),
+            ClientFrame::Terminal(_) => "terminal".to_string(),
+        };
+        self.lanes.retain(|_, tx| !tx.is_closed());
+        if !self.lanes.contains_key(&lane) && self.lanes.len() >= MAX_LANES {
+            conn.error(
+                &ctx.log,
+                Error::Conflict(format!("at most {MAX_LANES} chats at once per connection")),
+                None,
+            );
+            return;
         }
+        let tx = self.lanes.entry(lane).or_insert_with(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<ClientFrame>(LANE_QUEUE);
+            let (ctx, conn) = (Arc::clone(ctx), Arc::clone(conn));
+            tokio::spawn(async move {
+                while let Some(frame) = rx.recv().await {
+                    dispatch(&ctx, &conn, frame).await;
+                }
+            });
+            tx
+        });
+        if tx.try_send(frame).is_err() {
+            conn.error(&ctx.log, Error::Busy { retry_after_secs: 1 }, None);
+        }
+    }
+}
+
+/// Runs one client frame on its channel.
+async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, frame: ClientFrame) {
+    match frame {
+        ClientFrame::Agent(request) => agent::handle(ctx, conn, request).await,
+        ClientFrame::System(request) => system::handle(ctx, conn, request),
+        ClientFrame::Files(request) => files::handle(ctx, conn, request).await,
+        ClientFrame::Hstry(request) => hstry::handle(ctx, conn, request).await,
+        ClientFrame::Trx(request) => trx::handle(ctx, conn, request).await,
+        ClientFrame::Terminal(request) => terminal::handle(ctx, conn, request).await,
     }
 }

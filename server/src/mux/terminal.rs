@@ -58,6 +58,13 @@ impl Drop for Terminal {
     }
 }
 
+impl Terminal {
+    /// The process the terminal started (its sandbox).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.process_id())
+    }
+}
+
 /// A connection's terminals.
 pub type Terminals = Mutex<HashMap<String, Terminal>>;
 
@@ -141,6 +148,8 @@ async fn run(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: Terminal
             for (key, value) in &launch.env {
                 command.env(key, value);
             }
+            // Found after a crash like an agent (see `sessions::kill_orphans`).
+            command.env(crate::agent::MARKER_ENV, &ctx.agent_marker);
             let child = pair.slave.spawn_command(command).map_err(pty)?;
             drop(pair.slave);
             let mut reader = pair.master.try_clone_reader().map_err(pty)?;
