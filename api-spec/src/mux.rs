@@ -20,6 +20,55 @@ pub enum MuxFrame {
     Client(ClientFrame),
     /// Server to client.
     Server(ServerFrame),
+    /// The `data` of a `response` the server answers itself (not the agent).
+    Reply(ServerReply),
+}
+
+/// What the server itself puts in a `response`'s `data` (commands the
+/// agent answers carry the agent's own data).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ServerReply {
+    /// `session.create`.
+    Opened(ChatOpened),
+    /// `list_sessions`.
+    Chats(Vec<ChatSummary>),
+    /// A `prompt` whose `client_id` was seen already (not sent again).
+    Duplicate(PromptDuplicate),
+}
+
+/// The answer to `session.create`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ChatOpened {
+    pub session_id: String,
+    /// Whether the agent resumed from an existing session file.
+    pub resumed: bool,
+    /// The chat's latest sequence number (replay starts after it).
+    pub seq: u64,
+}
+
+/// One chat in `list_sessions`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ChatSummary {
+    pub session_id: String,
+    /// `stopped`, `stopping`, `streaming` or `idle`.
+    pub state: String,
+    /// The working directory, relative to the workspace root.
+    pub cwd: String,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub workspace_session_id: Option<String>,
+    /// Unix milliseconds of the last activity.
+    pub last_activity: i64,
+    pub subscriber_count: usize,
+    pub seq: u64,
+}
+
+/// The answer to a repeated prompt.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct PromptDuplicate {
+    /// Always `true`.
+    pub duplicate: bool,
 }
 
 // ------------------------------------------------------------ client → server
@@ -291,6 +340,16 @@ pub struct AgentEventFrame {
     /// The event and its fields.
     #[serde(flatten)]
     pub event: AgentEvent,
+}
+
+/// What an `hstry` query found.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum HstryData {
+    /// A chat's messages (`session_id` was given).
+    Messages(Vec<crate::history::ChatMessage>),
+    /// Search hits (`query` was given).
+    Search(crate::history::SearchResults),
 }
 
 /// The canonical agent events (`event`).
@@ -673,11 +732,11 @@ pub enum HstryRequest {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HstryEvent {
-    /// Messages (`[ChatMessage]`) or search results (`SearchResults`).
+    /// Messages or search results.
     Result {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        data: Value,
+        data: HstryData,
     },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -46,6 +46,17 @@ pub struct CommandResponse {
     pub error: Option<String>,
 }
 
+impl CommandResponse {
+    /// The data of a reply the server answers itself (`session.create`,
+    /// `list_sessions`), as its contract type; the error when it failed.
+    pub fn reply(&self) -> anyhow::Result<oqto_api::mux::ServerReply> {
+        if !self.success {
+            anyhow::bail!("{}", self.error.clone().unwrap_or_else(|| "the command failed".into()));
+        }
+        Ok(serde_json::from_value(self.data.clone().unwrap_or(Value::Null))?)
+    }
+}
+
 enum Control {
     Send(ClientFrame),
     Reconnect,

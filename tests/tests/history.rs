@@ -159,17 +159,23 @@ async fn history_over_the_mux_is_owner_only() {
         limit: None,
     };
     match ask(&mut mux, query(Some("mine"), None)).await {
-        HstryEvent::Result { data, .. } => assert_eq!(data.as_array().unwrap().len(), 2),
+        HstryEvent::Result { data: oqto_api::mux::HstryData::Messages(messages), .. } => {
+            assert_eq!(messages.len(), 2)
+        }
         other => panic!("{other:?}"),
     }
     match ask(&mut mux, query(None, Some("pelican"))).await {
-        HstryEvent::Result { data, .. } => assert_eq!(data["hits"].as_array().unwrap().len(), 2),
+        HstryEvent::Result { data: oqto_api::mux::HstryData::Search(found), .. } => {
+            assert_eq!(found.hits.len(), 2)
+        }
         other => panic!("{other:?}"),
     }
     let mut intruder = server.mux(&other).await;
     assert!(matches!(ask(&mut intruder, query(Some("mine"), None)).await, HstryEvent::Error { .. }));
     match ask(&mut intruder, query(None, Some("pelican"))).await {
-        HstryEvent::Result { data, .. } => assert!(data["hits"].as_array().unwrap().is_empty()),
+        HstryEvent::Result { data: oqto_api::mux::HstryData::Search(found), .. } => {
+            assert!(found.hits.is_empty())
+        }
         other => panic!("{other:?}"),
     }
 }

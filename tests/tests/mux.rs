@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use oqto_api::mux::{
-    AgentCommand, AgentEvent, AgentEventFrame, ChatConfig, ClientFrame, PromptBody, ServerFrame, SystemEvent,
-    SystemRequest,
+    AgentCommand, AgentEvent, AgentEventFrame, ChatConfig, ChatOpened, ClientFrame, PromptBody,
+    PromptDuplicate, ServerFrame, ServerReply, SystemEvent, SystemRequest,
 };
 use oqto_client::mux::{MuxClient, MuxEvent};
 use oqto_tests::{Options, TEST_PASSWORD, TestServer};
@@ -77,7 +77,8 @@ async fn chat_lifecycle_with_history_across_stop_and_resume() {
     let (client, mut mux, _) = user_mux(&server, "lily").await;
     let created = mux.command("chat-1", create("proj")).await.unwrap();
     assert!(created.success, "{:?}", created.error);
-    assert_eq!(created.data.as_ref().unwrap()["resumed"], false);
+    let ServerReply::Opened(opened) = created.reply().unwrap() else { panic!("{created:?}") };
+    assert!(!opened.resumed);
     let reply = mux.command("chat-1", prompt("hello world")).await.unwrap();
     assert!(reply.success);
     let frames = events_until(&mut mux, "chat-1", is_idle).await;
@@ -99,7 +100,10 @@ async fn chat_lifecycle_with_history_across_stop_and_resume() {
 
     // Using the chat again resumes its workspace session.
     let again = mux.command("chat-1", create("proj")).await.unwrap();
-    assert_eq!(again.data.as_ref().unwrap()["resumed"], true, "{again:?}");
+    assert!(
+        matches!(again.reply().unwrap(), ServerReply::Opened(ChatOpened { resumed: true, .. })),
+        "{again:?}"
+    );
     let messages = mux.command("chat-1", AgentCommand::GetMessages).await.unwrap();
     let list = messages.data.unwrap()["messages"].as_array().unwrap().clone();
     assert_eq!(list.len(), 2, "the history survived: {list:?}");
@@ -108,7 +112,8 @@ async fn chat_lifecycle_with_history_across_stop_and_resume() {
         client.session_view().session_id(sessions[0].id.to_string()).send().await.unwrap().into_inner();
     assert_eq!(session.status, oqto_client::types::SessionStatus::Running);
     let listed = mux.command("", AgentCommand::ListSessions).await.unwrap();
-    assert_eq!(listed.data.unwrap()[0]["session_id"], "chat-1");
+    let ServerReply::Chats(chats) = listed.reply().unwrap() else { panic!() };
+    assert_eq!(chats[0].session_id, "chat-1");
     let deleted = mux.command("chat-1", AgentCommand::SessionDelete).await.unwrap();
     assert!(deleted.success);
     let after = mux.command("chat-1", AgentCommand::GetState).await.unwrap();
@@ -430,7 +435,7 @@ async fn prompts_with_a_client_id_are_idempotent() {
     assert!(mux.command("i", once.clone()).await.unwrap().success);
     events_until(&mut mux, "i", is_idle).await;
     let again = mux.command("i", once).await.unwrap();
-    assert_eq!(again.data.unwrap()["duplicate"], true);
+    assert!(matches!(again.reply().unwrap(), ServerReply::Duplicate(PromptDuplicate { duplicate: true })));
     let state = mux.command("i", AgentCommand::GetMessages).await.unwrap();
     assert_eq!(state.data.unwrap()["messages"].as_array().unwrap().len(), 2);
 }

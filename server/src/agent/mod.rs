@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oqto_api::mux::{AgentEvent, AgentEventFrame, ServerFrame};
-use serde_json::{Map, Value, json};
+use oqto_api::mux::{AgentEvent, AgentEventFrame, ChatSummary, ServerFrame};
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::config::AgentConfig;
@@ -76,7 +76,7 @@ pub struct Chat {
 }
 
 /// A summary for `list_sessions`.
-pub fn chat_summary(chat: &Chat) -> Value {
+pub fn chat_summary(chat: &Chat) -> ChatSummary {
     let st = chat.lock();
     let state = match (&st.process, &st.stopping) {
         (None, _) => "stopped",
@@ -84,17 +84,17 @@ pub fn chat_summary(chat: &Chat) -> Value {
         (Some(_), None) if st.translator.streaming => "streaming",
         (Some(_), None) => "idle",
     };
-    json!({
-        "session_id": chat.id,
-        "state": state,
-        "cwd": st.setup.workspace.relative,
-        "provider": st.setup.provider,
-        "model": st.setup.model,
-        "workspace_session_id": st.setup.workspace_session_id,
-        "last_activity": now_ms() - st.last_activity.elapsed().as_millis() as i64,
-        "subscriber_count": st.subscribers.len(),
-        "seq": st.seq,
-    })
+    ChatSummary {
+        session_id: chat.id.clone(),
+        state: state.to_string(),
+        cwd: st.setup.workspace.relative.clone(),
+        provider: st.setup.provider.clone(),
+        model: st.setup.model.clone(),
+        workspace_session_id: st.setup.workspace_session_id.clone(),
+        last_activity: now_ms() - st.last_activity.elapsed().as_millis() as i64,
+        subscriber_count: st.subscribers.len(),
+        seq: st.seq,
+    }
 }
 
 impl Chat {

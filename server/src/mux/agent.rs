@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use oqto_api::mux::{AgentCommand, AgentRequest, ChatConfig};
-use serde_json::{Value, json};
+use oqto_api::mux::{AgentCommand, AgentRequest, ChatConfig, ChatOpened, PromptDuplicate, ServerReply};
+use serde_json::Value;
 
 use super::Connection;
 use crate::agent::{ChatSetup, chat_summary, commands, respond};
@@ -26,9 +26,8 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
     };
     match command {
         AgentCommand::ListSessions => {
-            let chats: Vec<Value> =
-                ctx.chats.of_user(&conn.caller.user_id).iter().map(|c| chat_summary(c)).collect();
-            reply(Ok(Some(Value::Array(chats))));
+            let chats = ctx.chats.of_user(&conn.caller.user_id).iter().map(|c| chat_summary(c)).collect();
+            reply(Ok(Some(typed(ServerReply::Chats(chats)))));
         }
         AgentCommand::SessionCreate { config, last_seq } => {
             reply(open(ctx, conn, &session_id, config, last_seq).await);
@@ -71,7 +70,9 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 if let Some(client_id) = &body.client_id
                     && chat.seen_client_id(client_id)
                 {
-                    return reply(Ok(Some(json!({ "duplicate": true }))));
+                    return reply(Ok(Some(typed(ServerReply::Duplicate(PromptDuplicate {
+                        duplicate: true,
+                    })))));
                 }
             }
             if !chat.is_running()
@@ -101,6 +102,11 @@ fn own(ctx: &ServerContext, conn: &Connection, session_id: &str) -> Result<Arc<c
         Some(chat) if chat.user_id == conn.caller.user_id => Ok(chat),
         _ => Err(Error::NotFound(format!("no chat {session_id:?}; create it with session.create"))),
     }
+}
+
+/// A reply of the server's own, as a `response`'s data.
+fn typed(reply: ServerReply) -> Value {
+    serde_json::to_value(reply).unwrap_or(Value::Null)
 }
 
 /// Another account's chat id: refused without saying more.
@@ -178,7 +184,8 @@ async fn open(
         }
     };
     chat.touch();
-    Ok(Some(json!({ "session_id": chat_id, "resumed": resumed, "seq": seq })))
+    let opened = ChatOpened { session_id: chat_id.to_string(), resumed, seq };
+    Ok(Some(typed(ServerReply::Opened(opened))))
 }
 
 /// Makes sure the chat's workspace session runs (resuming it when stopped).

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use oqto_api::mux::{HstryEvent, HstryRequest, ServerFrame};
+use oqto_api::mux::{HstryData, HstryEvent, HstryRequest, ServerFrame};
 
 use super::Connection;
 use crate::context::ServerContext;
@@ -12,12 +12,10 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: H
     let HstryRequest::Query { id, session_id, query, limit } = request;
     let caller = &conn.caller;
     let data = match (session_id, query) {
-        (Some(chat), _) => crate::history::messages(ctx, caller, &chat, limit, None)
-            .await
-            .and_then(|m| serde_json::to_value(m).map_err(|e| crate::error::Error::Internal(e.into()))),
-        (None, Some(q)) => crate::history::search(ctx, caller, &q, limit)
-            .await
-            .and_then(|r| serde_json::to_value(r).map_err(|e| crate::error::Error::Internal(e.into()))),
+        (Some(chat), _) => {
+            crate::history::messages(ctx, caller, &chat, limit, None).await.map(HstryData::Messages)
+        }
+        (None, Some(q)) => crate::history::search(ctx, caller, &q, limit).await.map(HstryData::Search),
         (None, None) => Err(crate::error::Error::BadRequest("name a session_id or a query".into())),
     };
     let event = match data {

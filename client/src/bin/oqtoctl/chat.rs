@@ -98,12 +98,11 @@ pub async fn chats(name: &str, workspace: Option<String>, out: &Output) -> Resul
     let mux = profile::mux(name).await?;
     let listed = mux.command("", AgentCommand::ListSessions).await?;
     mux.close();
-    let mut chats: Vec<serde_json::Value> =
-        listed.data.and_then(|d| d.as_array().cloned()).unwrap_or_default();
+    let oqto_api::mux::ServerReply::Chats(mut chats) = listed.reply()? else {
+        anyhow::bail!("the server did not answer list_sessions with chats");
+    };
     if let Some(prefix) = workspace {
-        chats.retain(|c| {
-            c["cwd"].as_str().is_some_and(|cwd| cwd == prefix || cwd.starts_with(&format!("{prefix}/")))
-        });
+        chats.retain(|c| c.cwd == prefix || c.cwd.starts_with(&format!("{prefix}/")));
     }
     out.list(&chats, &["session_id", "state", "cwd", "subscriber_count", "seq"])
 }
