@@ -369,6 +369,20 @@ pub fn error_body<T: std::fmt::Debug>(
     }
 }
 
+/// Waits (up to 10 s) until at least `count` processes mention `needle`
+/// (a process that was just spawned may be in the middle of an `exec`,
+/// when its command line reads empty); returns them.
+pub async fn processes_appearing(needle: &str, count: usize) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = processes_mentioning(needle);
+        if found.len() >= count || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Processes (other than this one) whose command line contains `needle`.
 pub fn processes_mentioning(needle: &str) -> Vec<u32> {
     let me = std::process::id();

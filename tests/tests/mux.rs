@@ -628,7 +628,7 @@ async fn agents_orphaned_by_a_crash_are_killed_at_the_next_start() {
     let (_, mux, _) = user_mux(&server, "crashy").await;
     assert!(mux.command("o", create(".")).await.unwrap().success);
     let chat_dir = server.data_dir.path().join("users");
-    assert_eq!(oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).len(), 1);
+    assert_eq!(oqto_tests::processes_appearing(&chat_dir.to_string_lossy(), 1).await.len(), 1);
     server.restart_with(options).await;
     assert!(oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty());
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -639,6 +639,7 @@ async fn agents_orphaned_by_a_crash_are_killed_at_the_next_start() {
     // The admin's cleanup finds nothing left, and kills nothing alive.
     let (_, mux, _) = user_mux(&server, "alive").await;
     assert!(mux.command("a", create(".")).await.unwrap().success);
+    oqto_tests::processes_appearing(&chat_dir.to_string_lossy(), 1).await;
     let admin = server.admin_client().await;
     let report = admin.admin_local_cleanup().send().await.unwrap().into_inner();
     assert!(report.killed.is_empty(), "{report:?}");
@@ -652,7 +653,7 @@ async fn a_sandboxed_agent_dies_with_a_crashed_server() {
     let (_, mux, _) = user_mux(&server, "crashy").await;
     assert!(mux.command("o", create(".")).await.unwrap().success);
     let chat_dir = server.data_dir.path().join("users");
-    assert!(!oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty());
+    assert!(!oqto_tests::processes_appearing(&chat_dir.to_string_lossy(), 1).await.is_empty());
     server.restart_with(options).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty() {
@@ -662,7 +663,8 @@ async fn a_sandboxed_agent_dies_with_a_crashed_server() {
     // Live sandboxes are never taken for orphans.
     let (_, mux, _) = user_mux(&server, "alive").await;
     assert!(mux.command("a", create(".")).await.unwrap().success);
-    let running = oqto_tests::processes_mentioning(&chat_dir.to_string_lossy());
+    // The sandbox's three processes: bubblewrap outside, bubblewrap inside, the agent.
+    let running = oqto_tests::processes_appearing(&chat_dir.to_string_lossy(), 3).await;
     let admin = server.admin_client().await;
     let report = admin.admin_local_cleanup().send().await.unwrap().into_inner();
     assert!(report.killed.is_empty(), "{report:?}");
@@ -772,11 +774,8 @@ async fn sigterm_ends_agents_and_terminals_and_exits_cleanly() {
     };
     mux.send(ClientFrame::Terminal(oqto_api::mux::TerminalRequest { id: None, command: open }));
     let users = server.data_dir.path().join("users");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while oqto_tests::processes_mentioning(&users.to_string_lossy()).len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "the agent and the shell did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let started = oqto_tests::processes_appearing(&users.to_string_lossy(), 2).await;
+    assert!(started.len() >= 2, "the agent and the shell did not start");
     let status = server.terminate(Duration::from_secs(10)).expect("the server exits within its grace time");
     assert!(status.success(), "{status:?}");
     assert!(

@@ -199,7 +199,8 @@ async fn deactivation_ends_chats_shells_and_background_jobs_at_once() {
     let mut mux = server.mux(&token).await;
     in_terminal(&mut mux, "t1", ".", "sleep 4242 & sleep 4343 &").await;
     in_agent(&mut mux, "chat", ".", "echo started").await;
-    assert_eq!(oqto_tests::processes_mentioning("sleep 4242").len(), 1);
+    assert_eq!(oqto_tests::processes_appearing("sleep 4242", 1).await.len(), 1);
+    assert_eq!(oqto_tests::processes_appearing("sleep 4343", 1).await.len(), 1);
     let chat_dir = server.data_dir.path().join("users").join(dave.id.to_string()).join("chats");
     assert!(!oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty());
 
