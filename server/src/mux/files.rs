@@ -29,11 +29,11 @@ fn send(conn: &Connection, event: FilesEvent) {
 
 pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: FilesRequest) {
     let FilesRequest { id, workspace_path, command } = request;
-    let (ctx2, conn2, id2) = (Arc::clone(ctx), Arc::clone(conn), id.clone());
-    // File work is blocking: it runs on the blocking pool, never on the
-    // reader's thread.
+    let (worker_conn, worker_id) = (Arc::clone(conn), id.clone());
+    // File work is blocking: it runs on the blocking pool, never on an
+    // async worker thread.
     let result = match crate::sessions::existing_workspace(ctx, &conn.caller.user_id, &workspace_path).await {
-        Ok(ws) => tokio::task::spawn_blocking(move || run(&conn2, &ws, id2, command))
+        Ok(ws) => tokio::task::spawn_blocking(move || run(&worker_conn, &ws, worker_id, command))
             .await
             .unwrap_or_else(|e| Err(Error::Internal(anyhow::anyhow!("files task: {e}")))),
         Err(e) => Err(e),
@@ -41,7 +41,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: F
     match result {
         Ok(event) => send(conn, event),
         Err(e) => {
-            let (error_code, error) = conn.failure(&ctx2.log, e);
+            let (error_code, error) = conn.failure(&ctx.log, e);
             send(conn, FilesEvent::Error { id, error, error_code });
         }
     }

@@ -228,18 +228,22 @@ impl Sandbox {
     /// The command line that starts `spec` in its sandbox; refused when the
     /// sandbox is on and cannot be built.
     pub fn launch(&self, spec: &Spec) -> Result<Launch> {
-        if let Some(why) = self.enabled().then_some(()).and(self.broken.as_ref()) {
-            return Err(Error::Unavailable(format!(
-                "processes run only in a sandbox and none can be built on this server ({why}); \
+        // Why exactly is the operator's to read (logged at start), not the user's.
+        if self.enabled() && self.broken.is_some() {
+            return Err(Error::Unavailable(
+                "processes run only in a sandbox and none can be built on this server; \
                  the operator must install bubblewrap or set sandbox.mode = \"off\""
-            )));
+                    .to_string(),
+            ));
         }
         self.command_line(spec)
     }
 
     fn command_line(&self, spec: &Spec) -> Result<Launch> {
-        let program = find_program(&spec.program)
-            .ok_or_else(|| Error::Unavailable(format!("the program {:?} is not installed", spec.program)))?;
+        let program = find_program(&spec.program).ok_or_else(|| {
+            let name = Path::new(&spec.program).file_name().unwrap_or_default().to_string_lossy();
+            Error::Unavailable(format!("{name} is not installed on this server"))
+        })?;
         let env = inner_env(spec);
         if !self.enabled() {
             let args = spec.args.iter().map(OsString::from).collect();
