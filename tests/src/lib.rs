@@ -277,7 +277,12 @@ impl TestServer {
     /// Stops the server as an operator would (SIGTERM) and waits for it to
     /// exit, at most `within`; returns its exit status (`None`: still running).
     pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        // Never signal a pid already reaped (it may belong to another process now).
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        let _ =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).stderr(Stdio::null()).status();
         let deadline = std::time::Instant::now() + within;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -328,8 +333,12 @@ impl TestServer {
 pub const TEST_PASSWORD: &str = "correct horse battery";
 
 impl Drop for TestServer {
+    /// Stops the server as an operator would (SIGTERM: it ends its agents
+    /// and terminals), and kills it only if it does not exit in time.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if self.terminate(Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
         if let Some(db) = self.pg_database.take() {
             let _ = std::thread::spawn(move || {

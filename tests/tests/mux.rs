@@ -633,7 +633,7 @@ async fn agents_orphaned_by_a_crash_are_killed_at_the_next_start() {
     assert!(oqto_tests::processes_mentioning(&chat_dir.to_string_lossy()).is_empty());
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !server.log().contains("killed a process left by an earlier run") {
-        assert!(std::time::Instant::now() < deadline, "the kill is logged");
+        assert!(std::time::Instant::now() < deadline, "the kill is logged:\n{}", server.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The admin's cleanup finds nothing left, and kills nothing alive.
