@@ -625,8 +625,12 @@ fn lingering(options: Options) -> Options {
 async fn agents_orphaned_by_a_crash_are_killed_at_the_next_start() {
     let options = lingering(Options::default().env("OQTO_SANDBOX__MODE", "off"));
     let mut server = TestServer::start_with(options.clone()).await;
-    let (_, mux, _) = user_mux(&server, "crashy").await;
+    let (_, mut mux, _) = user_mux(&server, "crashy").await;
     assert!(mux.command("o", create(".")).await.unwrap().success);
+    // A full turn first: the agent has written all it writes on its own (a
+    // write after the crash would end it with SIGPIPE before any cleanup).
+    assert!(mux.command("o", prompt("hello")).await.unwrap().success);
+    events_until(&mut mux, "o", is_idle).await;
     let chat_dir = server.data_dir.path().join("users");
     assert_eq!(oqto_tests::processes_appearing(&chat_dir.to_string_lossy(), 1).await.len(), 1);
     server.restart_with(options).await;

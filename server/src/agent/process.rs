@@ -125,7 +125,8 @@ impl AgentProcess {
                             (Signal::SIGKILL, &mut Vec::new())
                         };
                         signal_tree(pid, sandboxed, signal, signaled);
-                        let wait = tick.min(deadline.saturating_duration_since(now).max(Duration::from_millis(1)));
+                        let left = deadline.saturating_duration_since(now);
+                        let wait = if left.is_zero() { tick } else { tick.min(left) };
                         if let Ok(status) = tokio::time::timeout(wait, child.wait()).await {
                             break status;
                         }
