@@ -28,7 +28,8 @@ pub struct InviteCodeCreate {
 pub struct InviteCodeBatchCreate {
     /// How many codes to create (1 to 1000).
     pub count: u32,
-    /// How many registrations each code admits (1 to 10000).
+    /// How many registrations each code admits (1 to 10000; 1 when absent).
+    #[serde(default = "one_use")]
     pub uses_per_code: i64,
     /// Seconds from now until the codes expire; never when absent.
     #[serde(default)]
@@ -40,6 +41,10 @@ pub struct InviteCodeBatchCreate {
     /// Note stored on every code.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+fn one_use() -> i64 {
+    1
 }
 
 /// Filters for listing invite codes.

@@ -10,7 +10,7 @@ pub mod types {
     /**A signed session token and the user it belongs to.
 
     The same token is also set as the `auth_token` HttpOnly cookie; send it back either as that cookie or as `Authorization: Bearer <token>`.*/
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct AuthToken {
         ///When the token stops being accepted.
         pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -25,7 +25,7 @@ pub mod types {
         }
     }
     ///The user as carried in a login response.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct AuthUser {
         ///Email address.
         pub email: ::std::string::String,
@@ -44,7 +44,7 @@ pub mod types {
         }
     }
     ///One chat's conversation, as listed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatHistoryEntry {
         ///First message time, Unix milliseconds.
         pub created_at: i64,
@@ -85,7 +85,7 @@ pub mod types {
         }
     }
     ///Chats grouped by when they were last active, in the caller's time zone.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatHistoryGroups {
         pub older: ::std::vec::Vec<ChatHistoryEntry>,
         ///Earlier this month.
@@ -101,7 +101,7 @@ pub mod types {
         }
     }
     ///Changes to a chat's history entry.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct ChatHistoryUpdate {
         ///New title (1 to 200 characters); an empty string goes back to the default title.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -113,7 +113,7 @@ pub mod types {
         }
     }
     ///One message of a conversation.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatMessage {
         ///The message's text, flattened.
         pub content: ::std::string::String,
@@ -139,7 +139,7 @@ pub mod types {
         }
     }
     ///Token and cost totals of a chat.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatStats {
         pub cache_read: i64,
         pub cache_write: i64,
@@ -153,7 +153,7 @@ pub mod types {
         }
     }
     ///Body of `POST /api/auth/dev-login` (development mode only).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct DevLogin {
         ///Username or email of an existing, active account. When absent, the oldest active administrator is used.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -165,7 +165,7 @@ pub mod types {
         }
     }
     ///Error information from a response.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct Error {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_code: ::std::option::Option<::std::string::String>,
@@ -178,7 +178,7 @@ pub mod types {
         }
     }
     ///What this server offers, as configured.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct Features {
         ///The server-side agent browser is available.
         pub agent_browser_enabled: bool,
@@ -204,7 +204,7 @@ pub mod types {
         }
     }
     ///Liveness and version of the server.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct Health {
         ///`ok` when the database answers, `degraded` when it does not.
         pub status: ::std::string::String,
@@ -217,7 +217,7 @@ pub mod types {
         }
     }
     ///Many new invite codes at once.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct InviteCodeBatchCreate {
         ///How many codes to create (1 to 1000).
         pub count: u32,
@@ -230,7 +230,8 @@ pub mod types {
         ///Prefix put before each random code (up to 32 characters of letters, digits, `-`, `_`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prefix: ::std::option::Option<::std::string::String>,
-        ///How many registrations each code admits (1 to 10000).
+        ///How many registrations each code admits (1 to 10000; 1 when absent).
+        #[serde(default = "defaults::default_u64::<i64, 1>")]
         pub uses_per_code: i64,
     }
     impl InviteCodeBatchCreate {
@@ -239,7 +240,7 @@ pub mod types {
         }
     }
     ///A new invite code.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct InviteCodeCreate {
         ///The code itself (4 to 64 characters of letters, digits, `-`, `_`); a random one is generated when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -260,7 +261,7 @@ pub mod types {
         }
     }
     ///Counts of invite codes by state.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct InviteCodeStats {
         ///Codes with no uses left.
         pub exhausted: i64,
@@ -281,7 +282,7 @@ pub mod types {
         }
     }
     ///An invite code.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct InviteCodeView {
         ///The code users type when registering.
         pub code: ::std::string::String,
@@ -320,7 +321,7 @@ pub mod types {
         }
     }
     ///What `admin_local_cleanup` did.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct LocalCleanupReport {
         ///Orphan agent processes that were killed.
         pub killed: ::std::vec::Vec<OrphanProcess>,
@@ -334,7 +335,17 @@ pub mod types {
     }
     ///Where a location's directory lives.
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
     )]
     pub enum LocationKind {
         ///A directory on this server.
@@ -377,7 +388,7 @@ pub mod types {
         }
     }
     ///Picks the active location of a group.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct LocationSelect {
         ///A location of that group (yours or a shared one).
         pub location_id: ::std::string::String,
@@ -391,7 +402,7 @@ pub mod types {
         }
     }
     ///Adds a location, or changes the one with the same group and name.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct LocationUpsert {
         ///Only `local` is supported.
         #[serde(default = "defaults::location_upsert_kind")]
@@ -418,7 +429,7 @@ pub mod types {
     /**Credentials for `POST /api/auth/login`.
 
     `username` accepts either the account's username or its email address (the original's clients send the field as `username`).*/
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct LoginCredentials {
         ///The account's password.
         pub password: ::std::string::String,
@@ -431,7 +442,7 @@ pub mod types {
         }
     }
     ///Changes to the caller's own profile. Absent fields are left as they are.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct MeUpdate {
         ///New avatar URL; an empty string removes it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -449,7 +460,7 @@ pub mod types {
         }
     }
     ///One live connection (no user, token or email).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct MuxConnectionDebug {
         ///Seconds since it opened.
         pub age_secs: u64,
@@ -466,7 +477,7 @@ pub mod types {
         }
     }
     ///The status of live mux connections (`GET /api/ws/debug`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct MuxDebugView {
         ///Open connections.
         pub connections: u32,
@@ -479,7 +490,7 @@ pub mod types {
         }
     }
     ///A short-lived, single-use ticket that opens the mux.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct MuxTicket {
         ///It cannot open a socket after this (60 seconds from now).
         pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -492,7 +503,7 @@ pub mod types {
         }
     }
     ///An agent process that no chat tracks and that was stopped.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct OrphanProcess {
         ///Its command line.
         pub command: ::std::string::String,
@@ -505,7 +516,7 @@ pub mod types {
         }
     }
     ///Body of `POST /api/auth/change-password`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct PasswordChange {
         ///The password in use now.
         pub current_password: ::std::string::String,
@@ -518,7 +529,7 @@ pub mod types {
         }
     }
     ///One skill, extension or prompt template of the server's library.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct PiResource {
         ///From its front matter, or its first line.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -536,7 +547,7 @@ pub mod types {
         }
     }
     ///The agent's resources for one workspace: which skills, extensions and prompt templates of the server's library are in its `.pi/` folder.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct PiResources {
         pub extensions: ::std::vec::Vec<PiResource>,
         pub extensions_mode: ResourceMode,
@@ -551,7 +562,7 @@ pub mod types {
         }
     }
     ///Applies a selection of the library to a workspace's `.pi/` folder: selected resources are copied in, resources applied earlier and no longer selected are removed; the workspace's own files are never touched.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct PiResourcesApply {
         ///Names of extensions, used in `custom` mode.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -577,7 +588,7 @@ pub mod types {
         }
     }
     ///A new project made from a template.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ProjectFromTemplate {
         ///The new project, relative to your workspace root; it must not exist.
         pub project_path: ::std::string::String,
@@ -593,7 +604,7 @@ pub mod types {
         }
     }
     ///A project template.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ProjectTemplate {
         ///Variables and their default values (`[defaults]` of `template.toml`).
         pub defaults: ::std::collections::HashMap<::std::string::String, ::std::string::String>,
@@ -611,7 +622,7 @@ pub mod types {
         }
     }
     ///The server's project templates.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ProjectTemplateList {
         ///Whether a templates directory exists on this server.
         pub configured: bool,
@@ -623,7 +634,7 @@ pub mod types {
         }
     }
     ///A project: a non-hidden directory in the active location.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ProjectView {
         ///Display name (`display_name` of its `.oqto/workspace.toml`, else the directory name).
         pub name: ::std::string::String,
@@ -641,7 +652,7 @@ pub mod types {
         }
     }
     ///A new account created with an invite code.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct Registration {
         ///Name shown in the UI; defaults to the username.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -662,7 +673,17 @@ pub mod types {
     }
     ///Whether every resource of a kind is applied, or a chosen few.
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
     )]
     pub enum ResourceMode {
         ///Every resource of the server's library.
@@ -706,7 +727,17 @@ pub mod types {
     }
     ///What an account may do.
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
     )]
     pub enum Role {
         ///A regular user.
@@ -754,7 +785,7 @@ pub mod types {
         }
     }
     ///The sandbox of this server, as it runs.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SandboxFeatures {
         ///Whether a sandbox can be built here; when the mode is `bubblewrap` and this is false, agents and terminals refuse to start.
         pub available: bool,
@@ -770,7 +801,17 @@ pub mod types {
     }
     ///How strictly a sandbox filter applies.
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
     )]
     pub enum SandboxMode {
         ///Not applied.
@@ -818,7 +859,7 @@ pub mod types {
         }
     }
     ///What the agent of a workspace may do.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SandboxProfile {
         ///Paths the agent may write (besides the workspace).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -889,7 +930,7 @@ pub mod types {
         }
     }
     ///A workspace's sandbox change. It may only add restrictions: a looser profile, new `allow_write` entries, read-write binds, turning an isolation off or a looser mode is refused (422, naming the field).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SandboxUpdate {
         ///The workspace's additions (they replace the stored ones).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -906,7 +947,7 @@ pub mod types {
         }
     }
     ///A workspace's effective sandbox.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SandboxView {
         ///The profile with the workspace's additions applied.
         pub effective: SandboxProfile,
@@ -925,7 +966,7 @@ pub mod types {
         }
     }
     ///A message that matches a search.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SearchHit {
         ///`<chat id>:<idx>`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -956,7 +997,7 @@ pub mod types {
         }
     }
     ///The answer to a search.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SearchResults {
         ///Time the search took on the server.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -973,7 +1014,17 @@ pub mod types {
     }
     ///How a new chat session is attached in the UI.
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
     )]
     pub enum SessionAutoAttach {
         ///Never attach automatically.
@@ -1016,7 +1067,7 @@ pub mod types {
         }
     }
     ///A new workspace session.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SessionCreate {
         ///Workspace directory: relative to the caller's workspace root, or an absolute path inside it. Created when missing. Paths that leave the root are refused (422).
         pub workspace_path: ::std::string::String,
@@ -1027,7 +1078,7 @@ pub mod types {
         }
     }
     ///Body of `session_get_or_create_for_workspace`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SessionForWorkspace {
         ///Workspace directory (as in `SessionCreate`).
         pub workspace_path: ::std::string::String,
@@ -1038,7 +1089,7 @@ pub mod types {
         }
     }
     ///Body of `session_get_or_create`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct SessionGetOrCreate {
         ///Limit the search to this workspace (as in `SessionCreate`); when absent, any of the caller's sessions will do, else the root.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1051,7 +1102,17 @@ pub mod types {
     }
     ///Where a workspace session is in its life.
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
     )]
     pub enum SessionStatus {
         ///Created, not started yet.
@@ -1114,7 +1175,7 @@ pub mod types {
         }
     }
     ///Whether a session runs an outdated agent runtime.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SessionUpdateView {
         ///The version the session runs.
         pub current_version: ::std::string::String,
@@ -1131,7 +1192,7 @@ pub mod types {
         }
     }
     ///A workspace session.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SessionView {
         ///Chats running in the session now.
         pub active_chats: u32,
@@ -1167,7 +1228,7 @@ pub mod types {
         }
     }
     ///Which users' per-user configuration to synchronise.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct UserConfigSync {
         ///Only this user; all users when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1179,7 +1240,7 @@ pub mod types {
         }
     }
     ///The outcome of synchronising one user's per-user configuration.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct UserConfigSyncResult {
         ///Directories created by this call.
         pub created: ::std::vec::Vec<::std::string::String>,
@@ -1199,7 +1260,7 @@ pub mod types {
         }
     }
     ///A new account created by an administrator.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct UserCreate {
         ///Display name; defaults to the username.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1221,7 +1282,7 @@ pub mod types {
         }
     }
     ///The account an administrator created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct UserCreated {
         ///The generated password, present only when none was given.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1235,7 +1296,7 @@ pub mod types {
         }
     }
     ///Counts of accounts by role.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct UserStats {
         ///Active accounts.
         pub active: i64,
@@ -1254,7 +1315,7 @@ pub mod types {
         }
     }
     ///An administrator's changes to an account. Absent fields are left as they are.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct UserUpdate {
         ///New avatar URL; an empty string removes it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1284,7 +1345,7 @@ pub mod types {
         }
     }
     ///An account as shown to its owner and to administrators.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct UserView {
         ///Avatar image URL.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1317,7 +1378,7 @@ pub mod types {
         }
     }
     ///Voice settings, present when voice is configured.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct VoiceFeatures {
         ///Whether the spoken language is detected automatically.
         pub auto_language_detect: bool,
@@ -1338,7 +1399,7 @@ pub mod types {
         }
     }
     ///A workspace location: a root directory whose subdirectories are projects. Every user has the built-in `home` location (their workspace root) in the `default` group; users add their own inside it, admins add shared ones anywhere.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct WorkspaceLocation {
         ///The built-in `home` location (your workspace root); it cannot be changed.
         pub builtin: bool,
@@ -1362,7 +1423,7 @@ pub mod types {
         }
     }
     ///A workspace's metadata, kept in its `.oqto/workspace.toml`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct WorkspaceMeta {
         ///The onboarding bootstrap has not run yet.
         pub bootstrap_pending: bool,
@@ -1381,7 +1442,7 @@ pub mod types {
         }
     }
     ///Changes to a workspace's metadata; absent fields are kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct WorkspaceMetaUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bootstrap_pending: ::std::option::Option<bool>,
@@ -2390,7 +2451,7 @@ pub mod types {
                     expires_in_secs: Ok(Default::default()),
                     note: Ok(Default::default()),
                     prefix: Ok(Default::default()),
-                    uses_per_code: Err("no value supplied for uses_per_code".to_string()),
+                    uses_per_code: Ok(super::defaults::default_u64::<i64, 1>()),
                 }
             }
         }
@@ -6218,6 +6279,13 @@ pub mod types {
     }
     /// Generation of default values for serde.
     pub mod defaults {
+        pub(super) fn default_u64<T, const V: u64>() -> T
+        where
+            T: ::std::convert::TryFrom<u64>,
+            <T as ::std::convert::TryFrom<u64>>::Error: ::std::fmt::Debug,
+        {
+            T::try_from(V).unwrap()
+        }
         pub(super) fn location_upsert_kind() -> super::LocationKind {
             super::LocationKind::Local
         }

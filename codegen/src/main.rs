@@ -5,7 +5,9 @@
 //!   trait's stub description, with security schemes added (public
 //!   operations carry an empty `security` list);
 //! - `api-spec/openapi/mux.schema.json`: the JSON Schema of the mux frames;
-//! - `client/src/generated.rs`: the progenitor SDK (builder interface).
+//! - `client/src/generated.rs`: the progenitor SDK (builder interface);
+//! - `client/src/bin/oqtoctl/generated_cli.rs`: progenitor's clap command
+//!   for every operation, which `oqtoctl` places in its command tree.
 //!
 //! `codegen check` generates the same into memory and exits non-zero, naming
 //! each file, when anything checked in differs.
@@ -40,11 +42,17 @@ fn workspace_root() -> Result<PathBuf> {
 /// Every generated file with the content it should have.
 fn artifacts(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let document = openapi_document()?;
-    let sdk = sdk_source(&document)?;
+    let spec: openapiv3::OpenAPI = serde_json::from_value(document.clone())?;
+    let sdk =
+        format_source(generator().generate_tokens(&spec).map_err(|e| anyhow::anyhow!("progenitor: {e}"))?)?;
+    let cli = format_source(
+        generator().cli(&spec, "oqto_client").map_err(|e| anyhow::anyhow!("progenitor CLI: {e}"))?,
+    )?;
     Ok(vec![
         (root.join("api-spec/openapi/oqto.json"), serde_json::to_string_pretty(&document)? + "\n"),
         (root.join("api-spec/openapi/mux.schema.json"), mux_schema()?),
         (root.join("client/src/generated.rs"), sdk),
+        (root.join("client/src/bin/oqtoctl/generated_cli.rs"), cli),
     ])
 }
 
@@ -139,13 +147,21 @@ fn add_security(document: &mut Value) -> Result<()> {
     Ok(())
 }
 
-/// The progenitor SDK for the document, formatted.
-fn sdk_source(document: &Value) -> Result<String> {
-    let spec: openapiv3::OpenAPI = serde_json::from_value(document.clone())?;
+/// progenitor with the SDK's settings: the builder interface (the CLI
+/// generator needs it), one client for every tag, and `JsonSchema` on every
+/// type (the CLI's output hooks are bounded by it; `oqtoctl` picks a table's
+/// columns by the schema name).
+fn generator() -> progenitor::Generator {
     let mut settings = progenitor::GenerationSettings::new();
-    settings.with_interface(progenitor::InterfaceStyle::Builder).with_tag(progenitor::TagStyle::Merged);
-    let mut generator = progenitor::Generator::new(&settings);
-    let tokens = generator.generate_tokens(&spec).map_err(|e| anyhow::anyhow!("progenitor: {e}"))?;
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_derive("schemars::JsonSchema");
+    progenitor::Generator::new(&settings)
+}
+
+/// Generated tokens as a formatted source file with the generated header.
+fn format_source(tokens: proc_macro2::TokenStream) -> Result<String> {
     let file: syn::File = syn::parse2(tokens)?;
     let source = format!("{GENERATED_HEADER}{}", prettyplease::unparse(&file));
     rustfmt(&source)
@@ -166,7 +182,7 @@ fn rustfmt(source: &str) -> Result<String> {
         .context("running rustfmt (install it with `rustup component add rustfmt`)")?;
     child.stdin.take().context("rustfmt stdin")?.write_all(source.as_bytes())?;
     let output = child.wait_with_output()?;
-    anyhow::ensure!(output.status.success(), "rustfmt failed on the generated SDK");
+    anyhow::ensure!(output.status.success(), "rustfmt failed on generated code");
     Ok(String::from_utf8(output.stdout)?)
 }
 

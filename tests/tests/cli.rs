@@ -196,7 +196,7 @@ async fn history_commands() {
     assert_eq!(messages.as_array().unwrap().len(), 2);
     assert_eq!(json(&server, &["history", "rename", "h1", "Quokka"], None)["title"], "Quokka");
     let hits = json(&server, &["history", "search", "quokka"], None);
-    assert_eq!(hits.as_array().unwrap().len(), 2);
+    assert_eq!(hits["hits"].as_array().unwrap().len(), 2);
     let out = run(&server, &["history", "show", "nope"], None);
     assert!(!out.status.success());
 }
@@ -211,7 +211,7 @@ async fn project_and_workspace_commands() {
     let template = server.data_dir.path().join("templates/blank");
     std::fs::create_dir_all(&template).unwrap();
     std::fs::write(template.join("README.md"), "# {{project_name}} by {{who}}\n").unwrap();
-    assert_eq!(json(&server, &["project", "templates"], None)[0]["name"], "blank");
+    assert_eq!(json(&server, &["project", "templates"], None)["templates"][0]["name"], "blank");
     let made = json(&server, &["project", "create", "fresh", "--template", "blank", "--var", "who=me"], None);
     assert_eq!(made["path"], "fresh");
     let meta = json(

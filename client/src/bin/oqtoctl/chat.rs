@@ -104,5 +104,5 @@ pub async fn chats(name: &str, workspace: Option<String>, out: &Output) -> Resul
     if let Some(prefix) = workspace {
         chats.retain(|c| c.cwd == prefix || c.cwd.starts_with(&format!("{prefix}/")));
     }
-    out.list(&chats, &["session_id", "state", "cwd", "subscriber_count", "seq"])
+    out.item(&chats)
 }

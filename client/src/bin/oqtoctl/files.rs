@@ -60,7 +60,7 @@ pub async fn run(name: &str, cmd: FilesCmd, out: &Output) -> Result<()> {
                 FilesEvent::TreeResult { entries, .. } => {
                     let mut flat = Vec::new();
                     flatten(entries, &mut flat);
-                    out.list(&flat, &["path", "type", "size", "modified"])
+                    out.item(&flat)
                 }
                 other => bail!("unexpected reply: {other:?}"),
             }

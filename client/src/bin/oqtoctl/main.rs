@@ -1,30 +1,40 @@
 //! `oqtoctl`: the Oqto command line, built only on the generated SDK.
 //!
-//! Commands are `noun verb` and mirror the operation ids (`user_list` is
-//! `oqtoctl user list`). Hand-written commands cover what needs a human
-//! touch: `login`, `logout`, `whoami`, `completions`.
+//! Every operation of the API has a command. Most are progenitor's
+//! generated ones (`generated_cli.rs`), placed in the tree by
+//! [`commands::place`], an exhaustive `match` over the operations. The
+//! commands below are written by hand: the ones that keep a profile, read a
+//! password, stream over the mux, or take friendlier arguments.
 
+mod api;
 mod auth;
 mod chat;
+mod commands;
+mod failure;
 mod files;
-mod history;
-mod invites;
-mod misc;
+#[allow(unused, clippy::all, clippy::pedantic)]
+mod generated_cli;
 mod output;
 mod profile;
 mod projects;
-mod sessions;
 mod term;
 mod users;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde_json::Value;
 
-use crate::output::Output;
+use crate::failure::UsageError;
+use crate::generated_cli::CliCommand;
+use crate::output::{Format, Output};
 
 /// Command line for an Oqto server.
+///
+/// Credentials are kept per profile (`login`); `OQTO_URL` and `OQTO_TOKEN`
+/// override the profile's. Exit codes: 0 success, 1 the server refused (its
+/// message and request id are printed) or could not be reached, 2 usage.
 #[derive(Parser)]
 #[command(name = "oqtoctl", version, about)]
 struct Cli {
@@ -33,15 +43,9 @@ struct Cli {
     profile: String,
     /// Output format; `table` on a terminal, `json` otherwise.
     #[arg(long, short = 'o', global = true, value_enum)]
-    output: Option<OutputFormat>,
+    output: Option<Format>,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum OutputFormat {
-    Table,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -50,25 +54,23 @@ enum Command {
     Login(auth::LoginArgs),
     /// Revoke the profile's token and forget it.
     Logout,
-    /// Show the logged-in user.
+    /// Create an account with an invite code and log in.
+    Register(auth::RegisterArgs),
+    /// Show the logged-in user (the same as `me view`).
     Whoami,
+    /// Your own account.
+    #[command(subcommand)]
+    Me(auth::MeCommand),
     /// Manage users (administrators).
     #[command(subcommand)]
     User(users::UserCommand),
-    /// Manage invite codes (administrators).
-    #[command(subcommand)]
-    Invite(invites::InviteCommand),
-    /// Manage your workspace sessions.
-    #[command(subcommand)]
-    Session(sessions::SessionCommand),
-    /// Administration beyond users and invites.
-    #[command(subcommand)]
-    Admin(sessions::AdminCommand),
     /// Send a message to an agent and stream its answer.
     Chat(chat::ChatArgs),
-    /// Your chat history: list, grouped, show, rename, search.
-    #[command(subcommand)]
-    History(history::HistoryCommand),
+    /// List your chats.
+    Chats {
+        /// Only chats working in this workspace.
+        workspace: Option<String>,
+    },
     /// Your projects.
     #[command(subcommand)]
     Project(projects::ProjectCommand),
@@ -80,62 +82,176 @@ enum Command {
     /// A workspace's metadata, sandbox and agent resources.
     #[command(subcommand)]
     Workspace(projects::WorkspaceCommand),
-    /// List your chats.
-    Chats {
-        /// Only chats working in this workspace.
-        workspace: Option<String>,
-    },
-    /// Check that the server is up.
-    Health,
-    /// Show the server's feature flags.
-    Features,
+    /// Call any route of the server with the profile's credentials.
+    Api(api::ApiArgs),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Write man pages (oqtoctl.1 and one per command) into a directory.
+    Man {
+        /// Where to write them.
+        #[arg(default_value = ".")]
+        dir: std::path::PathBuf,
+    },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let json = match cli.output {
-        Some(OutputFormat::Json) => true,
-        Some(OutputFormat::Table) => false,
-        None => !std::io::stdout().is_terminal(),
+/// The whole command tree: the hand-written commands and the generated ones.
+fn command_tree(document: &Value) -> clap::Command {
+    commands::graft(Cli::command(), document)
+}
+
+fn main() -> ExitCode {
+    let document: Value = serde_json::from_str(commands::DOCUMENT).unwrap_or_default();
+    let tree = command_tree(&document);
+    let matches = tree.clone().get_matches();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return failure::report(e.into()),
     };
-    let output = Output::new(json);
-    match run(cli, output).await {
+    match runtime.block_on(run(&matches, tree, &document)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => failure::report(e),
     }
 }
 
-async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
-    let profile = cli.profile;
+async fn run(matches: &ArgMatches, tree: clap::Command, document: &Value) -> anyhow::Result<()> {
+    let profile = matches.get_one::<String>("profile").cloned().unwrap_or_else(|| "default".into());
+    let format = match matches.get_one::<Format>("output") {
+        Some(format) => *format,
+        None if std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Json,
+    };
+    let out = Output::new(format);
+    if let Some((op, op_matches)) = commands::selected(matches) {
+        return commands::execute(op, op_matches, &profile, out, document).await;
+    }
+    let cli = Cli::from_arg_matches(matches).map_err(|e| UsageError(e.to_string()))?;
     match cli.command {
         Command::Login(args) => auth::login(&profile, args, &out).await,
         Command::Logout => auth::logout(&profile).await,
-        Command::Whoami => auth::whoami(&profile::connect(&profile)?, &out).await,
+        Command::Register(args) => auth::register(&profile, args, &out).await,
+        Command::Whoami => {
+            let own = matches.subcommand_matches("whoami").unwrap_or(matches);
+            commands::execute(CliCommand::MeView, own, &profile, out, document).await
+        }
+        Command::Me(cmd) => auth::run_me(&profile, cmd, &out).await,
         Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
-        Command::Invite(cmd) => invites::run(&profile::connect(&profile)?, cmd, &out).await,
-        Command::Session(cmd) => sessions::run(&profile::connect(&profile)?, cmd, &out).await,
-        Command::Admin(cmd) => sessions::run_admin(&profile::connect(&profile)?, cmd, &out).await,
-        Command::Chat(args) => chat::chat(&profile, args, out.is_json()).await,
-        Command::History(cmd) => history::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Chat(args) => chat::chat(&profile, args, out.is_structured()).await,
+        Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
         Command::Files(cmd) => files::run(&profile, cmd, &out).await,
         Command::Project(cmd) => projects::run_project(&profile::connect(&profile)?, cmd, &out).await,
         Command::Workspace(cmd) => projects::run_workspace(&profile::connect(&profile)?, cmd, &out).await,
         Command::Term(args) => term::run(&profile, args).await,
-        Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
-        Command::Health => misc::health(&profile::connect_anonymous(&profile)?, &out).await,
-        Command::Features => misc::features(&profile::connect_anonymous(&profile)?, &out).await,
+        Command::Api(args) => api::run(&profile, args).await,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "oqtoctl", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut tree.clone(), "oqtoctl", &mut std::io::stdout());
             Ok(())
         }
+        Command::Man { dir } => write_man_pages(tree, &dir),
+    }
+}
+
+/// `oqtoctl.1` and a page per command (`oqtoctl-user-list.1`, …).
+fn write_man_pages(tree: clap::Command, dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(tree, dir)?;
+    eprintln!("wrote man pages to {}", dir.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{Place, place};
+
+    fn document() -> Value {
+        serde_json::from_str(commands::DOCUMENT).unwrap()
+    }
+
+    /// Every operation of the document has a command: its generated one in
+    /// the tree, or a hand-written command that exists.
+    #[test]
+    fn every_operation_has_a_command() {
+        let document = document();
+        let tree = command_tree(&document);
+        let mut ids = Vec::new();
+        for item in document["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                ids.push(op["operationId"].as_str().unwrap().to_string());
+            }
+        }
+        let generated: Vec<&str> = CliCommand::iter().map(|op| op.operation_id()).collect();
+        ids.sort();
+        let mut sorted = generated.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "the generated CLI is stale: run `make generate`");
+        for op in CliCommand::iter() {
+            let path = match place(op) {
+                Place::Generated(leaf) => leaf.path,
+                Place::HandWritten(path) => path,
+            };
+            let mut command = &tree;
+            for word in path.split(' ') {
+                command = command
+                    .find_subcommand(word)
+                    .unwrap_or_else(|| panic!("{} has no command `{path}`", op.operation_id()));
+            }
+        }
+    }
+
+    /// Two operations never share a generated command's path.
+    #[test]
+    fn generated_paths_are_unique() {
+        let mut paths: Vec<&str> = CliCommand::iter()
+            .filter_map(|op| match place(op) {
+                Place::Generated(leaf) => Some(leaf.path),
+                Place::HandWritten(_) => None,
+            })
+            .collect();
+        let count = paths.len();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), count);
+    }
+
+    /// clap's own consistency checks over the whole tree.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        command_tree(&document()).debug_assert();
+    }
+
+    /// Every list an operation answers with has a column set.
+    #[test]
+    fn every_list_has_columns() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        for item in document["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                for response in op["responses"].as_object().unwrap().values() {
+                    let schema = &response["content"]["application/json"]["schema"];
+                    if schema["type"] == "array" {
+                        let name = schema["title"].as_str().unwrap();
+                        assert!(output::columns(name).is_some(), "no columns for {name}");
+                    }
+                    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+                        for (field, property) in schemas[name]["properties"].as_object().into_iter().flatten()
+                        {
+                            if property["type"] == "array" {
+                                let key = format!("{name}.{field}");
+                                assert!(output::columns(&key).is_some(), "no columns for {key}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_template_has_every_field() {
+        let template = commands::body_template(&document(), "invite_code_create");
+        assert!(template.as_object().unwrap().contains_key("max_uses"), "{template}");
     }
 }

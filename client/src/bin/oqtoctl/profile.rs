@@ -96,9 +96,11 @@ pub fn connect(name: &str) -> Result<Client> {
     Ok(oqto_client::client_with_token(&url(name)?, Some(&token(name)?))?)
 }
 
-/// An SDK client without credentials, for public operations.
-pub fn connect_anonymous(name: &str) -> Result<Client> {
-    Ok(oqto_client::client_with_token(&url(name)?, None)?)
+/// An SDK client with the profile's token when there is one, for public
+/// operations.
+pub fn connect_optional(name: &str) -> Result<Client> {
+    let token = token(name).ok();
+    Ok(oqto_client::client_with_token(&url(name)?, token.as_deref())?)
 }
 
 /// A mux connection with the profile's URL and token.

@@ -1,24 +1,17 @@
-//! `oqtoctl project …` and `oqtoctl workspace …` (`project_*`,
-//! `workspace_meta_*`, `workspace_sandbox_*`, `workspace_pi_resources_*`).
+//! `oqtoctl project locations|create|logo` and `oqtoctl workspace …`
+//! (`project_location_*`, `project_create_from_template`, `project_logo_view`,
+//! `workspace_meta_*`, `workspace_sandbox_*`, `workspace_pi_resources_*`):
+//! the commands that take friendlier arguments than the generated ones.
 
 use anyhow::Result;
 use clap::Subcommand;
 use oqto_client::{Client, types};
 
-use crate::auth::sdk_error;
+use crate::failure::sdk_error;
 use crate::output::Output;
 
 #[derive(Subcommand)]
 pub enum ProjectCommand {
-    /// List your projects (directories of the active location).
-    List {
-        /// List inside this directory instead.
-        #[arg(long)]
-        path: Option<String>,
-        /// The location group (default `default`).
-        #[arg(long)]
-        group: Option<String>,
-    },
     /// List your workspace locations, add one, or pick the active one.
     Locations {
         #[command(subcommand)]
@@ -27,8 +20,6 @@ pub enum ProjectCommand {
         #[arg(long)]
         group: Option<String>,
     },
-    /// List the server's project templates.
-    Templates,
     /// Create a project from a template.
     Create {
         /// The new project's directory (relative to your workspace root).
@@ -38,6 +29,15 @@ pub enum ProjectCommand {
         /// Template variables, `name=value` (repeatable).
         #[arg(long = "var", value_parser = parse_var)]
         vars: Vec<(String, String)>,
+    },
+    /// A project's logo (a file in its `logo/` folder), to a file or stdout.
+    Logo {
+        /// The logo's path, relative to your workspace root
+        /// (`garden/logo/logo.svg`).
+        path: String,
+        /// Write it here instead of to standard output.
+        #[arg(long, short = 'O')]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -127,23 +127,13 @@ fn selection(
 
 pub async fn run_project(client: &Client, cmd: ProjectCommand, out: &Output) -> Result<()> {
     match cmd {
-        ProjectCommand::List { path, group } => {
-            let mut req = client.project_list();
-            if let Some(path) = path {
-                req = req.path(path);
-            }
-            if let Some(group) = group {
-                req = req.workspace_id(group);
-            }
-            out.list(&req.send().await.map_err(sdk_error)?.into_inner(), &["name", "path", "pinned"])
-        }
         ProjectCommand::Locations { action: None, group } => {
             let mut req = client.project_location_list();
             if let Some(group) = group {
                 req = req.workspace_id(group);
             }
             let list = req.send().await.map_err(sdk_error)?.into_inner();
-            out.list(&list, &["workspace_id", "location_id", "path", "is_active", "shared"])
+            out.item(&list)
         }
         ProjectCommand::Locations {
             action: Some(LocationAction::Add { name, path, group, shared, activate }),
@@ -157,19 +147,31 @@ pub async fn run_project(client: &Client, cmd: ProjectCommand, out: &Output) -> 
                 shared,
                 set_active: activate,
             };
-            out.object(
+            out.item(
                 &client.project_location_upsert().body(body).send().await.map_err(sdk_error)?.into_inner(),
             )
         }
         ProjectCommand::Locations { action: Some(LocationAction::Use { name, group }), .. } => {
             let body = types::LocationSelect { workspace_id: group, location_id: name };
-            out.object(
+            out.item(
                 &client.project_location_activate().body(body).send().await.map_err(sdk_error)?.into_inner(),
             )
         }
-        ProjectCommand::Templates => {
-            let list = client.project_template_list().send().await.map_err(sdk_error)?.into_inner();
-            out.list(&list.templates, &["name", "path", "description"])
+        ProjectCommand::Logo { path, out: file } => {
+            use futures::TryStreamExt;
+            let logo = client.project_logo_view().path(path).send().await.map_err(sdk_error)?.into_inner();
+            let mut stream = logo.into_inner();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = stream.try_next().await? {
+                bytes.extend_from_slice(&chunk);
+            }
+            match file {
+                Some(file) => {
+                    std::fs::write(&file, &bytes)?;
+                    out.done(&format!("wrote {} ({} bytes)", file.display(), bytes.len()))
+                }
+                None => Ok(std::io::Write::write_all(&mut std::io::stdout(), &bytes)?),
+            }
         }
         ProjectCommand::Create { project, template, vars } => {
             let body = types::ProjectFromTemplate {
@@ -177,7 +179,7 @@ pub async fn run_project(client: &Client, cmd: ProjectCommand, out: &Output) -> 
                 project_path: project,
                 variables: vars.into_iter().collect(),
             };
-            out.object(
+            out.item(
                 &client
                     .project_create_from_template()
                     .body(body)
@@ -196,7 +198,7 @@ pub async fn run_workspace(client: &Client, cmd: WorkspaceCommand, out: &Output)
             if display_name.is_none() && language.is_none() && pinned.is_none() {
                 let meta =
                     client.workspace_meta_view().workspace_path(workspace).send().await.map_err(sdk_error)?;
-                return out.object(&meta.into_inner());
+                return out.item(&meta.into_inner());
             }
             let body = types::WorkspaceMetaUpdate {
                 workspace_path: workspace,
@@ -205,9 +207,7 @@ pub async fn run_workspace(client: &Client, cmd: WorkspaceCommand, out: &Output)
                 pinned,
                 bootstrap_pending: None,
             };
-            out.object(
-                &client.workspace_meta_update().body(body).send().await.map_err(sdk_error)?.into_inner(),
-            )
+            out.item(&client.workspace_meta_update().body(body).send().await.map_err(sdk_error)?.into_inner())
         }
         WorkspaceCommand::Sandbox { workspace, sandbox_profile } => {
             let view = match sandbox_profile {
@@ -221,7 +221,7 @@ pub async fn run_workspace(client: &Client, cmd: WorkspaceCommand, out: &Output)
                     client.workspace_sandbox_update().body(body).send().await
                 }
             };
-            out.object(&view.map_err(sdk_error)?.into_inner())
+            out.item(&view.map_err(sdk_error)?.into_inner())
         }
         WorkspaceCommand::Resources { workspace, skills, extensions, prompts } => {
             let current = client
@@ -232,7 +232,7 @@ pub async fn run_workspace(client: &Client, cmd: WorkspaceCommand, out: &Output)
                 .map_err(sdk_error)?
                 .into_inner();
             if skills.is_none() && extensions.is_none() && prompts.is_none() {
-                return out.object(&current);
+                return out.item(&current);
             }
             let (skills_mode, skills) = selection(skills, current.skills_mode, &current.skills);
             let (extensions_mode, extensions) =
@@ -247,7 +247,7 @@ pub async fn run_workspace(client: &Client, cmd: WorkspaceCommand, out: &Output)
                 extensions,
                 prompts,
             };
-            out.object(
+            out.item(
                 &client
                     .workspace_pi_resources_apply()
                     .body(body)

@@ -1,13 +1,13 @@
-//! `oqtoctl user …`: user administration (`user_*` operations).
+//! `oqtoctl user create|update|sync-configs`: the user administration that
+//! reads passwords or names users; the rest of `user` is generated.
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use oqto_client::{Client, types};
 
-use crate::auth::{read_password, sdk_error};
+use crate::auth::read_password;
+use crate::failure::sdk_error;
 use crate::output::Output;
-
-const COLUMNS: &[&str] = &["id", "username", "email", "display_name", "role", "is_active", "last_login_at"];
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum RoleArg {
@@ -28,21 +28,6 @@ impl From<RoleArg> for types::Role {
 
 #[derive(Subcommand)]
 pub enum UserCommand {
-    /// List users.
-    List {
-        #[arg(long, value_enum)]
-        role: Option<RoleArg>,
-        /// Only active (true) or inactive (false) users.
-        #[arg(long)]
-        active: Option<bool>,
-        /// Substring of username, email or display name.
-        #[arg(long)]
-        search: Option<String>,
-        #[arg(long)]
-        limit: Option<u32>,
-        #[arg(long)]
-        offset: Option<u32>,
-    },
     /// Create a user (a password is generated unless --password-stdin).
     Create {
         #[arg(long)]
@@ -57,9 +42,7 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Show a user (by id, username or email).
-    Show { user: String },
-    /// Change a user.
+    /// Change a user (by id, username or email).
     Update {
         user: String,
         #[arg(long)]
@@ -76,14 +59,6 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Delete a user.
-    Delete { user: String },
-    /// Activate a user.
-    Activate { user: String },
-    /// Deactivate a user (their tokens stop working).
-    Deactivate { user: String },
-    /// Counts of users by role.
-    Stats,
     /// Make sure per-user directories exist (all users, or one).
     SyncConfigs {
         #[arg(long)]
@@ -92,7 +67,7 @@ pub enum UserCommand {
 }
 
 /// Resolves a user given by id, username or email to its id.
-async fn resolve(client: &Client, user: &str) -> Result<String> {
+pub async fn resolve(client: &Client, user: &str) -> Result<String> {
     if uuid::Uuid::parse_str(user).is_ok() {
         return Ok(user.to_string());
     }
@@ -106,39 +81,16 @@ async fn resolve(client: &Client, user: &str) -> Result<String> {
 
 pub async fn run(client: &Client, cmd: UserCommand, out: &Output) -> Result<()> {
     match cmd {
-        UserCommand::List { role, active, search, limit, offset } => {
-            let mut req = client.user_list();
-            if let Some(role) = role {
-                req = req.role(types::Role::from(role));
-            }
-            if let Some(active) = active {
-                req = req.is_active(active);
-            }
-            if let Some(search) = search {
-                req = req.search(search);
-            }
-            if let Some(limit) = limit {
-                req = req.limit(limit);
-            }
-            if let Some(offset) = offset {
-                req = req.offset(offset);
-            }
-            out.list(&req.send().await.map_err(sdk_error)?.into_inner(), COLUMNS)
-        }
         UserCommand::Create { username, email, display_name, role, password_stdin } => {
-            let password = if password_stdin { Some(read_password(true)?) } else { None };
+            let password = if password_stdin { Some(read_password(true, "Password")?) } else { None };
             let body =
                 types::UserCreate { username, email, display_name, password, role: role.map(Into::into) };
             let created = client.user_create().body(body).send().await.map_err(sdk_error)?.into_inner();
-            out.object(&created)
-        }
-        UserCommand::Show { user } => {
-            let id = resolve(client, &user).await?;
-            out.object(&client.user_view().user_id(id).send().await.map_err(sdk_error)?.into_inner())
+            out.item(&created)
         }
         UserCommand::Update { user, username, email, display_name, avatar_url, role, password_stdin } => {
             let id = resolve(client, &user).await?;
-            let password = if password_stdin { Some(read_password(true)?) } else { None };
+            let password = if password_stdin { Some(read_password(true, "Password")?) } else { None };
             let body = types::UserUpdate {
                 username,
                 email,
@@ -148,24 +100,10 @@ pub async fn run(client: &Client, cmd: UserCommand, out: &Output) -> Result<()> 
                 password,
                 is_active: None,
             };
-            out.object(
+            out.item(
                 &client.user_update().user_id(id).body(body).send().await.map_err(sdk_error)?.into_inner(),
             )
         }
-        UserCommand::Delete { user } => {
-            let id = resolve(client, &user).await?;
-            client.user_delete().user_id(&id).send().await.map_err(sdk_error)?;
-            out.done(&format!("deleted user {id}"))
-        }
-        UserCommand::Activate { user } => {
-            let id = resolve(client, &user).await?;
-            out.object(&client.user_activate().user_id(id).send().await.map_err(sdk_error)?.into_inner())
-        }
-        UserCommand::Deactivate { user } => {
-            let id = resolve(client, &user).await?;
-            out.object(&client.user_deactivate().user_id(id).send().await.map_err(sdk_error)?.into_inner())
-        }
-        UserCommand::Stats => out.object(&client.user_stats().send().await.map_err(sdk_error)?.into_inner()),
         UserCommand::SyncConfigs { user } => {
             let user_id = match user {
                 Some(u) => Some(resolve(client, &u).await?.parse()?),
@@ -173,7 +111,7 @@ pub async fn run(client: &Client, cmd: UserCommand, out: &Output) -> Result<()> 
             };
             let body = types::UserConfigSync { user_id };
             let results = client.user_config_sync().body(body).send().await.map_err(sdk_error)?.into_inner();
-            out.list(&results, &["user_id", "username", "ok", "created", "error"])
+            out.item(&results)
         }
     }
 }
