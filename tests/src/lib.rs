@@ -68,7 +68,8 @@ pub fn standin_agent_command() -> String {
     format!("['{}', '--mode', 'rpc']", path.display())
 }
 
-fn binary(name: &str, env: &str) -> PathBuf {
+/// A binary of this workspace: `$env` when set, else beside the test executable.
+pub fn binary(name: &str, env: &str) -> PathBuf {
     if let Ok(path) = std::env::var(env) {
         return PathBuf::from(path);
     }

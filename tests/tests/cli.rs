@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Output, Stdio};
 
-use oqto_tests::TestServer;
+use oqto_tests::{Options, TestServer};
 use serde_json::Value;
 
 /// Runs oqtoctl with `args` (and `stdin`), returning its output.
@@ -330,4 +330,185 @@ async fn term_runs_a_shell_in_a_workspace_session() {
     keys.write_all(&[0x1d]).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "Ctrl-] detaches: {}", output.lock().unwrap());
+}
+
+/// The subcommands a `--help` text lists (without `help`).
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// `--help` of `path` and of everything below it, as one text.
+fn help_tree(path: &[String], text: &mut String) {
+    let mut args = path.to_vec();
+    args.push("--help".into());
+    let out = std::process::Command::new(oqto_tests::binary("oqtoctl", "OQTOCTL_BIN"))
+        .args(&args)
+        .env_remove("OQTO_PROFILE")
+        .env_remove("COLUMNS")
+        .output()
+        .expect("running oqtoctl --help");
+    assert!(out.status.success(), "oqtoctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let help = String::from_utf8(out.stdout).unwrap();
+    text.push_str(&format!("$ oqtoctl {}\n{help}\n", args.join(" ")));
+    for name in listed_commands(&help) {
+        let mut below = path.to_vec();
+        below.push(name);
+        help_tree(&below, text);
+    }
+}
+
+/// The help of every command, one golden file per top-level command, so
+/// that a change to any command's text or options shows in review
+/// (`EXPECTORATE=overwrite cargo test -p oqto-tests --test cli` rewrites them).
+#[test]
+fn help_of_every_command_matches_its_golden_file() {
+    let mut root = String::new();
+    let out = std::process::Command::new(oqto_tests::binary("oqtoctl", "OQTOCTL_BIN"))
+        .arg("--help")
+        .env_remove("OQTO_PROFILE")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    root.push_str(&format!("$ oqtoctl --help\n{help}"));
+    expectorate::assert_contents("tests/golden/help/oqtoctl.txt", &root);
+    for name in listed_commands(&help) {
+        let mut text = String::new();
+        help_tree(std::slice::from_ref(&name), &mut text);
+        expectorate::assert_contents(format!("tests/golden/help/{name}.txt"), &text);
+    }
+}
+
+/// Runs a command that must fail with `code`; returns its stderr.
+fn failing(server: &TestServer, args: &[&str], code: i32) -> String {
+    let out = run(server, args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "oqtoctl {args:?}: {stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn account_commands_register_change_the_password_and_update_the_profile() {
+    let server = TestServer::start().await;
+    let admin = server.admin_client().await;
+    let body = oqto_client::types::InviteCodeCreate {
+        code: Some("JOIN-CLI".into()),
+        max_uses: Some(1),
+        expires_in_secs: None,
+        note: None,
+    };
+    admin.invite_code_create().body(body).send().await.unwrap();
+
+    let args = ["register", "--invite-code", "JOIN-CLI", "-u", "zoe", "--email", "zoe@example.org"];
+    let registered = json(&server, &args, Some("first-password-1\n"));
+    assert_eq!(registered["username"], "zoe");
+    assert_eq!(json(&server, &["whoami"], None)["username"], "zoe");
+    let updated = json(&server, &["me", "update", "--display-name", "Zoe Z"], None);
+    assert_eq!(updated["display_name"], "Zoe Z");
+    assert_eq!(json(&server, &["me", "show"], None)["display_name"], "Zoe Z");
+
+    // The password change moves the profile to the new token.
+    let before = server.login("zoe", "first-password-1").await;
+    json(&server, &["me", "password", "--password-stdin"], Some("first-password-1\nsecond-password-2\n"));
+    assert_eq!(json(&server, &["whoami"], None)["username"], "zoe");
+    let out = server.oqtoctl().args(["-o", "json", "whoami"]).env("OQTO_TOKEN", &before).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the old token is revoked");
+    server.login("zoe", "second-password-2").await;
+
+    // Mux tickets and figures, the document, through generated commands.
+    assert!(json(&server, &["mux", "ticket"], None)["ticket"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(json(&server, &["mux", "debug"], None)["connections"].is_number());
+    assert!(json(&server, &["openapi"], None)["paths"]["/api/me"].is_object());
+}
+
+#[tokio::test]
+async fn dev_login_stores_the_token_in_the_profile() {
+    let server = TestServer::start_with(Options::default().env("OQTO_AUTH__DEV_MODE", "true")).await;
+    assert_eq!(json(&server, &["login", "--dev"], None)["username"], "admin");
+    assert_eq!(json(&server, &["whoami"], None)["role"], "admin");
+}
+
+#[tokio::test]
+async fn raw_calls_output_formats_exit_codes_and_man_pages() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+
+    // `api`: any route with the profile's token.
+    assert_eq!(json(&server, &["api", "GET", "/api/me"], None)["username"], "admin");
+    let made =
+        json(&server, &["api", "POST", "/api/admin/invite-codes", "--data", r#"{"code":"RAW-1"}"#], None);
+    assert_eq!(made["code"], "RAW-1");
+    let refused =
+        failing(&server, &["api", "GET", "/api/admin/users/00000000-0000-4000-8000-000000000000"], 1);
+    assert!(refused.contains("HTTP 404") && refused.contains("request "), "{refused}");
+    assert!(failing(&server, &["api", "G E T", "/api/me"], 2).contains("not an HTTP method"));
+    assert!(failing(&server, &["api", "POST", "/api/ws/ticket", "--data", "{nope"], 2).contains("not JSON"));
+
+    // A refusal prints the server's message and request id, exit code 1.
+    let refused = failing(&server, &["invite", "create", "--max-uses", "0"], 1);
+    assert!(refused.contains("uses must be between") && refused.contains("request "), "{refused}");
+    // Usage errors: exit code 2.
+    failing(&server, &["user", "frobnicate"], 2);
+    failing(&server, &["session", "view"], 2);
+
+    // YAML for scripts that prefer it; a body from a file; its template.
+    let out = run(&server, &["-o", "yaml", "user", "list"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("- ") && text.contains("username: admin"), "{text}");
+    let template = json(&server, &["invite", "create", "--json-body-template"], None);
+    assert!(template.as_object().unwrap().contains_key("max_uses"));
+    let file = server.config_home.path().join("invite.json");
+    std::fs::write(&file, r#"{"code": "FROM-FILE", "max_uses": 2}"#).unwrap();
+    let made = json(&server, &["invite", "create", "--json-body", file.to_str().unwrap()], None);
+    assert_eq!((made["code"].as_str(), made["max_uses"].as_i64()), (Some("FROM-FILE"), Some(2)));
+
+    // Sessions: the commands the other tests do not run.
+    let got = json(&server, &["session", "get-or-create-for-workspace", "yard"], None);
+    assert_eq!(got["workspace_path"], "yard");
+    let same = json(&server, &["session", "get-or-create", "--workspace-path", "yard"], None);
+    assert_eq!(same["id"], got["id"]);
+    let id = got["id"].as_str().unwrap().to_string();
+    assert_eq!(json(&server, &["session", "upgrade", &id], None)["status"], "running");
+    json(&server, &["session", "stop", &id], None);
+    assert_eq!(json(&server, &["session", "delete", &id], None)["ok"], true);
+
+    // Man pages for the whole tree; completions too.
+    let dir = server.config_home.path().join("man");
+    let out = run(&server, &["man", dir.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(dir.join("oqtoctl-user-list.1")).unwrap();
+    assert!(page.contains(".TH") && page.contains("List users"), "{page}");
+    assert!(dir.join("oqtoctl.1").exists());
+    let out = run(&server, &["completions", "zsh"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deactivate"));
+}
+
+#[tokio::test]
+async fn a_chat_and_a_logo_through_the_cli() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let out = run(&server, &["chat", "--chat", "v1", "--workspace", "art", "draw"], None);
+    assert!(out.status.success());
+    assert_eq!(json(&server, &["history", "view", "v1"], None)["message_count"], 2);
+
+    let me = json(&server, &["whoami"], None);
+    let root = server.data_dir.path().join("users").join(me["id"].as_str().unwrap()).join("workspace");
+    std::fs::create_dir_all(root.join("art/logo")).unwrap();
+    let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+    std::fs::write(root.join("art/logo/logo.png"), png).unwrap();
+    let file = server.config_home.path().join("logo.png");
+    json(&server, &["project", "logo", "art/logo/logo.png", "-O", file.to_str().unwrap()], None);
+    assert_eq!(std::fs::read(&file).unwrap(), png);
+    let out = run(&server, &["project", "logo", "art/logo/logo.png"], None);
+    assert_eq!(out.stdout, png);
+    assert!(failing(&server, &["project", "logo", "../outside.png"], 1).contains("HTTP 4"));
 }

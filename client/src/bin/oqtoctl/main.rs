@@ -249,6 +249,75 @@ mod tests {
         }
     }
 
+    /// A sample of `schema` with readable, deterministic values: the
+    /// field's name and the item's number for strings, `n` for numbers.
+    fn sample(document: &Value, schema: &Value, field: &str, n: usize, depth: usize) -> Value {
+        if let Some(target) =
+            schema["$ref"].as_str().and_then(|r| document.pointer(r.trim_start_matches('#')))
+        {
+            return sample(document, target, field, n, depth + 1);
+        }
+        if let Some(first) = ["allOf", "oneOf", "anyOf"].iter().find_map(|k| schema[*k].as_array()?.first()) {
+            return sample(document, first, field, n, depth + 1);
+        }
+        if let Some(first) = schema["enum"].as_array().and_then(|v| v.first()) {
+            return first.clone();
+        }
+        // `["integer", "null"]` is an integer that may be absent.
+        let kind = match &schema["type"] {
+            Value::Array(kinds) => kinds.iter().find(|k| *k != "null").and_then(Value::as_str),
+            other => other.as_str(),
+        };
+        match (kind, schema["format"].as_str()) {
+            (_, _) if depth > 4 => Value::Null,
+            (Some("string"), Some("date-time")) => Value::from(format!("2026-12-0{n}T10:30:00.123Z")),
+            (Some("string"), Some("uuid")) => Value::from(format!("00000000-0000-4000-8000-00000000000{n}")),
+            (Some("string"), _) => Value::from(format!("{field}-{n}")),
+            (Some("integer"), _) if field.ends_with("_at") || field == "modified" => {
+                Value::from(1_764_671_400_000i64 + n as i64 * 86_400_000)
+            }
+            (Some("integer") | Some("number"), _) => Value::from(n * 10),
+            (Some("boolean"), _) => Value::from(n % 2 == 1),
+            (Some("array"), _) => Value::Array(vec![sample(document, &schema["items"], field, n, depth + 1)]),
+            _ => Value::Object(
+                schema["properties"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), sample(document, v, k, n, depth + 1)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The table of every list type, from samples of its schema, matches its
+    /// golden file (`EXPECTORATE=overwrite` rewrites them).
+    #[test]
+    fn tables_match_their_golden_files() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let mut text = String::new();
+        for (name, _) in output::COLUMNS {
+            let items = match name.split_once('.') {
+                Some((object, field)) => &schemas[object]["properties"][field]["items"],
+                None => &schemas[name.trim_start_matches("Array_of_")],
+            };
+            let items = if items.is_null() {
+                // Lists of the mux schema (chats, files): their own document.
+                let mux: Value =
+                    serde_json::from_str(include_str!("../../../../api-spec/openapi/mux.schema.json"))
+                        .unwrap();
+                let item = name.trim_start_matches("Array_of_");
+                assert!(mux["definitions"][item].is_object(), "no schema for {name}");
+                (1..=2).map(|n| sample(&mux, &mux["definitions"][item], "", n, 0)).collect::<Vec<_>>()
+            } else {
+                (1..=2).map(|n| sample(&document, items, "", n, 0)).collect()
+            };
+            text.push_str(&format!("== {name}\n{}\n", output::render(name, &Value::Array(items))));
+        }
+        expectorate::assert_contents("tests/golden/tables.txt", &text);
+    }
+
     #[test]
     fn a_body_template_has_every_field() {
         let template = commands::body_template(&document(), "invite_code_create");

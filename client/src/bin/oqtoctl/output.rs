@@ -164,7 +164,7 @@ fn table(columns: Option<&[&str]>, items: &[Value]) -> String {
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|item| match item {
-            Value::Object(_) => columns.iter().map(|c| cell(item.get(*c))).collect(),
+            Value::Object(_) => columns.iter().map(|c| column_cell(c, item.get(*c))).collect(),
             scalar => vec![cell(Some(scalar))],
         })
         .collect();
@@ -186,6 +186,19 @@ fn table(columns: Option<&[&str]>, items: &[Value]) -> String {
         line(row);
     }
     out
+}
+
+/// A cell of `column`: Unix milliseconds in a time column (`*_at`,
+/// `modified`, `timestamp`) as a time, anything else as [`cell`] shows it.
+fn column_cell(column: &str, value: Option<&Value>) -> String {
+    let time_column = column.ends_with("_at") || column == "modified" || column == "timestamp";
+    match value.and_then(Value::as_i64) {
+        Some(ms) if time_column => match chrono::DateTime::from_timestamp_millis(ms) {
+            Some(at) => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None => ms.to_string(),
+        },
+        _ => cell(value),
+    }
 }
 
 /// One cell: strings as they are (timestamps as `YYYY-MM-DD HH:MM:SS` UTC,
@@ -233,5 +246,10 @@ mod tests {
     #[test]
     fn timestamps_print_in_utc_without_fractions() {
         assert_eq!(super::cell(Some(&json!("2026-12-02T01:02:03.456+01:00"))), "2026-12-02 00:02:03");
+        assert_eq!(
+            super::column_cell("updated_at", Some(&json!(1_764_637_323_000i64))),
+            "2025-12-02 01:02:03"
+        );
+        assert_eq!(super::column_cell("size", Some(&json!(1_764_637_323_000i64))), "1764637323000");
     }
 }
