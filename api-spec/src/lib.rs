@@ -11,6 +11,7 @@ pub mod history;
 pub mod invites;
 pub mod misc;
 pub mod mux;
+pub mod onboarding;
 pub mod sessions;
 pub mod users;
 pub mod workspace;
@@ -34,6 +35,10 @@ use invites::{
 };
 use misc::{Features, Health};
 use mux::{MuxDebugView, MuxQuery, MuxTicket};
+use onboarding::{
+    OnboardingBootstrap, OnboardingBootstrapped, OnboardingCheck, OnboardingUnlockPath, OnboardingUpdate,
+    OnboardingView,
+};
 use sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -82,6 +87,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "mux" = { description = "The multiplexed WebSocket" },
             "history" = { description = "Chat history and search" },
             "projects" = { description = "Projects and per-workspace settings" },
+            "onboarding" = { description = "The guided first steps and the first workspace" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -789,6 +795,94 @@ pub trait OqtoApi {
     async fn mux_debug_view(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<MuxDebugView>, HttpError>;
+
+    // ---------------------------------------------------------- onboarding
+
+    /// The caller's onboarding
+    ///
+    /// Where the caller is in the guided first steps and which parts of the
+    /// interface are unlocked. Errors: 401.
+    #[endpoint { method = GET, path = "/api/onboarding", tags = ["onboarding"] }]
+    async fn onboarding_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+
+    /// Change the caller's onboarding
+    ///
+    /// Sets the stage, languages, level or tutorial step; `complete: true`
+    /// completes it. Errors: 401, 422 for an invalid language tag.
+    #[endpoint { method = PUT, path = "/api/onboarding", tags = ["onboarding"] }]
+    async fn onboarding_update(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<OnboardingUpdate>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+
+    /// Whether the caller still has to be onboarded
+    ///
+    /// Errors: 401.
+    #[endpoint { method = GET, path = "/api/onboarding/check", tags = ["onboarding"] }]
+    async fn onboarding_check(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<OnboardingCheck>, HttpError>;
+
+    /// Advance the caller's onboarding by one step
+    ///
+    /// language → provider → profile → personality → tutorial → complete;
+    /// reaching the end completes onboarding and unlocks the sidebar, the
+    /// session list, the file tree and the settings. Errors: 401.
+    #[endpoint { method = POST, path = "/api/onboarding/advance", tags = ["onboarding"] }]
+    async fn onboarding_advance(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+
+    /// Unlock one part of the interface for the caller
+    ///
+    /// Errors: 401, 400 for an unknown component.
+    #[endpoint { method = POST, path = "/api/onboarding/unlock/{component}", tags = ["onboarding"] }]
+    async fn onboarding_unlock(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OnboardingUnlockPath>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+
+    /// Skip onboarding: everything unlocked
+    ///
+    /// The caller's own interface only: every component unlocked, the
+    /// technical level, onboarding completed. Errors: 401.
+    #[endpoint { method = POST, path = "/api/onboarding/godmode", tags = ["onboarding"] }]
+    async fn onboarding_godmode(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+
+    /// Complete the caller's onboarding
+    ///
+    /// Errors: 401.
+    #[endpoint { method = POST, path = "/api/onboarding/complete", tags = ["onboarding"] }]
+    async fn onboarding_complete(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+
+    /// Start the caller's onboarding over
+    ///
+    /// Errors: 401.
+    #[endpoint { method = POST, path = "/api/onboarding/reset", tags = ["onboarding"] }]
+    async fn onboarding_reset(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+
+    /// Create the caller's first workspace
+    ///
+    /// Makes `main` in the caller's workspace root from the onboarding
+    /// template (`<data_dir>/onboarding/`, or the built-in `AGENTS.md`,
+    /// `BOOTSTRAP.md`, `PERSONALITY.md`, `USER.md`), with its metadata
+    /// (`display_name`, `language`, pinned, bootstrap pending) and
+    /// `.pi/context.json` naming the context files. Calling it again
+    /// changes nothing and answers the same path. Errors: 401, 422 for an
+    /// empty or overlong name or an invalid language tag.
+    #[endpoint { method = POST, path = "/api/onboarding/bootstrap", tags = ["onboarding"] }]
+    async fn onboarding_bootstrap(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<OnboardingBootstrap>,
+    ) -> Result<HttpResponseOk<OnboardingBootstrapped>, HttpError>;
 
     // ---------------------------------------------------------------- misc
 

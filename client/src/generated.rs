@@ -502,6 +502,173 @@ pub mod types {
             Default::default()
         }
     }
+    ///The caller's first workspace, made from the onboarding template.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct OnboardingBootstrap {
+        ///The name the user wants to be called (1 to 100 printable characters).
+        pub display_name: ::std::string::String,
+        ///A BCP 47 tag; `en` when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+    }
+    impl OnboardingBootstrap {
+        pub fn builder() -> builder::OnboardingBootstrap {
+            Default::default()
+        }
+    }
+    ///Where the first workspace is.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct OnboardingBootstrapped {
+        ///Relative to the caller's workspace root (`main`).
+        pub workspace_path: ::std::string::String,
+    }
+    impl OnboardingBootstrapped {
+        pub fn builder() -> builder::OnboardingBootstrapped {
+            Default::default()
+        }
+    }
+    ///Whether the caller still has to be onboarded.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct OnboardingCheck {
+        pub completed: bool,
+        pub godmode: bool,
+        pub needs_onboarding: bool,
+        pub stage: OnboardingStage,
+    }
+    impl OnboardingCheck {
+        pub fn builder() -> builder::OnboardingCheck {
+            Default::default()
+        }
+    }
+    ///The steps of onboarding, in order.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum OnboardingStage {
+        #[serde(rename = "language")]
+        Language,
+        #[serde(rename = "provider")]
+        Provider,
+        #[serde(rename = "profile")]
+        Profile,
+        #[serde(rename = "personality")]
+        Personality,
+        #[serde(rename = "tutorial")]
+        Tutorial,
+        #[serde(rename = "complete")]
+        Complete,
+    }
+    impl ::std::fmt::Display for OnboardingStage {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Language => f.write_str("language"),
+                Self::Provider => f.write_str("provider"),
+                Self::Profile => f.write_str("profile"),
+                Self::Personality => f.write_str("personality"),
+                Self::Tutorial => f.write_str("tutorial"),
+                Self::Complete => f.write_str("complete"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OnboardingStage {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "language" => Ok(Self::Language),
+                "provider" => Ok(Self::Provider),
+                "profile" => Ok(Self::Profile),
+                "personality" => Ok(Self::Personality),
+                "tutorial" => Ok(Self::Tutorial),
+                "complete" => Ok(Self::Complete),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OnboardingStage {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OnboardingStage {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Changes to the caller's onboarding; absent fields keep their value.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
+    pub struct OnboardingUpdate {
+        ///`true` completes onboarding (as `POST /api/onboarding/complete`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub complete: ::std::option::Option<bool>,
+        ///A BCP 47 tag (letters, digits and `-`, at most 35 characters).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+        ///At most 20 BCP 47 tags.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub stage: ::std::option::Option<OnboardingStage>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tutorial_step: ::std::option::Option<u32>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_level: ::std::option::Option<UserLevel>,
+    }
+    impl OnboardingUpdate {
+        pub fn builder() -> builder::OnboardingUpdate {
+            Default::default()
+        }
+    }
+    ///A user's onboarding and whether it still has to be done.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct OnboardingView {
+        ///Whether onboarding is finished.
+        #[serde(default)]
+        pub completed: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub completed_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Everything unlocked at once, onboarding skipped.
+        #[serde(default)]
+        pub godmode: bool,
+        ///The chosen interface language (a BCP 47 tag such as `en` or `de-AT`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+        ///Further languages the user speaks.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub languages: ::std::vec::Vec<::std::string::String>,
+        ///Not completed and not skipped.
+        pub needs_onboarding: bool,
+        ///The current step.
+        #[serde(default = "defaults::onboarding_view_stage")]
+        pub stage: OnboardingStage,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub started_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The step of the tutorial the user reached.
+        #[serde(default)]
+        pub tutorial_step: u32,
+        #[serde(default = "defaults::onboarding_view_unlocked")]
+        pub unlocked: UnlockedComponents,
+        #[serde(default = "defaults::onboarding_view_user_level")]
+        pub user_level: UserLevel,
+    }
+    impl OnboardingView {
+        pub fn builder() -> builder::OnboardingView {
+            Default::default()
+        }
+    }
     ///An agent process that no chat tracks and that was stopped.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct OrphanProcess {
@@ -1227,6 +1394,39 @@ pub mod types {
             Default::default()
         }
     }
+    ///The parts of the interface a user has unlocked.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
+    pub struct UnlockedComponents {
+        #[serde(default)]
+        pub canvas: bool,
+        #[serde(default)]
+        pub file_tree: bool,
+        #[serde(default)]
+        pub memory: bool,
+        #[serde(default)]
+        pub model_picker: bool,
+        #[serde(default)]
+        pub projects: bool,
+        #[serde(default)]
+        pub session_list: bool,
+        #[serde(default)]
+        pub settings: bool,
+        #[serde(default)]
+        pub sidebar: bool,
+        #[serde(default)]
+        pub terminal: bool,
+        #[serde(default)]
+        pub todo_list: bool,
+        #[serde(default)]
+        pub trx: bool,
+        #[serde(default)]
+        pub voice: bool,
+    }
+    impl UnlockedComponents {
+        pub fn builder() -> builder::UnlockedComponents {
+            Default::default()
+        }
+    }
     ///Which users' per-user configuration to synchronise.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct UserConfigSync {
@@ -1293,6 +1493,62 @@ pub mod types {
     impl UserCreated {
         pub fn builder() -> builder::UserCreated {
             Default::default()
+        }
+    }
+    ///How much the interface explains.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum UserLevel {
+        #[serde(rename = "beginner")]
+        Beginner,
+        #[serde(rename = "intermediate")]
+        Intermediate,
+        #[serde(rename = "technical")]
+        Technical,
+    }
+    impl ::std::fmt::Display for UserLevel {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Beginner => f.write_str("beginner"),
+                Self::Intermediate => f.write_str("intermediate"),
+                Self::Technical => f.write_str("technical"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UserLevel {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "beginner" => Ok(Self::Beginner),
+                "intermediate" => Ok(Self::Intermediate),
+                "technical" => Ok(Self::Technical),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserLevel {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UserLevel {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Counts of accounts by role.
@@ -3409,6 +3665,466 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct OnboardingBootstrap {
+            display_name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            language:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for OnboardingBootstrap {
+            fn default() -> Self {
+                Self {
+                    display_name: Err("no value supplied for display_name".to_string()),
+                    language: Ok(Default::default()),
+                }
+            }
+        }
+        impl OnboardingBootstrap {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
+                self
+            }
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OnboardingBootstrap> for super::OnboardingBootstrap {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OnboardingBootstrap,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { display_name: value.display_name?, language: value.language? })
+            }
+        }
+        impl ::std::convert::From<super::OnboardingBootstrap> for OnboardingBootstrap {
+            fn from(value: super::OnboardingBootstrap) -> Self {
+                Self { display_name: Ok(value.display_name), language: Ok(value.language) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OnboardingBootstrapped {
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for OnboardingBootstrapped {
+            fn default() -> Self {
+                Self { workspace_path: Err("no value supplied for workspace_path".to_string()) }
+            }
+        }
+        impl OnboardingBootstrapped {
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OnboardingBootstrapped> for super::OnboardingBootstrapped {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OnboardingBootstrapped,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { workspace_path: value.workspace_path? })
+            }
+        }
+        impl ::std::convert::From<super::OnboardingBootstrapped> for OnboardingBootstrapped {
+            fn from(value: super::OnboardingBootstrapped) -> Self {
+                Self { workspace_path: Ok(value.workspace_path) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OnboardingCheck {
+            completed: ::std::result::Result<bool, ::std::string::String>,
+            godmode: ::std::result::Result<bool, ::std::string::String>,
+            needs_onboarding: ::std::result::Result<bool, ::std::string::String>,
+            stage: ::std::result::Result<super::OnboardingStage, ::std::string::String>,
+        }
+        impl ::std::default::Default for OnboardingCheck {
+            fn default() -> Self {
+                Self {
+                    completed: Err("no value supplied for completed".to_string()),
+                    godmode: Err("no value supplied for godmode".to_string()),
+                    needs_onboarding: Err("no value supplied for needs_onboarding".to_string()),
+                    stage: Err("no value supplied for stage".to_string()),
+                }
+            }
+        }
+        impl OnboardingCheck {
+            pub fn completed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.completed = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for completed: {e}"));
+                self
+            }
+            pub fn godmode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.godmode =
+                    value.try_into().map_err(|e| format!("error converting supplied value for godmode: {e}"));
+                self
+            }
+            pub fn needs_onboarding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.needs_onboarding = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for needs_onboarding: {e}"));
+                self
+            }
+            pub fn stage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::OnboardingStage>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stage =
+                    value.try_into().map_err(|e| format!("error converting supplied value for stage: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OnboardingCheck> for super::OnboardingCheck {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OnboardingCheck,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    completed: value.completed?,
+                    godmode: value.godmode?,
+                    needs_onboarding: value.needs_onboarding?,
+                    stage: value.stage?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OnboardingCheck> for OnboardingCheck {
+            fn from(value: super::OnboardingCheck) -> Self {
+                Self {
+                    completed: Ok(value.completed),
+                    godmode: Ok(value.godmode),
+                    needs_onboarding: Ok(value.needs_onboarding),
+                    stage: Ok(value.stage),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OnboardingUpdate {
+            complete: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            language:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            languages: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            stage:
+                ::std::result::Result<::std::option::Option<super::OnboardingStage>, ::std::string::String>,
+            tutorial_step: ::std::result::Result<::std::option::Option<u32>, ::std::string::String>,
+            user_level: ::std::result::Result<::std::option::Option<super::UserLevel>, ::std::string::String>,
+        }
+        impl ::std::default::Default for OnboardingUpdate {
+            fn default() -> Self {
+                Self {
+                    complete: Ok(Default::default()),
+                    language: Ok(Default::default()),
+                    languages: Ok(Default::default()),
+                    stage: Ok(Default::default()),
+                    tutorial_step: Ok(Default::default()),
+                    user_level: Ok(Default::default()),
+                }
+            }
+        }
+        impl OnboardingUpdate {
+            pub fn complete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.complete = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for complete: {e}"));
+                self
+            }
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
+                self
+            }
+            pub fn languages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<::std::string::String>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.languages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for languages: {e}"));
+                self
+            }
+            pub fn stage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::OnboardingStage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stage =
+                    value.try_into().map_err(|e| format!("error converting supplied value for stage: {e}"));
+                self
+            }
+            pub fn tutorial_step<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tutorial_step = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for tutorial_step: {e}"));
+                self
+            }
+            pub fn user_level<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UserLevel>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_level = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user_level: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OnboardingUpdate> for super::OnboardingUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OnboardingUpdate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    complete: value.complete?,
+                    language: value.language?,
+                    languages: value.languages?,
+                    stage: value.stage?,
+                    tutorial_step: value.tutorial_step?,
+                    user_level: value.user_level?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OnboardingUpdate> for OnboardingUpdate {
+            fn from(value: super::OnboardingUpdate) -> Self {
+                Self {
+                    complete: Ok(value.complete),
+                    language: Ok(value.language),
+                    languages: Ok(value.languages),
+                    stage: Ok(value.stage),
+                    tutorial_step: Ok(value.tutorial_step),
+                    user_level: Ok(value.user_level),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OnboardingView {
+            completed: ::std::result::Result<bool, ::std::string::String>,
+            completed_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            godmode: ::std::result::Result<bool, ::std::string::String>,
+            language:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            languages: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            needs_onboarding: ::std::result::Result<bool, ::std::string::String>,
+            stage: ::std::result::Result<super::OnboardingStage, ::std::string::String>,
+            started_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            tutorial_step: ::std::result::Result<u32, ::std::string::String>,
+            unlocked: ::std::result::Result<super::UnlockedComponents, ::std::string::String>,
+            user_level: ::std::result::Result<super::UserLevel, ::std::string::String>,
+        }
+        impl ::std::default::Default for OnboardingView {
+            fn default() -> Self {
+                Self {
+                    completed: Ok(Default::default()),
+                    completed_at: Ok(Default::default()),
+                    godmode: Ok(Default::default()),
+                    language: Ok(Default::default()),
+                    languages: Ok(Default::default()),
+                    needs_onboarding: Err("no value supplied for needs_onboarding".to_string()),
+                    stage: Ok(super::defaults::onboarding_view_stage()),
+                    started_at: Ok(Default::default()),
+                    tutorial_step: Ok(Default::default()),
+                    unlocked: Ok(super::defaults::onboarding_view_unlocked()),
+                    user_level: Ok(super::defaults::onboarding_view_user_level()),
+                }
+            }
+        }
+        impl OnboardingView {
+            pub fn completed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.completed = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for completed: {e}"));
+                self
+            }
+            pub fn completed_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.completed_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for completed_at: {e}"));
+                self
+            }
+            pub fn godmode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.godmode =
+                    value.try_into().map_err(|e| format!("error converting supplied value for godmode: {e}"));
+                self
+            }
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
+                self
+            }
+            pub fn languages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.languages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for languages: {e}"));
+                self
+            }
+            pub fn needs_onboarding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.needs_onboarding = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for needs_onboarding: {e}"));
+                self
+            }
+            pub fn stage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::OnboardingStage>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stage =
+                    value.try_into().map_err(|e| format!("error converting supplied value for stage: {e}"));
+                self
+            }
+            pub fn started_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.started_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for started_at: {e}"));
+                self
+            }
+            pub fn tutorial_step<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tutorial_step = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for tutorial_step: {e}"));
+                self
+            }
+            pub fn unlocked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UnlockedComponents>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unlocked = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for unlocked: {e}"));
+                self
+            }
+            pub fn user_level<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UserLevel>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_level = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user_level: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OnboardingView> for super::OnboardingView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: OnboardingView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    completed: value.completed?,
+                    completed_at: value.completed_at?,
+                    godmode: value.godmode?,
+                    language: value.language?,
+                    languages: value.languages?,
+                    needs_onboarding: value.needs_onboarding?,
+                    stage: value.stage?,
+                    started_at: value.started_at?,
+                    tutorial_step: value.tutorial_step?,
+                    unlocked: value.unlocked?,
+                    user_level: value.user_level?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OnboardingView> for OnboardingView {
+            fn from(value: super::OnboardingView) -> Self {
+                Self {
+                    completed: Ok(value.completed),
+                    completed_at: Ok(value.completed_at),
+                    godmode: Ok(value.godmode),
+                    language: Ok(value.language),
+                    languages: Ok(value.languages),
+                    needs_onboarding: Ok(value.needs_onboarding),
+                    stage: Ok(value.stage),
+                    started_at: Ok(value.started_at),
+                    tutorial_step: Ok(value.tutorial_step),
+                    unlocked: Ok(value.unlocked),
+                    user_level: Ok(value.user_level),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OrphanProcess {
             command: ::std::result::Result<::std::string::String, ::std::string::String>,
             pid: ::std::result::Result<u32, ::std::string::String>,
@@ -5199,6 +5915,195 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UnlockedComponents {
+            canvas: ::std::result::Result<bool, ::std::string::String>,
+            file_tree: ::std::result::Result<bool, ::std::string::String>,
+            memory: ::std::result::Result<bool, ::std::string::String>,
+            model_picker: ::std::result::Result<bool, ::std::string::String>,
+            projects: ::std::result::Result<bool, ::std::string::String>,
+            session_list: ::std::result::Result<bool, ::std::string::String>,
+            settings: ::std::result::Result<bool, ::std::string::String>,
+            sidebar: ::std::result::Result<bool, ::std::string::String>,
+            terminal: ::std::result::Result<bool, ::std::string::String>,
+            todo_list: ::std::result::Result<bool, ::std::string::String>,
+            trx: ::std::result::Result<bool, ::std::string::String>,
+            voice: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for UnlockedComponents {
+            fn default() -> Self {
+                Self {
+                    canvas: Ok(Default::default()),
+                    file_tree: Ok(Default::default()),
+                    memory: Ok(Default::default()),
+                    model_picker: Ok(Default::default()),
+                    projects: Ok(Default::default()),
+                    session_list: Ok(Default::default()),
+                    settings: Ok(Default::default()),
+                    sidebar: Ok(Default::default()),
+                    terminal: Ok(Default::default()),
+                    todo_list: Ok(Default::default()),
+                    trx: Ok(Default::default()),
+                    voice: Ok(Default::default()),
+                }
+            }
+        }
+        impl UnlockedComponents {
+            pub fn canvas<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.canvas =
+                    value.try_into().map_err(|e| format!("error converting supplied value for canvas: {e}"));
+                self
+            }
+            pub fn file_tree<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_tree = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for file_tree: {e}"));
+                self
+            }
+            pub fn memory<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memory =
+                    value.try_into().map_err(|e| format!("error converting supplied value for memory: {e}"));
+                self
+            }
+            pub fn model_picker<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.model_picker = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for model_picker: {e}"));
+                self
+            }
+            pub fn projects<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.projects = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for projects: {e}"));
+                self
+            }
+            pub fn session_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_list = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_list: {e}"));
+                self
+            }
+            pub fn settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.settings = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for settings: {e}"));
+                self
+            }
+            pub fn sidebar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sidebar =
+                    value.try_into().map_err(|e| format!("error converting supplied value for sidebar: {e}"));
+                self
+            }
+            pub fn terminal<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.terminal = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for terminal: {e}"));
+                self
+            }
+            pub fn todo_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.todo_list = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for todo_list: {e}"));
+                self
+            }
+            pub fn trx<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trx =
+                    value.try_into().map_err(|e| format!("error converting supplied value for trx: {e}"));
+                self
+            }
+            pub fn voice<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.voice =
+                    value.try_into().map_err(|e| format!("error converting supplied value for voice: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UnlockedComponents> for super::UnlockedComponents {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UnlockedComponents,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    canvas: value.canvas?,
+                    file_tree: value.file_tree?,
+                    memory: value.memory?,
+                    model_picker: value.model_picker?,
+                    projects: value.projects?,
+                    session_list: value.session_list?,
+                    settings: value.settings?,
+                    sidebar: value.sidebar?,
+                    terminal: value.terminal?,
+                    todo_list: value.todo_list?,
+                    trx: value.trx?,
+                    voice: value.voice?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UnlockedComponents> for UnlockedComponents {
+            fn from(value: super::UnlockedComponents) -> Self {
+                Self {
+                    canvas: Ok(value.canvas),
+                    file_tree: Ok(value.file_tree),
+                    memory: Ok(value.memory),
+                    model_picker: Ok(value.model_picker),
+                    projects: Ok(value.projects),
+                    session_list: Ok(value.session_list),
+                    settings: Ok(value.settings),
+                    sidebar: Ok(value.sidebar),
+                    terminal: Ok(value.terminal),
+                    todo_list: Ok(value.todo_list),
+                    trx: Ok(value.trx),
+                    voice: Ok(value.voice),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UserConfigSync {
             user_id: ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
         }
@@ -6289,6 +7194,28 @@ pub mod types {
         pub(super) fn location_upsert_kind() -> super::LocationKind {
             super::LocationKind::Local
         }
+        pub(super) fn onboarding_view_stage() -> super::OnboardingStage {
+            super::OnboardingStage::Language
+        }
+        pub(super) fn onboarding_view_unlocked() -> super::UnlockedComponents {
+            super::UnlockedComponents {
+                canvas: false,
+                file_tree: false,
+                memory: false,
+                model_picker: false,
+                projects: false,
+                session_list: false,
+                settings: false,
+                sidebar: false,
+                terminal: false,
+                todo_list: false,
+                trx: false,
+                voice: false,
+            }
+        }
+        pub(super) fn onboarding_view_user_level() -> super::UserLevel {
+            super::UserLevel::Beginner
+        }
         pub(super) fn pi_resources_apply_extensions_mode() -> super::ResourceMode {
             super::ResourceMode::All
         }
@@ -6930,6 +7857,137 @@ impl Client {
     ```*/
     pub fn me_update(&self) -> builder::MeUpdate<'_> {
         builder::MeUpdate::new(self)
+    }
+    /**The caller's onboarding
+
+    Where the caller is in the guided first steps and which parts of the interface are unlocked. Errors: 401.
+
+    Sends a `GET` request to `/api/onboarding`
+
+    ```ignore
+    let response = client.onboarding_view()
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_view(&self) -> builder::OnboardingView<'_> {
+        builder::OnboardingView::new(self)
+    }
+    /**Change the caller's onboarding
+
+    Sets the stage, languages, level or tutorial step; `complete: true` completes it. Errors: 401, 422 for an invalid language tag.
+
+    Sends a `PUT` request to `/api/onboarding`
+
+    ```ignore
+    let response = client.onboarding_update()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_update(&self) -> builder::OnboardingUpdate<'_> {
+        builder::OnboardingUpdate::new(self)
+    }
+    /**Advance the caller's onboarding by one step
+
+    language → provider → profile → personality → tutorial → complete; reaching the end completes onboarding and unlocks the sidebar, the session list, the file tree and the settings. Errors: 401.
+
+    Sends a `POST` request to `/api/onboarding/advance`
+
+    ```ignore
+    let response = client.onboarding_advance()
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_advance(&self) -> builder::OnboardingAdvance<'_> {
+        builder::OnboardingAdvance::new(self)
+    }
+    /**Create the caller's first workspace
+
+    Makes `main` in the caller's workspace root from the onboarding template (`<data_dir>/onboarding/`, or the built-in `AGENTS.md`, `BOOTSTRAP.md`, `PERSONALITY.md`, `USER.md`), with its metadata (`display_name`, `language`, pinned, bootstrap pending) and `.pi/context.json` naming the context files. Calling it again changes nothing and answers the same path. Errors: 401, 422 for an empty or overlong name or an invalid language tag.
+
+    Sends a `POST` request to `/api/onboarding/bootstrap`
+
+    ```ignore
+    let response = client.onboarding_bootstrap()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_bootstrap(&self) -> builder::OnboardingBootstrap<'_> {
+        builder::OnboardingBootstrap::new(self)
+    }
+    /**Whether the caller still has to be onboarded
+
+    Errors: 401.
+
+    Sends a `GET` request to `/api/onboarding/check`
+
+    ```ignore
+    let response = client.onboarding_check()
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_check(&self) -> builder::OnboardingCheck<'_> {
+        builder::OnboardingCheck::new(self)
+    }
+    /**Complete the caller's onboarding
+
+    Errors: 401.
+
+    Sends a `POST` request to `/api/onboarding/complete`
+
+    ```ignore
+    let response = client.onboarding_complete()
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_complete(&self) -> builder::OnboardingComplete<'_> {
+        builder::OnboardingComplete::new(self)
+    }
+    /**Skip onboarding: everything unlocked
+
+    The caller's own interface only: every component unlocked, the technical level, onboarding completed. Errors: 401.
+
+    Sends a `POST` request to `/api/onboarding/godmode`
+
+    ```ignore
+    let response = client.onboarding_godmode()
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_godmode(&self) -> builder::OnboardingGodmode<'_> {
+        builder::OnboardingGodmode::new(self)
+    }
+    /**Start the caller's onboarding over
+
+    Errors: 401.
+
+    Sends a `POST` request to `/api/onboarding/reset`
+
+    ```ignore
+    let response = client.onboarding_reset()
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_reset(&self) -> builder::OnboardingReset<'_> {
+        builder::OnboardingReset::new(self)
+    }
+    /**Unlock one part of the interface for the caller
+
+    Errors: 401, 400 for an unknown component.
+
+    Sends a `POST` request to `/api/onboarding/unlock/{component}`
+
+    Arguments:
+    - `component`: One of `sidebar`, `session_list`, `file_tree`, `todo_list`, `canvas`, `memory`, `trx`, `terminal`, `model_picker`, `projects`, `voice`, `settings` (`-` may stand for `_`).
+    ```ignore
+    let response = client.onboarding_unlock()
+        .component(component)
+        .send()
+        .await;
+    ```*/
+    pub fn onboarding_unlock(&self) -> builder::OnboardingUnlock<'_> {
+        builder::OnboardingUnlock::new(self)
     }
     /**This API's OpenAPI document
 
@@ -9459,6 +10517,451 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "me_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_view`]
+
+    [`Client::onboarding_view`]: super::Client::onboarding_view*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingView<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OnboardingView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/onboarding`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingView>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/onboarding", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_update`]
+
+    [`Client::onboarding_update`]: super::Client::onboarding_update*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingUpdate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OnboardingUpdate, String>,
+    }
+    impl<'a> OnboardingUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OnboardingUpdate>,
+            <V as std::convert::TryInto<types::OnboardingUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `OnboardingUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::OnboardingUpdate) -> types::builder::OnboardingUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/onboarding`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::OnboardingUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/onboarding", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_advance`]
+
+    [`Client::onboarding_advance`]: super::Client::onboarding_advance*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingAdvance<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OnboardingAdvance<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/onboarding/advance`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingView>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/onboarding/advance", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_advance" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_bootstrap`]
+
+    [`Client::onboarding_bootstrap`]: super::Client::onboarding_bootstrap*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingBootstrap<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OnboardingBootstrap, String>,
+    }
+    impl<'a> OnboardingBootstrap<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OnboardingBootstrap>,
+            <V as std::convert::TryInto<types::OnboardingBootstrap>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `OnboardingBootstrap` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::OnboardingBootstrap) -> types::builder::OnboardingBootstrap,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/onboarding/bootstrap`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingBootstrapped>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::OnboardingBootstrap::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/onboarding/bootstrap", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_bootstrap" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_check`]
+
+    [`Client::onboarding_check`]: super::Client::onboarding_check*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingCheck<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OnboardingCheck<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/onboarding/check`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingCheck>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/onboarding/check", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_check" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_complete`]
+
+    [`Client::onboarding_complete`]: super::Client::onboarding_complete*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingComplete<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OnboardingComplete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/onboarding/complete`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingView>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/onboarding/complete", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_complete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_godmode`]
+
+    [`Client::onboarding_godmode`]: super::Client::onboarding_godmode*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingGodmode<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OnboardingGodmode<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/onboarding/godmode`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingView>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/onboarding/godmode", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_godmode" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_reset`]
+
+    [`Client::onboarding_reset`]: super::Client::onboarding_reset*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingReset<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OnboardingReset<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/onboarding/reset`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingView>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/onboarding/reset", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_reset" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::onboarding_unlock`]
+
+    [`Client::onboarding_unlock`]: super::Client::onboarding_unlock*/
+    #[derive(Debug, Clone)]
+    pub struct OnboardingUnlock<'a> {
+        client: &'a super::Client,
+        component: Result<::std::string::String, String>,
+    }
+    impl<'a> OnboardingUnlock<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, component: Err("component was not initialized".to_string()) }
+        }
+        pub fn component<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.component = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for component failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/onboarding/unlock/{component}`
+        pub async fn send(self) -> Result<ResponseValue<types::OnboardingView>, Error<types::Error>> {
+            let Self { client, component } = self;
+            let component = component.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/onboarding/unlock/{}", client.baseurl, encode_path(&component.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "onboarding_unlock" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -23,6 +23,10 @@ use oqto_api::invites::{
 };
 use oqto_api::misc::{Features, Health};
 use oqto_api::mux::{MuxDebugView, MuxQuery, MuxTicket};
+use oqto_api::onboarding::{
+    OnboardingBootstrap, OnboardingBootstrapped, OnboardingCheck, OnboardingUnlockPath, OnboardingUpdate,
+    OnboardingView,
+};
 use oqto_api::sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -42,7 +46,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
-use crate::{history, invites, locations, misc, mux, pi_resources, projects, sessions, users};
+use crate::{history, invites, locations, misc, mux, onboarding, pi_resources, projects, sessions, users};
 
 /// The type that implements the API trait.
 pub enum OqtoApiImpl {}
@@ -178,6 +182,60 @@ impl OqtoApi for OqtoApiImpl {
         let ctx = rqctx.context();
         let (token, issued) = auth::change_password(ctx, &caller, body.into_inner()).await?;
         Ok(with_session(ctx, HttpResponseOk(token), &issued))
+    }
+
+    async fn onboarding_view(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::get(rqctx.context(), &caller).await?))
+    }
+
+    async fn onboarding_update(
+        rqctx: Ctx,
+        body: TypedBody<OnboardingUpdate>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::update(rqctx.context(), &caller, body.into_inner()).await?))
+    }
+
+    async fn onboarding_check(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingCheck>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::check(rqctx.context(), &caller).await?))
+    }
+
+    async fn onboarding_advance(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::advance(rqctx.context(), &caller).await?))
+    }
+
+    async fn onboarding_unlock(
+        rqctx: Ctx,
+        path: Path<OnboardingUnlockPath>,
+    ) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::unlock(rqctx.context(), &caller, &path.into_inner().component).await?))
+    }
+
+    async fn onboarding_godmode(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::godmode(rqctx.context(), &caller).await?))
+    }
+
+    async fn onboarding_complete(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::finish(rqctx.context(), &caller).await?))
+    }
+
+    async fn onboarding_reset(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::reset(rqctx.context(), &caller).await?))
+    }
+
+    async fn onboarding_bootstrap(
+        rqctx: Ctx,
+        body: TypedBody<OnboardingBootstrap>,
+    ) -> Result<HttpResponseOk<OnboardingBootstrapped>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(onboarding::bootstrap(rqctx.context(), &caller, body.into_inner()).await?))
     }
 
     async fn me_view(rqctx: Ctx) -> Result<HttpResponseOk<UserView>, HttpError> {

@@ -13,6 +13,7 @@ mod invites;
 mod locations;
 mod misc;
 mod mux;
+mod onboarding;
 mod pi_resources;
 mod projects;
 mod redact;

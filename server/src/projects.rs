@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::sandbox;
 use crate::workspace::WorkspaceDir;
 
-const META_FILE: &str = ".oqto/workspace.toml";
+pub const META_FILE: &str = ".oqto/workspace.toml";
 const SANDBOX_FILE: &str = ".oqto/sandbox.toml";
 
 /// An existing workspace directory of the caller.
@@ -36,7 +36,7 @@ fn read_table(dir: &Path, file: &str) -> toml::Table {
 /// Replaces a TOML file beneath the workspace all at once (a crash never
 /// leaves half a file); a link out of the workspace is refused (422), and
 /// so is one planted under the temporary file's name.
-fn write_table(ws: &WorkspaceDir, file: &str, table: &toml::Table) -> Result<()> {
+pub fn write_table(ws: &WorkspaceDir, file: &str, table: &toml::Table) -> Result<()> {
     let text = toml::to_string(table).map_err(|e| Error::Internal(e.into()))?;
     crate::workspace::write_atomic(&ws.open()?, Path::new(file), text.as_bytes())
         .map_err(|e| crate::workspace::io_error(file, e))
@@ -260,7 +260,7 @@ fn substitute(text: &str, variables: &std::collections::BTreeMap<String, String>
     variables.iter().fold(text.to_string(), |t, (k, v)| t.replace(&format!("{{{{{k}}}}}"), v))
 }
 
-fn copy_template(
+pub fn copy_template(
     from: &Path,
     dest: &cap_std::fs::Dir,
     to: &Path,

@@ -9,6 +9,7 @@
 //! between a check and a use can redirect it.
 
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::{Dir, OpenOptions};
@@ -52,6 +53,12 @@ pub fn resolve(root: &Path, requested: &str) -> Result<WorkspaceDir> {
         return Err(Error::Invalid("workspace_path must not contain NUL".to_string()));
     }
     let requested = Path::new(if requested.is_empty() { "." } else { requested });
+    // A new account's root (or a shared location's) exists from its first use.
+    if std::fs::symlink_metadata(root).is_err() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("creating the workspace root {}: {e}", root.display()))
+        })?;
+    }
     let relative_part = if requested.is_absolute() {
         requested.strip_prefix(root).map_err(|_| outside())?
     } else {

@@ -512,3 +512,16 @@ async fn a_chat_and_a_logo_through_the_cli() {
     assert_eq!(out.stdout, png);
     assert!(failing(&server, &["project", "logo", "../outside.png"], 1).contains("HTTP 4"));
 }
+
+#[tokio::test]
+async fn onboarding_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    assert_eq!(json(&server, &["onboarding", "check"], None)["needs_onboarding"], true);
+    let made = json(&server, &["onboarding", "bootstrap", "Ada", "--language", "en"], None);
+    assert_eq!(made["workspace_path"], "main");
+    assert_eq!(json(&server, &["onboarding", "unlock", "terminal"], None)["unlocked"]["terminal"], true);
+    assert_eq!(json(&server, &["onboarding", "advance"], None)["stage"], "provider");
+    assert_eq!(json(&server, &["onboarding", "godmode"], None)["needs_onboarding"], false);
+}

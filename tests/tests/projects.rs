@@ -179,3 +179,16 @@ async fn projects_from_templates() {
     let unknown = types::ProjectFromTemplate { template_path: "../../etc".into(), ..body("other") };
     assert_eq!(status(client.project_create_from_template().body(unknown).send().await), 404);
 }
+
+/// The original web client's first calls for a new account: the projects of
+/// a workspace root that does not exist yet are none, not a 422.
+#[tokio::test]
+async fn a_new_account_lists_no_projects() {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("fresh").await;
+    let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace");
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(client.project_list().send().await.unwrap().into_inner().is_empty());
+    assert!(client.project_list().path(".").send().await.unwrap().into_inner().is_empty());
+    assert!(root.is_dir());
+}

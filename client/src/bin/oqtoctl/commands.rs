@@ -123,6 +123,15 @@ pub fn place(op: CliCommand) -> Place {
         C::WorkspacePiResourcesApply => H("workspace resources"),
         C::WorkspaceSandboxView => H("workspace sandbox"),
         C::WorkspaceSandboxUpdate => H("workspace sandbox"),
+        C::OnboardingView => G(at("onboarding view").alias(&["show"])),
+        C::OnboardingUpdate => G(at("onboarding update")),
+        C::OnboardingCheck => G(at("onboarding check")),
+        C::OnboardingAdvance => G(at("onboarding advance")),
+        C::OnboardingUnlock => G(at("onboarding unlock")),
+        C::OnboardingGodmode => G(at("onboarding godmode")),
+        C::OnboardingComplete => G(at("onboarding complete")),
+        C::OnboardingReset => G(at("onboarding reset")),
+        C::OnboardingBootstrap => G(at("onboarding bootstrap").positional(&["display-name"])),
         C::MuxDebugView => G(at("mux debug")),
         // The socket carries `chat`, `chats`, `term` and `files`.
         C::MuxConnect => H("chat"),
@@ -138,6 +147,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("invite", "Manage invite codes (administrators)"),
     ("me", "Your own account"),
     ("mux", "The multiplexed WebSocket: tickets and connection figures"),
+    ("onboarding", "Your guided first steps and your first workspace"),
     ("session", "Manage your workspace sessions"),
 ];
 

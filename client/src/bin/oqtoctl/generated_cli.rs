@@ -45,6 +45,15 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::HealthView => Self::cli_health_view(),
             CliCommand::MeView => Self::cli_me_view(),
             CliCommand::MeUpdate => Self::cli_me_update(),
+            CliCommand::OnboardingView => Self::cli_onboarding_view(),
+            CliCommand::OnboardingUpdate => Self::cli_onboarding_update(),
+            CliCommand::OnboardingAdvance => Self::cli_onboarding_advance(),
+            CliCommand::OnboardingBootstrap => Self::cli_onboarding_bootstrap(),
+            CliCommand::OnboardingCheck => Self::cli_onboarding_check(),
+            CliCommand::OnboardingComplete => Self::cli_onboarding_complete(),
+            CliCommand::OnboardingGodmode => Self::cli_onboarding_godmode(),
+            CliCommand::OnboardingReset => Self::cli_onboarding_reset(),
+            CliCommand::OnboardingUnlock => Self::cli_onboarding_unlock(),
             CliCommand::OpenapiView => Self::cli_openapi_view(),
             CliCommand::ProjectList => Self::cli_project_list(),
             CliCommand::ProjectLocationList => Self::cli_project_location_list(),
@@ -918,6 +927,161 @@ impl<T: CliConfig> Cli<T> {
                 "Update the caller's profile\n\nChanges the display name, the avatar URL and merges settings key by key. Errors: 401 without a valid token, 422 for invalid values or a reserved settings key.",
             )
     }
+    pub fn cli_onboarding_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The caller's onboarding\n\nWhere the caller is in the guided first steps and which parts of the interface are unlocked. Errors: 401.",
+            )
+    }
+    pub fn cli_onboarding_update() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("complete")
+                    .long("complete")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` completes onboarding (as `POST /api/onboarding/complete`).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("language")
+                    .long("language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "A BCP 47 tag (letters, digits and `-`, at most 35 characters).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("stage")
+                    .long("stage")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::OnboardingStage::Language.to_string(),
+                                types::OnboardingStage::Provider.to_string(),
+                                types::OnboardingStage::Profile.to_string(),
+                                types::OnboardingStage::Personality.to_string(),
+                                types::OnboardingStage::Tutorial.to_string(),
+                                types::OnboardingStage::Complete.to_string(),
+                            ]),
+                            |s| types::OnboardingStage::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("tutorial-step")
+                    .long("tutorial-step")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("user-level")
+                    .long("user-level")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::UserLevel::Beginner.to_string(),
+                                types::UserLevel::Intermediate.to_string(),
+                                types::UserLevel::Technical.to_string(),
+                            ]),
+                            |s| types::UserLevel::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Change the caller's onboarding\n\nSets the stage, languages, level or tutorial step; `complete: true` completes it. Errors: 401, 422 for an invalid language tag.",
+            )
+    }
+    pub fn cli_onboarding_advance() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "Advance the caller's onboarding by one step\n\nlanguage → provider → profile → personality → tutorial → complete; reaching the end completes onboarding and unlocks the sidebar, the session list, the file tree and the settings. Errors: 401.",
+            )
+    }
+    pub fn cli_onboarding_bootstrap() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("display-name")
+                    .long("display-name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "The name the user wants to be called (1 to 100 printable characters).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("language")
+                    .long("language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("A BCP 47 tag; `en` when absent."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Create the caller's first workspace\n\nMakes `main` in the caller's workspace root from the onboarding template (`<data_dir>/onboarding/`, or the built-in `AGENTS.md`, `BOOTSTRAP.md`, `PERSONALITY.md`, `USER.md`), with its metadata (`display_name`, `language`, pinned, bootstrap pending) and `.pi/context.json` naming the context files. Calling it again changes nothing and answers the same path. Errors: 401, 422 for an empty or overlong name or an invalid language tag.",
+            )
+    }
+    pub fn cli_onboarding_check() -> ::clap::Command {
+        ::clap::Command::new("").about("Whether the caller still has to be onboarded\n\nErrors: 401.")
+    }
+    pub fn cli_onboarding_complete() -> ::clap::Command {
+        ::clap::Command::new("").about("Complete the caller's onboarding\n\nErrors: 401.")
+    }
+    pub fn cli_onboarding_godmode() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "Skip onboarding: everything unlocked\n\nThe caller's own interface only: every component unlocked, the technical level, onboarding completed. Errors: 401.",
+            )
+    }
+    pub fn cli_onboarding_reset() -> ::clap::Command {
+        ::clap::Command::new("").about("Start the caller's onboarding over\n\nErrors: 401.")
+    }
+    pub fn cli_onboarding_unlock() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("component")
+                    .long("component")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "One of `sidebar`, `session_list`, `file_tree`, `todo_list`, `canvas`, `memory`, `trx`, `terminal`, `model_picker`, `projects`, `voice`, `settings` (`-` may stand for `_`).",
+                    ),
+            )
+            .about(
+                "Unlock one part of the interface for the caller\n\nErrors: 401, 400 for an unknown component.",
+            )
+    }
     pub fn cli_openapi_view() -> ::clap::Command {
         ::clap::Command::new("").about(
             "This API's OpenAPI document\n\nPublic. The checked-in document the SDK is generated from.",
@@ -1596,6 +1760,15 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::HealthView => self.execute_health_view(matches).await,
             CliCommand::MeView => self.execute_me_view(matches).await,
             CliCommand::MeUpdate => self.execute_me_update(matches).await,
+            CliCommand::OnboardingView => self.execute_onboarding_view(matches).await,
+            CliCommand::OnboardingUpdate => self.execute_onboarding_update(matches).await,
+            CliCommand::OnboardingAdvance => self.execute_onboarding_advance(matches).await,
+            CliCommand::OnboardingBootstrap => self.execute_onboarding_bootstrap(matches).await,
+            CliCommand::OnboardingCheck => self.execute_onboarding_check(matches).await,
+            CliCommand::OnboardingComplete => self.execute_onboarding_complete(matches).await,
+            CliCommand::OnboardingGodmode => self.execute_onboarding_godmode(matches).await,
+            CliCommand::OnboardingReset => self.execute_onboarding_reset(matches).await,
+            CliCommand::OnboardingUnlock => self.execute_onboarding_unlock(matches).await,
             CliCommand::OpenapiView => self.execute_openapi_view(matches).await,
             CliCommand::ProjectList => self.execute_project_list(matches).await,
             CliCommand::ProjectLocationList => self.execute_project_location_list(matches).await,
@@ -2388,6 +2561,179 @@ impl<T: CliConfig> Cli<T> {
             request = request.body(body_value);
         }
         self.config.execute_me_update(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_view();
+        self.config.execute_onboarding_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_update(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_update();
+        if let Some(value) = matches.get_one::<bool>("complete") {
+            request = request.body_map(|body| body.complete(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("language") {
+            request = request.body_map(|body| body.language(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::OnboardingStage>("stage") {
+            request = request.body_map(|body| body.stage(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("tutorial-step") {
+            request = request.body_map(|body| body.tutorial_step(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::UserLevel>("user-level") {
+            request = request.body_map(|body| body.user_level(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::OnboardingUpdate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_onboarding_update(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_advance(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_advance();
+        self.config.execute_onboarding_advance(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_bootstrap(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_bootstrap();
+        if let Some(value) = matches.get_one::<::std::string::String>("display-name") {
+            request = request.body_map(|body| body.display_name(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("language") {
+            request = request.body_map(|body| body.language(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::OnboardingBootstrap>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_onboarding_bootstrap(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_check(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_check();
+        self.config.execute_onboarding_check(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_complete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_complete();
+        self.config.execute_onboarding_complete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_godmode(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_godmode();
+        self.config.execute_onboarding_godmode(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_reset(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_reset();
+        self.config.execute_onboarding_reset(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_onboarding_unlock(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.onboarding_unlock();
+        if let Some(value) = matches.get_one::<::std::string::String>("component") {
+            request = request.component(value.clone());
+        }
+        self.config.execute_onboarding_unlock(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -3297,6 +3643,69 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_onboarding_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_update(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingUpdate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_advance(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingAdvance,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_bootstrap(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingBootstrap,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_check(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingCheck,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_complete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingComplete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_godmode(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingGodmode,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_reset(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingReset,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_onboarding_unlock(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OnboardingUnlock,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_openapi_view(
         &self,
         matches: &::clap::ArgMatches,
@@ -3543,6 +3952,15 @@ pub enum CliCommand {
     HealthView,
     MeView,
     MeUpdate,
+    OnboardingView,
+    OnboardingUpdate,
+    OnboardingAdvance,
+    OnboardingBootstrap,
+    OnboardingCheck,
+    OnboardingComplete,
+    OnboardingGodmode,
+    OnboardingReset,
+    OnboardingUnlock,
     OpenapiView,
     ProjectList,
     ProjectLocationList,
@@ -3610,6 +4028,15 @@ impl CliCommand {
             CliCommand::HealthView,
             CliCommand::MeView,
             CliCommand::MeUpdate,
+            CliCommand::OnboardingView,
+            CliCommand::OnboardingUpdate,
+            CliCommand::OnboardingAdvance,
+            CliCommand::OnboardingBootstrap,
+            CliCommand::OnboardingCheck,
+            CliCommand::OnboardingComplete,
+            CliCommand::OnboardingGodmode,
+            CliCommand::OnboardingReset,
+            CliCommand::OnboardingUnlock,
             CliCommand::OpenapiView,
             CliCommand::ProjectList,
             CliCommand::ProjectLocationList,
@@ -3678,6 +4105,15 @@ impl CliCommand {
             CliCommand::HealthView => "health_view",
             CliCommand::MeView => "me_view",
             CliCommand::MeUpdate => "me_update",
+            CliCommand::OnboardingView => "onboarding_view",
+            CliCommand::OnboardingUpdate => "onboarding_update",
+            CliCommand::OnboardingAdvance => "onboarding_advance",
+            CliCommand::OnboardingBootstrap => "onboarding_bootstrap",
+            CliCommand::OnboardingCheck => "onboarding_check",
+            CliCommand::OnboardingComplete => "onboarding_complete",
+            CliCommand::OnboardingGodmode => "onboarding_godmode",
+            CliCommand::OnboardingReset => "onboarding_reset",
+            CliCommand::OnboardingUnlock => "onboarding_unlock",
             CliCommand::OpenapiView => "openapi_view",
             CliCommand::ProjectList => "project_list",
             CliCommand::ProjectLocationList => "project_location_list",

@@ -69,6 +69,7 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("PiResources.extensions", &["name", "selected", "mandatory", "description"]),
     ("PiResources.prompts", &["name", "selected", "mandatory", "description"]),
     ("SandboxView.profiles", &["value"]),
+    ("OnboardingView.languages", &["value"]),
 ];
 
 /// The column set registered for `name`.
