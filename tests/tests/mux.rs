@@ -116,8 +116,66 @@ async fn chat_lifecycle_with_history_across_stop_and_resume() {
     assert_eq!(chats[0].session_id, "chat-1");
     let deleted = mux.command("chat-1", AgentCommand::SessionDelete).await.unwrap();
     assert!(deleted.success);
-    let after = mux.command("chat-1", AgentCommand::GetState).await.unwrap();
-    assert!(!after.success);
+    let listed = mux.command("", AgentCommand::ListSessions).await.unwrap();
+    assert!(matches!(listed.reply().unwrap(), ServerReply::Chats(chats) if chats.is_empty()));
+    let after = mux
+        .command(
+            "chat-1",
+            AgentCommand::Prompt(PromptBody {
+                message: "still there?".into(),
+                images: None,
+                client_id: None,
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(!after.success, "a deleted chat takes no prompt");
+}
+
+/// What the original web client sends for the chat id it picked, before
+/// its first prompt creates the chat: read-only queries answer as a new
+/// chat would, `get_models` lists the user's configured models, and a
+/// picked model is the one the chat starts with. Another user's chat id is
+/// still refused.
+#[tokio::test]
+async fn queries_before_creation_answer_like_a_new_chat() {
+    let server = TestServer::start().await;
+    let (_, me) = server.user_client("early").await;
+    let token = server.login("early", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    let agent_dir = server.data_dir.path().join("users").join(me.id.to_string()).join("agent");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    let models = r#"{"providers": {"local": {"baseUrl": "http://127.0.0.1:9", "apiKey": "sk-secret",
+        "api": "openai-completions", "models": [{"id": "echo-3", "name": "Echo three", "contextWindow": 8192}]}}}"#;
+    std::fs::write(agent_dir.join("models.json"), models).unwrap();
+
+    let state = mux.command("web-1", AgentCommand::GetState).await.unwrap();
+    assert!(state.success && state.data.is_none(), "{state:?}");
+    let stats = mux.command("web-1", AgentCommand::GetStats).await.unwrap();
+    assert!(stats.success && stats.data.is_none());
+    for query in [AgentCommand::GetMessages, AgentCommand::GetCommands, AgentCommand::GetForkPoints] {
+        let answer = mux.command("web-1", query).await.unwrap();
+        assert_eq!(answer.data, Some(serde_json::json!([])), "{answer:?}");
+    }
+    let listed = mux.command("web-1", AgentCommand::GetModels { workdir: Some(".".into()) }).await.unwrap();
+    let listed = listed.data.unwrap();
+    assert_eq!(listed["models"][0]["id"], "echo-3");
+    assert_eq!(listed["models"][0]["provider"], "local");
+    assert!(!listed.to_string().contains("sk-secret") && !listed.to_string().contains("127.0.0.1"));
+    let picked = mux
+        .command("web-1", AgentCommand::SetModel { provider: "standin".into(), model_id: "echo-9".into() });
+    assert!(picked.await.unwrap().success);
+    assert!(mux.command("web-1", create(".")).await.unwrap().success);
+    let state = mux.command("web-1", AgentCommand::GetState).await.unwrap();
+    assert_eq!(state.data.unwrap()["model"]["id"], "echo-9");
+
+    // Another user's chat id: refused, as before.
+    let (_, mut other, _) = user_mux(&server, "intruder").await;
+    let refused = other.command("web-1", AgentCommand::GetState).await.unwrap();
+    assert!(!refused.success);
+    let refused = other.command("web-1", AgentCommand::GetMessages).await.unwrap();
+    assert!(!refused.success);
+    drop(mux);
 }
 
 #[tokio::test]

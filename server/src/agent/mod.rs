@@ -263,12 +263,18 @@ impl HistoryDirty {
 }
 
 /// Every chat of this server.
+/// How many models picked for chats not created yet are kept, in all.
+const MAX_CHOSEN_MODELS: usize = 4096;
+
 pub struct Chats {
     config: AgentConfig,
     sandbox: Arc<crate::sandbox::launch::Sandbox>,
     marker: String,
     log: slog::Logger,
     chats: Mutex<HashMap<String, Arc<Chat>>>,
+    /// Models picked (`set_model`) for chats not created yet: chat id →
+    /// (owner, provider, model).
+    chosen_models: Mutex<HashMap<String, (String, String, String)>>,
     /// Chats whose agent finished a message or a turn, or stopped.
     pub history: HistoryDirty,
 }
@@ -286,6 +292,7 @@ impl Chats {
             marker,
             log,
             chats: Mutex::new(HashMap::new()),
+            chosen_models: Mutex::new(HashMap::new()),
             history: HistoryDirty::default(),
         }
     }
@@ -300,6 +307,25 @@ impl Chats {
 
     pub fn get(&self, id: &str) -> Option<Arc<Chat>> {
         self.map().get(id).cloned()
+    }
+
+    /// Keeps the model a user picked for a chat they have not created yet
+    /// (at most [`MAX_CHOSEN_MODELS`] are kept; the oldest go first).
+    pub fn remember_model(&self, chat_id: &str, user_id: &str, provider: &str, model: &str) {
+        let mut chosen = self.chosen_models.lock().unwrap_or_else(|p| p.into_inner());
+        if chosen.len() >= MAX_CHOSEN_MODELS && !chosen.contains_key(chat_id) {
+            chosen.clear();
+        }
+        chosen.insert(chat_id.to_string(), (user_id.to_string(), provider.to_string(), model.to_string()));
+    }
+
+    /// The model `user_id` picked for `chat_id` before creating it.
+    pub fn take_model(&self, chat_id: &str, user_id: &str) -> Option<(String, String)> {
+        let mut chosen = self.chosen_models.lock().unwrap_or_else(|p| p.into_inner());
+        match chosen.get(chat_id) {
+            Some((owner, ..)) if owner == user_id => chosen.remove(chat_id).map(|(_, p, m)| (p, m)),
+            _ => None,
+        }
     }
 
     /// Registers a chat (or returns the registered one).

@@ -59,7 +59,10 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
         other => {
             let chat = match own(ctx, conn, &session_id) {
                 Ok(chat) => chat,
-                Err(e) => return reply(Err(e)),
+                Err(e) => match before_creation(ctx, conn, &session_id, &other).await {
+                    Some(answer) => return reply(answer),
+                    None => return reply(Err(e)),
+                },
             };
             if let AgentCommand::Prompt(body) | AgentCommand::Steer(body) | AgentCommand::FollowUp(body) =
                 &other
@@ -104,6 +107,73 @@ fn own(ctx: &ServerContext, conn: &Connection, session_id: &str) -> Result<Arc<c
     }
 }
 
+/// The answer to a read-only query (or `set_model`) for a chat the caller
+/// has not created yet but may: what a new chat would answer (`get_state`
+/// and `get_stats` nothing, lists empty, `get_models` the models of the
+/// caller's agent directory); a picked model is kept for the creation.
+/// `None`: not such a command, or not a chat id the caller may create.
+async fn before_creation(
+    ctx: &ServerContext,
+    conn: &Connection,
+    chat_id: &str,
+    command: &AgentCommand,
+) -> Option<Result<Option<Value>, Error>> {
+    use AgentCommand as C;
+    let probe = matches!(
+        command,
+        C::GetState
+            | C::GetMessages
+            | C::GetStats
+            | C::GetModels { .. }
+            | C::GetCommands
+            | C::GetForkPoints
+            | C::SetModel { .. }
+    );
+    if !probe || !valid_chat_id(chat_id) || ctx.chats.get(chat_id).is_some() {
+        return None;
+    }
+    let user_id = &conn.caller.user_id;
+    match db::chats::get(&ctx.db.pool, chat_id).await {
+        Ok(Some(stored)) if &stored.user_id != user_id => return None,
+        Ok(_) => {}
+        Err(e) => return Some(Err(e.into())),
+    }
+    Some(Ok(match command {
+        C::GetMessages | C::GetCommands | C::GetForkPoints => Some(Value::Array(vec![])),
+        C::GetModels { .. } => Some(serde_json::json!({ "models": configured_models(ctx, user_id) })),
+        C::SetModel { provider, model_id } => {
+            ctx.chats.remember_model(chat_id, user_id, provider, model_id);
+            Some(serde_json::json!({ "provider": provider, "id": model_id }))
+        }
+        _ => None,
+    }))
+}
+
+/// The models of the user's agent directory (`models.json`), as the agent
+/// lists them (`{provider, id, name?, contextWindow?, maxTokens?}`); never
+/// a key or an address. Opened beneath the directory, so a link planted
+/// there leads nowhere.
+fn configured_models(ctx: &ServerContext, user_id: &str) -> Vec<Value> {
+    let agent_dir = ctx.config.user_dir(user_id).join("agent");
+    let text =
+        crate::workspace::open_root(&agent_dir).ok().and_then(|dir| dir.read_to_string("models.json").ok());
+    let config: Value = text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let mut models = Vec::new();
+    for (provider, entry) in config["providers"].as_object().into_iter().flatten() {
+        for model in entry["models"].as_array().into_iter().flatten() {
+            let Some(id) = model["id"].as_str() else { continue };
+            let mut listed = serde_json::json!({ "provider": provider, "id": id });
+            for key in ["name", "contextWindow", "maxTokens", "reasoning"] {
+                if !model[key].is_null() {
+                    listed[key] = model[key].clone();
+                }
+            }
+            models.push(listed);
+        }
+    }
+    models
+}
+
 /// A reply of the server's own, as a `response`'s data.
 fn typed(reply: ServerReply) -> Value {
     serde_json::to_value(reply).unwrap_or(Value::Null)
@@ -144,14 +214,19 @@ async fn open(
             dir.create()?;
             let session = crate::sessions::session_for_dir(ctx, &user_id, &dir).await?;
             let user_dir = ctx.config.user_dir(&user_id);
+            let chosen = ctx.chats.take_model(chat_id, &user_id);
+            let (provider, model) = match (config.provider.clone(), config.model.clone(), chosen) {
+                (None, None, Some((provider, model))) => (Some(provider), Some(model)),
+                (provider, model, _) => (provider, model),
+            };
             let setup = ChatSetup {
                 workspace: dir.clone(),
                 session_dir: user_dir.join("chats").join(chat_id),
                 agent_dir: user_dir.join("agent"),
                 home: dir.root.clone(),
                 workspace_session_id: Some(session.id.clone()),
-                provider: config.provider.clone(),
-                model: config.model.clone(),
+                provider,
+                model,
             };
             let now = db::now_ms();
             let row = db::chats::ChatRow {
