@@ -57,3 +57,5 @@ pub const SESSION_GET_OR_CREATE_ALIAS: &str = "get-or-create";
 pub const SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS: &str = "get-or-create-for-workspace";
 /// The segment the original used under `/api/chat-history/`.
 pub const CHAT_HISTORY_GROUPED_ALIAS: &str = "grouped";
+/// See [`CHAT_HISTORY_GROUPED_ALIAS`].
+pub const CHAT_HISTORY_BACKFILL_ALIAS: &str = "backfill";

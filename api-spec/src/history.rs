@@ -93,6 +93,19 @@ pub struct ChatHistoryPath {
     pub session_id: String,
 }
 
+/// What re-indexing the caller's session files found.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct ChatHistoryBackfill {
+    /// Session files looked at (one per chat that has one).
+    pub scanned_files: u64,
+    /// Chats whose index was brought up to date.
+    pub repaired_conversations: u64,
+    /// Files that were indexed already, and chats without a file.
+    pub skipped_files: u64,
+    /// Files that could not be indexed (the server's log says why).
+    pub failed_files: u64,
+}
+
 /// Changes to a chat's history entry.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ChatHistoryUpdate {

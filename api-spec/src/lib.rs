@@ -25,8 +25,8 @@ use dropshot::{
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use compat::Aliased;
 use history::{
-    ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath, ChatHistoryQuery,
-    ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
+    ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
+    ChatHistoryQuery, ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
 };
 use http::Response;
 use invites::{
@@ -570,6 +570,41 @@ pub trait OqtoApi {
         path: Path<ChatHistoryPath>,
         body: TypedBody<ChatHistoryUpdate>,
     ) -> Result<HttpResponseOk<ChatHistoryEntry>, HttpError>;
+
+    /// Delete a chat for good
+    ///
+    /// Stops its agent, removes its session files and its history (search
+    /// finds it no more), and tells the caller's other connections
+    /// (`hstry` `chat_deleted`). Errors: 404 (also for another user's
+    /// chat).
+    #[endpoint { method = DELETE, path = "/api/chat-history/{session_id}", tags = ["history"] }]
+    async fn chat_history_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ChatHistoryPath>,
+    ) -> Result<HttpResponseDeleted, HttpError>;
+
+    /// Re-index the caller's session files
+    ///
+    /// Brings the history of every chat of the caller up to date with its
+    /// session file (what the live indexer missed, say while the server was
+    /// down). Also served at the original's path `POST
+    /// /api/chat-history/backfill`. Errors: 401.
+    #[endpoint { method = POST, path = "/api/chat-history-backfill", tags = ["history"] }]
+    async fn chat_history_backfill(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError>;
+
+    /// The original's `POST /api/chat-history/backfill`
+    #[endpoint {
+        method = POST,
+        path = "/api/chat-history/{session_id}",
+        tags = ["history"],
+        unpublished = true,
+    }]
+    async fn chat_history_backfill_alias(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ChatHistoryPath>,
+    ) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError>;
 
     /// A chat's messages
     ///

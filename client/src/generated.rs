@@ -43,6 +43,23 @@ pub mod types {
             Default::default()
         }
     }
+    ///What re-indexing the caller's session files found.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ChatHistoryBackfill {
+        ///Files that could not be indexed (the server's log says why).
+        pub failed_files: u64,
+        ///Chats whose index was brought up to date.
+        pub repaired_conversations: u64,
+        ///Session files looked at (one per chat that has one).
+        pub scanned_files: u64,
+        ///Files that were indexed already, and chats without a file.
+        pub skipped_files: u64,
+    }
+    impl ChatHistoryBackfill {
+        pub fn builder() -> builder::ChatHistoryBackfill {
+            Default::default()
+        }
+    }
     ///One chat's conversation, as listed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatHistoryEntry {
@@ -1864,6 +1881,88 @@ pub mod types {
                     name: Ok(value.name),
                     role: Ok(value.role),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatHistoryBackfill {
+            failed_files: ::std::result::Result<u64, ::std::string::String>,
+            repaired_conversations: ::std::result::Result<u64, ::std::string::String>,
+            scanned_files: ::std::result::Result<u64, ::std::string::String>,
+            skipped_files: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatHistoryBackfill {
+            fn default() -> Self {
+                Self {
+                    failed_files: Err("no value supplied for failed_files".to_string()),
+                    repaired_conversations: Err("no value supplied for repaired_conversations".to_string()),
+                    scanned_files: Err("no value supplied for scanned_files".to_string()),
+                    skipped_files: Err("no value supplied for skipped_files".to_string()),
+                }
+            }
+        }
+        impl ChatHistoryBackfill {
+            pub fn failed_files<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.failed_files = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for failed_files: {e}"));
+                self
+            }
+            pub fn repaired_conversations<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.repaired_conversations = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for repaired_conversations: {e}"));
+                self
+            }
+            pub fn scanned_files<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scanned_files = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scanned_files: {e}"));
+                self
+            }
+            pub fn skipped_files<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.skipped_files = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for skipped_files: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatHistoryBackfill> for super::ChatHistoryBackfill {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatHistoryBackfill,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    failed_files: value.failed_files?,
+                    repaired_conversations: value.repaired_conversations?,
+                    scanned_files: value.scanned_files?,
+                    skipped_files: value.skipped_files?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatHistoryBackfill> for ChatHistoryBackfill {
+            fn from(value: super::ChatHistoryBackfill) -> Self {
+                Self {
+                    failed_files: Ok(value.failed_files),
+                    repaired_conversations: Ok(value.repaired_conversations),
+                    scanned_files: Ok(value.scanned_files),
+                    skipped_files: Ok(value.skipped_files),
                 }
             }
         }
@@ -7723,6 +7822,20 @@ impl Client {
     pub fn chat_history_list(&self) -> builder::ChatHistoryList<'_> {
         builder::ChatHistoryList::new(self)
     }
+    /**Re-index the caller's session files
+
+    Brings the history of every chat of the caller up to date with its session file (what the live indexer missed, say while the server was down). Also served at the original's path `POST /api/chat-history/backfill`. Errors: 401.
+
+    Sends a `POST` request to `/api/chat-history-backfill`
+
+    ```ignore
+    let response = client.chat_history_backfill()
+        .send()
+        .await;
+    ```*/
+    pub fn chat_history_backfill(&self) -> builder::ChatHistoryBackfill<'_> {
+        builder::ChatHistoryBackfill::new(self)
+    }
     /**The caller's chats grouped by time
 
     Buckets today, yesterday, this week, this month and older, computed in the caller's time zone (`tz`, default UTC). Also served at the original's path `GET /api/chat-history/grouped`. Errors: 400 for an unknown time zone.
@@ -7760,6 +7873,23 @@ impl Client {
     ```*/
     pub fn chat_history_view(&self) -> builder::ChatHistoryView<'_> {
         builder::ChatHistoryView::new(self)
+    }
+    /**Delete a chat for good
+
+    Stops its agent, removes its session files and its history (search finds it no more), and tells the caller's other connections (`hstry` `chat_deleted`). Errors: 404 (also for another user's chat).
+
+    Sends a `DELETE` request to `/api/chat-history/{session_id}`
+
+    Arguments:
+    - `session_id`: The chat id. The original's `grouped` is answered at this path too.
+    ```ignore
+    let response = client.chat_history_delete()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn chat_history_delete(&self) -> builder::ChatHistoryDelete<'_> {
+        builder::ChatHistoryDelete::new(self)
     }
     /**Rename a chat
 
@@ -10030,6 +10160,49 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::chat_history_backfill`]
+
+    [`Client::chat_history_backfill`]: super::Client::chat_history_backfill*/
+    #[derive(Debug, Clone)]
+    pub struct ChatHistoryBackfill<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> ChatHistoryBackfill<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/chat-history-backfill`
+        pub async fn send(self) -> Result<ResponseValue<types::ChatHistoryBackfill>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/chat-history-backfill", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "chat_history_backfill" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::chat_history_grouped_list`]
 
     [`Client::chat_history_grouped_list`]: super::Client::chat_history_grouped_list*/
@@ -10159,6 +10332,61 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::chat_history_delete`]
+
+    [`Client::chat_history_delete`]: super::Client::chat_history_delete*/
+    #[derive(Debug, Clone)]
+    pub struct ChatHistoryDelete<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> ChatHistoryDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/chat-history/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/chat-history/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "chat_history_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

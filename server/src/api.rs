@@ -14,8 +14,8 @@ use oqto_api::OqtoApi;
 use oqto_api::auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use oqto_api::compat::{self, Aliased};
 use oqto_api::history::{
-    ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath, ChatHistoryQuery,
-    ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
+    ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
+    ChatHistoryQuery, ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
 };
 use oqto_api::invites::{
     InviteCodeBatchCreate, InviteCodeCreate, InviteCodeListQuery, InviteCodePath, InviteCodeStats,
@@ -46,7 +46,9 @@ use serde::de::DeserializeOwned;
 use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
-use crate::{history, invites, locations, misc, mux, onboarding, pi_resources, projects, sessions, users};
+use crate::{
+    chats, history, invites, locations, misc, mux, onboarding, pi_resources, projects, sessions, users,
+};
 
 /// The type that implements the API trait.
 pub enum OqtoApiImpl {}
@@ -586,6 +588,31 @@ impl OqtoApi for OqtoApiImpl {
             return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &groups)?));
         }
         Ok(Aliased::Typed(HttpResponseOk(history::view(ctx, &caller, &id).await?)))
+    }
+
+    async fn chat_history_delete(
+        rqctx: Ctx,
+        path: Path<ChatHistoryPath>,
+    ) -> Result<HttpResponseDeleted, HttpError> {
+        let caller = caller(&rqctx).await?;
+        chats::delete(rqctx.context(), &caller.user_id, &path.into_inner().session_id).await?;
+        Ok(HttpResponseDeleted())
+    }
+
+    async fn chat_history_backfill(rqctx: Ctx) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(history::backfill(rqctx.context(), &caller).await?))
+    }
+
+    async fn chat_history_backfill_alias(
+        rqctx: Ctx,
+        path: Path<ChatHistoryPath>,
+    ) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        if path.into_inner().session_id != compat::CHAT_HISTORY_BACKFILL_ALIAS {
+            return Err(Error::NotFound("no such route".to_string()).into());
+        }
+        Ok(HttpResponseOk(history::backfill(rqctx.context(), &caller).await?))
     }
 
     async fn chat_history_update(

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use oqto_api::history::{
-    ChatHistoryEntry, ChatHistoryGroups, ChatMessage, ChatStats, SearchHit, SearchResults,
+    ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroups, ChatMessage, ChatStats, SearchHit,
+    SearchResults,
 };
 use oqto_api::mux::{HstryEvent, ServerFrame};
 use serde_json::Value;
@@ -289,7 +290,7 @@ pub struct Indexer {
 }
 
 impl Indexer {
-    fn lock_of(&self, user_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub fn lock_of(&self, user_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(locks.entry(user_id.to_string()).or_default())
     }
@@ -331,6 +332,36 @@ async fn catch_up(ctx: &ServerContext, user_id: &str) -> Result<()> {
         }
     }
     result
+}
+
+/// Re-indexes every chat of the caller from its session file.
+pub async fn backfill(ctx: &ServerContext, caller: &Caller) -> Result<ChatHistoryBackfill> {
+    let user_id = caller.user_id.as_str();
+    let lock = ctx.indexer.lock_of(user_id);
+    let _guard = lock.lock().await;
+    let mut report = ChatHistoryBackfill::default();
+    for (id, cwd, created) in db::history::chats_of_user(&ctx.db.pool, user_id).await? {
+        if session_file_state(ctx, user_id, &id).is_none() {
+            report.skipped_files += 1;
+            continue;
+        }
+        report.scanned_files += 1;
+        match sync_chat(ctx, ChatRef { user_id, id: &id, cwd: &cwd, created }).await {
+            Ok(true) => {
+                report.repaired_conversations += 1;
+                if let Some(row) = db::history::get(&ctx.db.pool, &id).await? {
+                    announce(ctx, user_id, entry(&row));
+                }
+            }
+            Ok(false) => report.skipped_files += 1,
+            Err(e) => {
+                report.failed_files += 1;
+                slog::warn!(ctx.log, "backfill could not index a chat"; "chat" => &id, "error" => %e);
+            }
+        }
+    }
+    ctx.indexer.swept().insert(user_id.to_string());
+    Ok(report)
 }
 
 /// Indexes chats as their agents write (marked by the supervisor) and

@@ -199,6 +199,9 @@ async fn history_commands() {
     assert_eq!(hits["hits"].as_array().unwrap().len(), 2);
     let out = run(&server, &["history", "show", "nope"], None);
     assert!(!out.status.success());
+    assert_eq!(json(&server, &["history", "backfill"], None)["scanned_files"], 1);
+    assert_eq!(json(&server, &["history", "delete", "h1"], None)["ok"], true);
+    assert!(json(&server, &["history", "list"], None).as_array().unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -291,3 +291,56 @@ async fn history_changes_are_pushed_live_to_the_owners_connections_only() {
         assert!(!matches!(event, MuxEvent::Frame(ServerFrame::Hstry(_))), "{event:?}");
     }
 }
+
+/// The original web client deletes a chat over REST (then on the mux):
+/// gone from the list, the messages, the search and the disk; another
+/// user's chat is a 404.
+#[tokio::test]
+async fn a_deleted_chat_is_gone_for_good() {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("dora").await;
+    let (other, _) = server.user_client("otto").await;
+    let token = server.login("dora", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "doomed", "garden", &["a pelican flies by"]).await;
+    chat(&mut mux, "kept", "garden", &["a heron stands"]).await;
+    let session_dir = server.data_dir.path().join("users").join(me.id.to_string()).join("chats/doomed");
+    assert!(session_dir.is_dir());
+
+    assert_eq!(status(other.chat_history_delete().session_id("doomed").send().await), 404);
+    client.chat_history_delete().session_id("doomed").send().await.unwrap();
+    assert_eq!(status(client.chat_history_view().session_id("doomed").send().await), 404);
+    assert_eq!(status(client.chat_history_message_list().session_id("doomed").send().await), 404);
+    let list = client.chat_history_list().send().await.unwrap().into_inner();
+    assert_eq!(list.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["kept"]);
+    assert!(client.search().q("pelican").send().await.unwrap().into_inner().hits.is_empty());
+    assert!(!session_dir.exists());
+    assert_eq!(status(client.chat_history_delete().session_id("doomed").send().await), 404);
+    // The mux delete the client sends next finds nothing either.
+    assert!(!mux.command("doomed", AgentCommand::SessionDelete).await.unwrap().success);
+    // The other chat keeps working.
+    chat(&mut mux, "kept", "garden", &["still here"]).await;
+}
+
+#[tokio::test]
+async fn backfill_reindexes_the_session_files() {
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("bea").await;
+    let token = server.login("bea", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "b1", "notes", &["one"]).await;
+    chat(&mut mux, "b2", "notes", &["two"]).await;
+    let report = client.chat_history_backfill().send().await.unwrap().into_inner();
+    assert_eq!(report.scanned_files, 2);
+    assert_eq!(report.failed_files, 0);
+    assert_eq!(report.repaired_conversations + report.skipped_files, 2);
+    // The original's path answers the same.
+    let url = format!("{}/api/chat-history/backfill", server.url);
+    let response = reqwest::Client::new().post(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["scanned_files"], 2);
+    let other =
+        reqwest::Client::new().post(format!("{}/api/chat-history/b1", server.url)).bearer_auth(&token);
+    assert_eq!(other.send().await.unwrap().status(), 404);
+}

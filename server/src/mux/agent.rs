@@ -41,21 +41,13 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
             }
             Err(e) => reply(Err(e)),
         },
-        AgentCommand::SessionDelete => match own(ctx, conn, &session_id) {
-            Ok(chat) => {
-                ctx.chats.stop(&chat, "deleted").await;
-                ctx.chats.remove(&session_id);
+        AgentCommand::SessionDelete => {
+            let deleted = crate::chats::delete(ctx, &conn.caller.user_id, &session_id).await;
+            if deleted.is_ok() {
                 conn.subscriptions().remove(&session_id);
-                let dir = ctx.config.user_dir(&conn.caller.user_id).join("chats").join(&session_id);
-                let _ = std::fs::remove_dir_all(dir);
-                let deleted = db::chats::delete(&ctx.db.pool, &session_id).await.map_err(Error::from);
-                if deleted.is_ok() {
-                    crate::history::announce_deleted(ctx, &conn.caller.user_id, &session_id);
-                }
-                reply(deleted.map(|()| None));
             }
-            Err(e) => reply(Err(e)),
-        },
+            reply(deleted.map(|()| None));
+        }
         other => {
             let chat = match own(ctx, conn, &session_id) {
                 Ok(chat) => chat,

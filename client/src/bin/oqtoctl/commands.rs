@@ -86,6 +86,8 @@ pub fn place(op: CliCommand) -> Place {
         C::ChatHistoryView => G(at("history view")),
         C::ChatHistoryUpdate => G(at("history update").alias(&["rename"]).positional(&["title"])),
         C::ChatHistoryMessageList => G(at("history messages").alias(&["show"])),
+        C::ChatHistoryDelete => G(at("history delete").alias(&["rm"])),
+        C::ChatHistoryBackfill => G(at("history backfill")),
         C::FeatureList => G(at("features")),
         C::HealthView => G(at("health")),
         C::MeView => G(at("me view").alias(&["show"])),

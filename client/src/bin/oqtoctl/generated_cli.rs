@@ -37,8 +37,10 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::AuthLogout => Self::cli_auth_logout(),
             CliCommand::AuthRegister => Self::cli_auth_register(),
             CliCommand::ChatHistoryList => Self::cli_chat_history_list(),
+            CliCommand::ChatHistoryBackfill => Self::cli_chat_history_backfill(),
             CliCommand::ChatHistoryGroupedList => Self::cli_chat_history_grouped_list(),
             CliCommand::ChatHistoryView => Self::cli_chat_history_view(),
+            CliCommand::ChatHistoryDelete => Self::cli_chat_history_delete(),
             CliCommand::ChatHistoryUpdate => Self::cli_chat_history_update(),
             CliCommand::ChatHistoryMessageList => Self::cli_chat_history_message_list(),
             CliCommand::FeatureList => Self::cli_feature_list(),
@@ -780,6 +782,12 @@ impl<T: CliConfig> Cli<T> {
                 "List the caller's chats\n\nNewest activity first. Indexed from the agents' session files (only what was appended since the last look is read).",
             )
     }
+    pub fn cli_chat_history_backfill() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "Re-index the caller's session files\n\nBrings the history of every chat of the caller up to date with its session file (what the live indexer missed, say while the server was down). Also served at the original's path `POST /api/chat-history/backfill`. Errors: 401.",
+            )
+    }
     pub fn cli_chat_history_grouped_list() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -817,6 +825,21 @@ impl<T: CliConfig> Cli<T> {
                     .help("The chat id. The original's `grouped` is answered at this path too."),
             )
             .about("One chat's history entry\n\nErrors: 404 (also for another user's chat).")
+    }
+    pub fn cli_chat_history_delete() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "The chat id. The original's `grouped` is answered at this path too.",
+                    ),
+            )
+            .about(
+                "Delete a chat for good\n\nStops its agent, removes its session files and its history (search finds it no more), and tells the caller's other connections (`hstry` `chat_deleted`). Errors: 404 (also for another user's chat).",
+            )
     }
     pub fn cli_chat_history_update() -> ::clap::Command {
         ::clap::Command::new("")
@@ -1752,8 +1775,10 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::AuthLogout => self.execute_auth_logout(matches).await,
             CliCommand::AuthRegister => self.execute_auth_register(matches).await,
             CliCommand::ChatHistoryList => self.execute_chat_history_list(matches).await,
+            CliCommand::ChatHistoryBackfill => self.execute_chat_history_backfill(matches).await,
             CliCommand::ChatHistoryGroupedList => self.execute_chat_history_grouped_list(matches).await,
             CliCommand::ChatHistoryView => self.execute_chat_history_view(matches).await,
+            CliCommand::ChatHistoryDelete => self.execute_chat_history_delete(matches).await,
             CliCommand::ChatHistoryUpdate => self.execute_chat_history_update(matches).await,
             CliCommand::ChatHistoryMessageList => self.execute_chat_history_message_list(matches).await,
             CliCommand::FeatureList => self.execute_feature_list(matches).await,
@@ -2400,6 +2425,21 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_chat_history_backfill(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.chat_history_backfill();
+        self.config.execute_chat_history_backfill(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_chat_history_grouped_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -2437,6 +2477,24 @@ impl<T: CliConfig> Cli<T> {
         match result {
             Ok(r) => {
                 self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_chat_history_delete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.chat_history_delete();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        self.config.execute_chat_history_delete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_no_item(&r);
                 Ok(())
             }
             Err(r) => {
@@ -3587,6 +3645,13 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_chat_history_backfill(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::ChatHistoryBackfill,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_chat_history_grouped_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -3598,6 +3663,13 @@ pub trait CliConfig {
         &self,
         matches: &::clap::ArgMatches,
         request: &mut builder::ChatHistoryView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_chat_history_delete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::ChatHistoryDelete,
     ) -> anyhow::Result<()> {
         Ok(())
     }
@@ -3944,8 +4016,10 @@ pub enum CliCommand {
     AuthLogout,
     AuthRegister,
     ChatHistoryList,
+    ChatHistoryBackfill,
     ChatHistoryGroupedList,
     ChatHistoryView,
+    ChatHistoryDelete,
     ChatHistoryUpdate,
     ChatHistoryMessageList,
     FeatureList,
@@ -4020,8 +4094,10 @@ impl CliCommand {
             CliCommand::AuthLogout,
             CliCommand::AuthRegister,
             CliCommand::ChatHistoryList,
+            CliCommand::ChatHistoryBackfill,
             CliCommand::ChatHistoryGroupedList,
             CliCommand::ChatHistoryView,
+            CliCommand::ChatHistoryDelete,
             CliCommand::ChatHistoryUpdate,
             CliCommand::ChatHistoryMessageList,
             CliCommand::FeatureList,
@@ -4097,8 +4173,10 @@ impl CliCommand {
             CliCommand::AuthLogout => "auth_logout",
             CliCommand::AuthRegister => "auth_register",
             CliCommand::ChatHistoryList => "chat_history_list",
+            CliCommand::ChatHistoryBackfill => "chat_history_backfill",
             CliCommand::ChatHistoryGroupedList => "chat_history_grouped_list",
             CliCommand::ChatHistoryView => "chat_history_view",
+            CliCommand::ChatHistoryDelete => "chat_history_delete",
             CliCommand::ChatHistoryUpdate => "chat_history_update",
             CliCommand::ChatHistoryMessageList => "chat_history_message_list",
             CliCommand::FeatureList => "feature_list",
