@@ -142,7 +142,7 @@ async fn queries_before_creation_answer_like_a_new_chat() {
     let server = TestServer::start().await;
     let (_, me) = server.user_client("early").await;
     let token = server.login("early", TEST_PASSWORD).await;
-    let mut mux = server.mux(&token).await;
+    let mux = server.mux(&token).await;
     let agent_dir = server.data_dir.path().join("users").join(me.id.to_string()).join("agent");
     std::fs::create_dir_all(&agent_dir).unwrap();
     let models = r#"{"providers": {"local": {"baseUrl": "http://127.0.0.1:9", "apiKey": "sk-secret",
@@ -170,7 +170,7 @@ async fn queries_before_creation_answer_like_a_new_chat() {
     assert_eq!(state.data.unwrap()["model"]["id"], "echo-9");
 
     // Another user's chat id: refused, as before.
-    let (_, mut other, _) = user_mux(&server, "intruder").await;
+    let (_, other, _) = user_mux(&server, "intruder").await;
     let refused = other.command("web-1", AgentCommand::GetState).await.unwrap();
     assert!(!refused.success);
     let refused = other.command("web-1", AgentCommand::GetMessages).await.unwrap();
