@@ -580,7 +580,9 @@ pub struct FilesRequest {
     /// Request id, repeated in the reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// The workspace (relative to the caller's workspace root).
+    /// The workspace (relative to the caller's workspace root; the root
+    /// itself when absent, as `copy_to_workspace` sends it).
+    #[serde(default)]
     pub workspace_path: String,
     /// The command and its fields.
     #[serde(flatten)]
@@ -600,8 +602,16 @@ pub enum FilesCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         include_hidden: Option<bool>,
     },
-    /// One entry.
+    /// One entry (`exists: false` when there is none).
     Stat { path: String },
+    /// The entries of one directory, directories first, then by name
+    /// (case-insensitive).
+    List {
+        #[serde(default)]
+        path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        include_hidden: Option<bool>,
+    },
     /// A file's content (base64), up to 8 MiB.
     Read { path: String },
     /// Writes a file (content base64).
@@ -625,6 +635,22 @@ pub enum FilesCommand {
         to: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         overwrite: Option<bool>,
+    },
+    /// Moves a file or a directory tree (refused onto an existing entry
+    /// unless `overwrite`).
+    Move {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overwrite: Option<bool>,
+    },
+    /// Copies from one of the caller's workspaces into another (both named
+    /// relative to the caller's workspace root).
+    CopyToWorkspace {
+        source_workspace_path: String,
+        source_path: String,
+        target_workspace_path: String,
+        target_path: String,
     },
     /// Deletes an entry (`recursive` for a non-empty directory).
     Delete {
@@ -655,6 +681,33 @@ pub struct FileEntry {
     pub children: Option<Vec<FileEntry>>,
 }
 
+/// What `stat` found.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct FileStat {
+    pub exists: bool,
+    pub is_file: bool,
+    pub is_dir: bool,
+    pub is_symlink: bool,
+    pub size: u64,
+    /// Unix milliseconds.
+    pub modified_at: Option<i64>,
+    /// Unix milliseconds, where the file system keeps it.
+    pub created_at: Option<i64>,
+    /// Permission bits (`0o644` is 420).
+    pub mode: u32,
+}
+
+/// An entry of a `list`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct ListEntry {
+    pub name: String,
+    pub is_dir: bool,
+    pub is_symlink: bool,
+    pub size: u64,
+    /// Unix milliseconds.
+    pub modified_at: Option<i64>,
+}
+
 /// Replies and pushed events of the `files` channel (`type`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -669,7 +722,14 @@ pub enum FilesEvent {
     StatResult {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        entry: FileEntry,
+        path: String,
+        stat: FileStat,
+    },
+    ListResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        path: String,
+        entries: Vec<ListEntry>,
     },
     ReadResult {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -679,13 +739,65 @@ pub enum FilesEvent {
         content: String,
         size: u64,
     },
-    /// Any other command succeeded.
-    Done {
+    WriteResult {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// The command (`write`, `rename`, …).
-        command: String,
         path: String,
+        success: bool,
+    },
+    CreateDirectoryResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        path: String,
+        success: bool,
+    },
+    DeleteResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        path: String,
+        success: bool,
+    },
+    RenameResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        from: String,
+        to: String,
+        success: bool,
+    },
+    CopyResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        from: String,
+        to: String,
+        success: bool,
+    },
+    MoveResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        from: String,
+        to: String,
+        success: bool,
+    },
+    CopyToWorkspaceResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        source_workspace_path: String,
+        target_workspace_path: String,
+        /// Files copied (a directory counts its files).
+        files_copied: u64,
+        success: bool,
+    },
+    WatchFilesResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        workspace_path: String,
+        success: bool,
+    },
+    UnwatchFilesResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        workspace_path: String,
+        success: bool,
     },
     /// A watched workspace changed.
     FileChanged {
@@ -705,6 +817,30 @@ pub enum FilesEvent {
         #[serde(default)]
         error_code: String,
     },
+}
+
+impl FilesEvent {
+    /// The id of the request this event answers (`None` for pushed events).
+    pub fn id(&self) -> Option<&str> {
+        use FilesEvent as E;
+        match self {
+            E::TreeResult { id, .. }
+            | E::StatResult { id, .. }
+            | E::ListResult { id, .. }
+            | E::ReadResult { id, .. }
+            | E::WriteResult { id, .. }
+            | E::CreateDirectoryResult { id, .. }
+            | E::DeleteResult { id, .. }
+            | E::RenameResult { id, .. }
+            | E::CopyResult { id, .. }
+            | E::MoveResult { id, .. }
+            | E::CopyToWorkspaceResult { id, .. }
+            | E::WatchFilesResult { id, .. }
+            | E::UnwatchFilesResult { id, .. }
+            | E::Error { id, .. } => id.as_deref(),
+            E::FileChanged { .. } => None,
+        }
+    }
 }
 
 // ------------------------------------------------------------------- hstry

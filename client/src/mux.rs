@@ -293,17 +293,7 @@ fn reply_of(frame: &ServerFrame) -> Option<(String, Reply)> {
             let response = CommandResponse { success: *success, data: data.clone(), error: error.clone() };
             Some((id.clone(), Reply::Agent(response)))
         }
-        ServerFrame::Files(event) => {
-            let id = match event {
-                FilesEvent::TreeResult { id, .. }
-                | FilesEvent::StatResult { id, .. }
-                | FilesEvent::ReadResult { id, .. }
-                | FilesEvent::Done { id, .. }
-                | FilesEvent::Error { id, .. } => id.clone()?,
-                FilesEvent::FileChanged { .. } => return None,
-            };
-            Some((id, Reply::Files(event.clone())))
-        }
+        ServerFrame::Files(event) => Some((event.id()?.to_string(), Reply::Files(event.clone()))),
         _ => None,
     }
 }

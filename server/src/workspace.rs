@@ -208,19 +208,27 @@ pub fn append(dir: &Dir, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Copies a file or a directory tree within `dir`, skipping symlinks (a
 /// link is never followed out).
 pub fn copy_tree(dir: &Dir, from: &Path, to: &Path) -> std::io::Result<()> {
-    let meta = dir.symlink_metadata(from)?;
+    copy_between(dir, from, dir, to).map(drop)
+}
+
+/// Copies `from` beneath `source` to `to` beneath `target` (a directory
+/// with everything in it; links are skipped), returning how many files it
+/// copied.
+pub fn copy_between(source: &Dir, from: &Path, target: &Dir, to: &Path) -> std::io::Result<u64> {
+    let meta = source.symlink_metadata(from)?;
     if meta.is_symlink() {
-        return Ok(());
+        return Ok(0);
     }
     if meta.is_dir() {
-        dir.create_dir_all(to)?;
-        for child in dir.read_dir(from)? {
+        target.create_dir_all(to)?;
+        let mut copied = 0;
+        for child in source.read_dir(from)? {
             let name = child?.file_name();
-            copy_tree(dir, &from.join(&name), &to.join(&name))?;
+            copied += copy_between(source, &from.join(&name), target, &to.join(&name))?;
         }
-        Ok(())
+        Ok(copied)
     } else {
-        replace_with(dir, to, &mut dir.open(from)?)
+        replace_with(target, to, &mut source.open(from)?).map(|()| 1)
     }
 }
 

@@ -51,6 +51,10 @@ impl Options {
     }
 }
 
+/// A raw WebSocket to the mux.
+pub type RawMux =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// A running server.
 pub struct TestServer {
     pub url: String,
@@ -268,6 +272,13 @@ impl TestServer {
         }
         command.env("XDG_CONFIG_HOME", self.config_home.path()).env("OQTO_URL", &self.url);
         command
+    }
+
+    /// A raw mux socket logged in with `token` (`?token=`, as a browser
+    /// does), for frames exactly as a client of the original sends them.
+    pub async fn raw_mux(&self, token: &str) -> RawMux {
+        let url = format!("{}/api/ws/mux?token={token}", self.url.replace("http://", "ws://"));
+        tokio_tungstenite::connect_async(url).await.expect("connect").0
     }
 
     /// A mux client logged in with `token`.

@@ -12,15 +12,7 @@ async fn call(mux: &mut MuxClient, id: &str, ws: &str, command: FilesCommand) ->
     loop {
         match tokio::time::timeout(Duration::from_secs(10), mux.next()).await.expect("no reply") {
             Some(MuxEvent::Frame(ServerFrame::Files(event))) => {
-                let reply_id = match &event {
-                    FilesEvent::TreeResult { id, .. }
-                    | FilesEvent::StatResult { id, .. }
-                    | FilesEvent::ReadResult { id, .. }
-                    | FilesEvent::Done { id, .. }
-                    | FilesEvent::Error { id, .. } => id.clone(),
-                    FilesEvent::FileChanged { .. } => None,
-                };
-                if reply_id.as_deref() == Some(id) {
+                if event.id() == Some(id) {
                     return event;
                 }
             }
@@ -54,7 +46,10 @@ async fn files_round_trip_inside_the_workspace() {
         content: b64("fn main() {}\n"),
         create_parents: Some(true),
     };
-    assert!(matches!(call(&mut mux, "w", "site", write).await, FilesEvent::Done { .. }));
+    assert!(matches!(
+        call(&mut mux, "w", "site", write).await,
+        FilesEvent::WriteResult { success: true, ref path, .. } if path == "src/main.rs"
+    ));
     match call(&mut mux, "r", "site", FilesCommand::Read { path: "src/main.rs".into() }).await {
         FilesEvent::ReadResult { content, size, .. } => {
             assert_eq!((content, size), (b64("fn main() {}\n"), 13));
@@ -103,7 +98,11 @@ async fn files_round_trip_inside_the_workspace() {
     );
     call(&mut mux, "x2", "site", FilesCommand::Delete { path: "backup".into(), recursive: Some(true) }).await;
     match call(&mut mux, "s", "site", FilesCommand::Stat { path: "src/main.rs".into() }).await {
-        FilesEvent::StatResult { entry, .. } => assert_eq!((entry.kind.as_str(), entry.size), ("file", 13)),
+        FilesEvent::StatResult { stat, .. } => {
+            assert!(stat.exists && stat.is_file && !stat.is_dir && !stat.is_symlink);
+            assert_eq!(stat.size, 13);
+            assert!(stat.modified_at.is_some() && stat.mode & 0o600 == 0o600);
+        }
         other => panic!("{other:?}"),
     }
     assert!(
@@ -155,7 +154,10 @@ async fn watched_workspaces_push_changes() {
     server.open_workspace(&client, "w").await;
     let token = server.login("watcher", TEST_PASSWORD).await;
     let mut mux = server.mux(&token).await;
-    assert!(matches!(call(&mut mux, "watch", "w", FilesCommand::WatchFiles).await, FilesEvent::Done { .. }));
+    assert!(matches!(
+        call(&mut mux, "watch", "w", FilesCommand::WatchFiles).await,
+        FilesEvent::WatchFilesResult { success: true, .. }
+    ));
     let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace/w");
     std::fs::write(root.join("notes.md"), "hello").unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -237,7 +239,7 @@ async fn links_out_of_the_workspace_lead_nowhere() {
         }
     }
     // Writing onto a hard link replaces the workspace's name, never the file elsewhere.
-    assert!(matches!(call(&mut mux, "hw", "site", write("hard.txt")).await, FilesEvent::Done { .. }));
+    assert!(matches!(call(&mut mux, "hw", "site", write("hard.txt")).await, FilesEvent::WriteResult { .. }));
     assert_eq!(std::fs::read_to_string(out.join("hard.txt")).unwrap(), "outside");
     // The issue list, the workspace's metadata and sandbox.
     let create = TrxCommand::Create {
@@ -324,4 +326,108 @@ async fn a_link_swapped_in_between_check_and_use_leads_nowhere() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     swapper.join().unwrap();
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "a write landed outside the workspace");
+}
+
+/// Sends `frame` as JSON and returns the reply with its `id`.
+async fn raw_call(ws: &mut oqto_tests::RawMux, frame: serde_json::Value) -> serde_json::Value {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let id = frame["id"].clone();
+    ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("no reply");
+        if let Some(Ok(Message::Text(text))) = next {
+            let reply: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+            if reply["channel"] == "files" && reply["id"] == id {
+                return reply;
+            }
+        }
+    }
+}
+
+/// Every files command, as the original web client sends it, gets the
+/// original's `…_result` reply.
+#[tokio::test]
+async fn every_files_command_gets_its_result() {
+    use serde_json::json;
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("webfiles").await;
+    server.open_workspace(&client, "site").await;
+    server.open_workspace(&client, "other").await;
+    let token = server.login("webfiles", TEST_PASSWORD).await;
+    let mut ws = server.raw_mux(&token).await;
+    let f = |id: &str, kind: &str, rest: serde_json::Value| {
+        let mut frame = json!({ "channel": "files", "id": id, "type": kind, "workspace_path": "site" });
+        frame.as_object_mut().unwrap().extend(rest.as_object().unwrap().clone());
+        frame
+    };
+    let r = raw_call(
+        &mut ws,
+        f("1", "write", json!({ "path": "a/One.txt", "content": b64("one"), "create_parents": true })),
+    )
+    .await;
+    assert_eq!(
+        (r["type"].as_str(), r["path"].as_str(), r["success"].as_bool()),
+        (Some("write_result"), Some("a/One.txt"), Some(true))
+    );
+    let r = raw_call(&mut ws, f("2", "create_directory", json!({ "path": "b" }))).await;
+    assert_eq!((r["type"].as_str(), r["success"].as_bool()), (Some("create_directory_result"), Some(true)));
+    let r = raw_call(&mut ws, f("3", "write", json!({ "path": "zeta.txt", "content": b64("z") }))).await;
+    assert_eq!(r["type"], "write_result");
+    let r = raw_call(&mut ws, f("4", "list", json!({ "path": "." }))).await;
+    assert_eq!(r["type"], "list_result");
+    let names: Vec<&str> =
+        r["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "b", "zeta.txt"], "directories first");
+    assert_eq!(
+        (r["entries"][0]["is_dir"].as_bool(), r["entries"][2]["size"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert!(r["entries"][2]["modified_at"].is_i64());
+    let r = raw_call(&mut ws, f("5", "stat", json!({ "path": "a/One.txt" }))).await;
+    assert_eq!(
+        (r["type"].as_str(), r["stat"]["exists"].as_bool(), r["stat"]["size"].as_u64()),
+        (Some("stat_result"), Some(true), Some(3))
+    );
+    let r = raw_call(&mut ws, f("6", "stat", json!({ "path": "nothing" }))).await;
+    assert_eq!(r["stat"]["exists"], false);
+    let r = raw_call(&mut ws, f("7", "rename", json!({ "from": "zeta.txt", "to": "z.txt" }))).await;
+    assert_eq!(
+        (r["type"].as_str(), r["from"].as_str(), r["to"].as_str(), r["success"].as_bool()),
+        (Some("rename_result"), Some("zeta.txt"), Some("z.txt"), Some(true))
+    );
+    let r = raw_call(&mut ws, f("8", "copy", json!({ "from": "z.txt", "to": "b/z.txt" }))).await;
+    assert_eq!(r["type"], "copy_result");
+    let r = raw_call(&mut ws, f("9", "move", json!({ "from": "b/z.txt", "to": "a/z.txt" }))).await;
+    assert_eq!((r["type"].as_str(), r["success"].as_bool()), (Some("move_result"), Some(true)));
+    let r = raw_call(&mut ws, f("10", "move", json!({ "from": "z.txt", "to": "a/z.txt" }))).await;
+    assert_eq!(
+        (r["type"].as_str(), r["error_code"].as_str()),
+        (Some("error"), Some("Conflict")),
+        "{r}"
+    );
+    let r =
+        raw_call(&mut ws, f("11", "move", json!({ "from": "z.txt", "to": "a/z.txt", "overwrite": true })))
+            .await;
+    assert_eq!(r["type"], "move_result");
+    let copy = json!({ "channel": "files", "id": "12", "type": "copy_to_workspace",
+        "source_workspace_path": "site", "source_path": "a", "target_workspace_path": "other", "target_path": "from-site" });
+    let r = raw_call(&mut ws, copy).await;
+    assert_eq!(
+        (r["type"].as_str(), r["files_copied"].as_u64(), r["success"].as_bool()),
+        (Some("copy_to_workspace_result"), Some(2), Some(true)),
+        "{r}"
+    );
+    let outside = json!({ "channel": "files", "id": "13", "type": "copy_to_workspace",
+        "source_workspace_path": "site", "source_path": "a", "target_workspace_path": "../../elsewhere", "target_path": "x" });
+    assert_eq!(raw_call(&mut ws, outside).await["type"], "error");
+    let r = raw_call(&mut ws, f("14", "delete", json!({ "path": "b", "recursive": true }))).await;
+    assert_eq!((r["type"].as_str(), r["path"].as_str()), (Some("delete_result"), Some("b")));
+    let r = raw_call(&mut ws, f("15", "watch_files", json!({}))).await;
+    assert_eq!(
+        (r["type"].as_str(), r["workspace_path"].as_str()),
+        (Some("watch_files_result"), Some("site"))
+    );
+    let r = raw_call(&mut ws, f("16", "unwatch_files", json!({}))).await;
+    assert_eq!((r["type"].as_str(), r["success"].as_bool()), (Some("unwatch_files_result"), Some(true)));
 }

@@ -332,18 +332,11 @@ async fn garbage_from_the_agent_is_skipped() {
 }
 
 /// A raw socket, for what the typed client would not do.
-async fn raw_socket(
-    server: &TestServer,
-    token: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!("{}/api/ws/mux?token={token}", server.url.replace("http://", "ws://"));
-    tokio_tungstenite::connect_async(url).await.expect("connect").0
+async fn raw_socket(server: &TestServer, token: &str) -> oqto_tests::RawMux {
+    server.raw_mux(token).await
 }
 
-async fn send_json(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    v: serde_json::Value,
-) {
+async fn send_json(ws: &mut oqto_tests::RawMux, v: serde_json::Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use notify::{EventKind, RecursiveMode, Watcher};
-use oqto_api::mux::{FileEntry, FilesCommand, FilesEvent, FilesRequest, ServerFrame};
+use oqto_api::mux::{FileEntry, FileStat, FilesCommand, FilesEvent, FilesRequest, ListEntry, ServerFrame};
 
 use cap_std::fs::Dir;
 
@@ -29,6 +29,17 @@ fn send(conn: &Connection, event: FilesEvent) {
 
 pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: FilesRequest) {
     let FilesRequest { id, workspace_path, command } = request;
+    if let FilesCommand::CopyToWorkspace {
+        source_workspace_path,
+        source_path,
+        target_workspace_path,
+        target_path,
+    } = command
+    {
+        let copy = Copy { source_workspace_path, source_path, target_workspace_path, target_path };
+        let event = copy_to_workspace(ctx, conn, id.clone(), copy).await;
+        return reply(ctx, conn, id, event);
+    }
     let (worker_conn, worker_id) = (Arc::clone(conn), id.clone());
     // File work is blocking: it runs on the blocking pool, never on an
     // async worker thread.
@@ -38,6 +49,10 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: F
             .unwrap_or_else(|e| Err(Error::Internal(anyhow::anyhow!("files task: {e}")))),
         Err(e) => Err(e),
     };
+    reply(ctx, conn, id, result);
+}
+
+fn reply(ctx: &ServerContext, conn: &Connection, id: Option<String>, result: Result<FilesEvent>) {
     match result {
         Ok(event) => send(conn, event),
         Err(e) => {
@@ -47,16 +62,54 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: F
     }
 }
 
+/// The fields of a `copy_to_workspace`.
+struct Copy {
+    source_workspace_path: String,
+    source_path: String,
+    target_workspace_path: String,
+    target_path: String,
+}
+
+/// Copies between two of the caller's workspaces, each reached through its
+/// own handle; an existing target is refused.
+async fn copy_to_workspace(
+    ctx: &ServerContext,
+    conn: &Connection,
+    id: Option<String>,
+    copy: Copy,
+) -> Result<FilesEvent> {
+    let user = &conn.caller.user_id;
+    let source = crate::sessions::existing_workspace(ctx, user, &copy.source_workspace_path).await?;
+    let target = crate::sessions::existing_workspace(ctx, user, &copy.target_workspace_path).await?;
+    tokio::task::spawn_blocking(move || {
+        let (from_dir, to_dir) = (source.open()?, target.open()?);
+        let (from, to) = (inside(&source, &copy.source_path)?, inside(&target, &copy.target_path)?);
+        if to_dir.symlink_metadata(&to).is_ok() {
+            return Err(Error::Conflict(format!("{} exists in the target workspace", copy.target_path)));
+        }
+        if to == Path::new(".") {
+            return Err(Error::Invalid("target_path must name a new entry".into()));
+        }
+        let files_copied =
+            workspace::copy_between(&from_dir, &from, &to_dir, &to).map_err(io(&copy.target_path))?;
+        Ok(FilesEvent::CopyToWorkspaceResult {
+            id,
+            source_workspace_path: source.relative,
+            target_workspace_path: target.relative,
+            files_copied,
+            success: true,
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(Error::Internal(anyhow::anyhow!("files task: {e}"))))
+}
+
 fn io(path: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| workspace::io_error(path, e)
 }
 
 fn modified(meta: &cap_std::fs::Metadata) -> Option<i64> {
-    meta.modified()
-        .ok()
-        .map(|t| t.into_std())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64)
+    millis(meta.modified())
 }
 
 /// A path inside the workspace, as the workspace-relative path to use with
@@ -92,6 +145,66 @@ fn entry(dir: &Dir, path: &Path) -> Result<FileEntry> {
     })
 }
 
+/// Removes a file, a link, an empty directory or (`recursive`) a tree.
+fn remove(dir: &Dir, path: &Path, recursive: bool) -> std::io::Result<()> {
+    let meta = dir.symlink_metadata(path)?;
+    match (meta.is_dir(), recursive) {
+        (true, true) => dir.remove_dir_all(path),
+        (true, false) => dir.remove_dir(path),
+        (false, _) => dir.remove_file(path),
+    }
+}
+
+fn millis(time: std::io::Result<cap_std::time::SystemTime>) -> Option<i64> {
+    time.ok()
+        .map(|t| t.into_std())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+}
+
+/// What is at `path` (a link is described, not followed).
+fn stat(dir: &Dir, path: &Path) -> FileStat {
+    use cap_std::fs::PermissionsExt;
+    let Ok(meta) = dir.symlink_metadata(path) else {
+        return FileStat::default();
+    };
+    FileStat {
+        exists: true,
+        is_file: meta.is_file(),
+        is_dir: meta.is_dir(),
+        is_symlink: meta.file_type().is_symlink(),
+        size: meta.len(),
+        modified_at: modified(&meta),
+        created_at: millis(meta.created()),
+        mode: meta.permissions().mode() & 0o7777,
+    }
+}
+
+/// One directory's entries, directories first, then by name ignoring case.
+fn list(dir: &Dir, path: &Path, hidden: bool, shown: &str) -> Result<Vec<ListEntry>> {
+    let listing = dir.read_dir(path).map_err(|e| workspace::io_error(shown, e))?;
+    let mut entries: Vec<ListEntry> = Vec::new();
+    for item in listing.flatten().take(MAX_TREE_ENTRIES) {
+        let name = item.file_name().to_string_lossy().into_owned();
+        if !hidden && name.starts_with('.') {
+            continue;
+        }
+        let Ok(meta) = item.metadata() else { continue };
+        let is_symlink = item.file_type().is_ok_and(|t| t.is_symlink());
+        entries.push(ListEntry {
+            name,
+            is_dir: meta.is_dir() && !is_symlink,
+            is_symlink,
+            size: meta.len(),
+            modified_at: modified(&meta),
+        });
+    }
+    entries.sort_by(|a, b| {
+        b.is_dir.cmp(&a.is_dir).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+    Ok(entries)
+}
+
 fn tree(dir: &Dir, path: &Path, depth: u32, hidden: bool, budget: &mut usize) -> Result<Vec<FileEntry>> {
     let shown = path.display().to_string();
     let listing = dir.read_dir(path).map_err(|e| workspace::io_error(&shown, e))?;
@@ -123,11 +236,6 @@ fn run(
     command: FilesCommand,
 ) -> Result<FilesEvent> {
     let dir = ws.open()?;
-    let done = |command: &str, path: &str| FilesEvent::Done {
-        id: id.clone(),
-        command: command.into(),
-        path: path.into(),
-    };
     let is_root = |p: &Path| p == Path::new(".");
     Ok(match command {
         FilesCommand::Tree { path, depth, include_hidden } => {
@@ -138,7 +246,13 @@ fn run(
             FilesEvent::TreeResult { id, truncated: budget == 0, entries }
         }
         FilesCommand::Stat { path } => {
-            FilesEvent::StatResult { id, entry: entry(&dir, &inside(ws, &path)?)? }
+            let stat = stat(&dir, &inside(ws, &path)?);
+            FilesEvent::StatResult { id, path, stat }
+        }
+        FilesCommand::List { path, include_hidden } => {
+            let path = path.unwrap_or_else(|| ".".into());
+            let entries = list(&dir, &inside(ws, &path)?, include_hidden.unwrap_or(false), &path)?;
+            FilesEvent::ListResult { id, path, entries }
         }
         FilesCommand::Read { path } => {
             let file = inside(ws, &path)?;
@@ -166,14 +280,14 @@ fn run(
                 }
             }
             workspace::write_atomic(&dir, &file, &bytes).map_err(io(&path))?;
-            done("write", &path)
+            FilesEvent::WriteResult { id, path, success: true }
         }
         FilesCommand::CreateDirectory { path, create_parents } => {
             let at = inside(ws, &path)?;
             let made =
                 if create_parents.unwrap_or(false) { dir.create_dir_all(&at) } else { dir.create_dir(&at) };
             made.map_err(io(&path))?;
-            done("create_directory", &path)
+            FilesEvent::CreateDirectoryResult { id, path, success: true }
         }
         FilesCommand::Rename { from, to } => {
             let (a, b) = (inside(ws, &from)?, inside(ws, &to)?);
@@ -181,7 +295,24 @@ fn run(
                 return Err(Error::Invalid("the workspace itself cannot be renamed".into()));
             }
             dir.rename(&a, &dir, &b).map_err(io(&to))?;
-            done("rename", &to)
+            FilesEvent::RenameResult { id, from, to, success: true }
+        }
+        FilesCommand::Move { from, to, overwrite } => {
+            let (a, b) = (inside(ws, &from)?, inside(ws, &to)?);
+            if is_root(&a) || (b.starts_with(&a) && a != b) {
+                return Err(Error::Invalid("cannot move the workspace or a directory into itself".into()));
+            }
+            if dir.symlink_metadata(&b).is_ok() {
+                if !overwrite.unwrap_or(false) {
+                    return Err(Error::Conflict(format!("{to} exists; set overwrite to replace it")));
+                }
+                remove(&dir, &b, true).map_err(io(&to))?;
+            }
+            dir.rename(&a, &dir, &b).map_err(io(&to))?;
+            FilesEvent::MoveResult { id, from, to, success: true }
+        }
+        FilesCommand::CopyToWorkspace { .. } => {
+            return Err(Error::BadRequest("copy_to_workspace is answered before this point".into()));
         }
         FilesCommand::Copy { from, to, overwrite } => {
             let (a, b) = (inside(ws, &from)?, inside(ws, &to)?);
@@ -192,29 +323,23 @@ fn run(
                 return Err(Error::Invalid("cannot copy a directory into itself".into()));
             }
             workspace::copy_tree(&dir, &a, &b).map_err(io(&to))?;
-            done("copy", &to)
+            FilesEvent::CopyResult { id, from, to, success: true }
         }
         FilesCommand::Delete { path, recursive } => {
             let target = inside(ws, &path)?;
             if is_root(&target) {
                 return Err(Error::Invalid("the workspace itself cannot be deleted here".into()));
             }
-            let meta = dir.symlink_metadata(&target).map_err(io(&path))?;
-            let removed = match (meta.is_dir(), recursive.unwrap_or(false)) {
-                (true, true) => dir.remove_dir_all(&target),
-                (true, false) => dir.remove_dir(&target),
-                (false, _) => dir.remove_file(&target),
-            };
-            removed.map_err(io(&path))?;
-            done("delete", &path)
+            remove(&dir, &target, recursive.unwrap_or(false)).map_err(io(&path))?;
+            FilesEvent::DeleteResult { id, path, success: true }
         }
         FilesCommand::WatchFiles => {
             watch(conn, ws.relative.clone(), ws.path.clone())?;
-            done("watch_files", ".")
+            FilesEvent::WatchFilesResult { id, workspace_path: ws.relative.clone(), success: true }
         }
         FilesCommand::UnwatchFiles => {
             conn.watchers().remove(&ws.relative);
-            done("unwatch_files", ".")
+            FilesEvent::UnwatchFilesResult { id, workspace_path: ws.relative.clone(), success: true }
         }
     })
 }
