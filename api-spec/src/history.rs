@@ -129,13 +129,18 @@ pub struct ChatMessagesQuery {
 /// One message of a conversation.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct ChatMessage {
+    /// Stable across reloads, the same over HTTP and the mux: the agent's
+    /// own entry id, or `<chat id>:<idx>`.
+    pub id: String,
     /// Position in the conversation, from 0.
     pub idx: i64,
     /// `user`, `assistant`, `tool` or `system`.
     pub role: String,
     /// The message's text, flattened.
     pub content: String,
-    /// The message's parts as the agent wrote them (text, thinking, tool calls…).
+    /// The message's parts as the agent wrote them (text, thinking, tool
+    /// calls…), each with a stable `id` (`<message id>:<n>` unless the
+    /// agent gave one).
     pub parts: Value,
     /// When it was written, Unix milliseconds.
     pub created_at: Option<i64>,
@@ -143,6 +148,9 @@ pub struct ChatMessage {
     pub model: Option<String>,
     /// Provider of an assistant message.
     pub provider: Option<String>,
+    /// The `client_id` of the prompt that produced this user message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// Query of `search`.

@@ -132,17 +132,22 @@ pub mod types {
     ///One message of a conversation.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatMessage {
+        ///The `client_id` of the prompt that produced this user message.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
         ///The message's text, flattened.
         pub content: ::std::string::String,
         ///When it was written, Unix milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_at: ::std::option::Option<i64>,
+        ///Stable across reloads, the same over HTTP and the mux: the agent's own entry id, or `<chat id>:<idx>`.
+        pub id: ::std::string::String,
         ///Position in the conversation, from 0.
         pub idx: i64,
         ///Model of an assistant message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub model: ::std::option::Option<::std::string::String>,
-        ///The message's parts as the agent wrote them (text, thinking, tool calls…).
+        ///The message's parts as the agent wrote them (text, thinking, tool calls…), each with a stable `id` (`<message id>:<n>` unless the agent gave one).
         pub parts: ::serde_json::Value,
         ///Provider of an assistant message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2303,8 +2308,11 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ChatMessage {
+            client_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             content: ::std::result::Result<::std::string::String, ::std::string::String>,
             created_at: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
             idx: ::std::result::Result<i64, ::std::string::String>,
             model: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
             parts: ::std::result::Result<::serde_json::Value, ::std::string::String>,
@@ -2315,8 +2323,10 @@ pub mod types {
         impl ::std::default::Default for ChatMessage {
             fn default() -> Self {
                 Self {
+                    client_id: Ok(Default::default()),
                     content: Err("no value supplied for content".to_string()),
                     created_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
                     idx: Err("no value supplied for idx".to_string()),
                     model: Ok(Default::default()),
                     parts: Err("no value supplied for parts".to_string()),
@@ -2326,6 +2336,16 @@ pub mod types {
             }
         }
         impl ChatMessage {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for client_id: {e}"));
+                self
+            }
             pub fn content<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2343,6 +2363,15 @@ pub mod types {
                 self.created_at = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn idx<T>(mut self, value: T) -> Self
@@ -2396,8 +2425,10 @@ pub mod types {
             type Error = super::error::ConversionError;
             fn try_from(value: ChatMessage) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    client_id: value.client_id?,
                     content: value.content?,
                     created_at: value.created_at?,
+                    id: value.id?,
                     idx: value.idx?,
                     model: value.model?,
                     parts: value.parts?,
@@ -2409,8 +2440,10 @@ pub mod types {
         impl ::std::convert::From<super::ChatMessage> for ChatMessage {
             fn from(value: super::ChatMessage) -> Self {
                 Self {
+                    client_id: Ok(value.client_id),
                     content: Ok(value.content),
                     created_at: Ok(value.created_at),
+                    id: Ok(value.id),
                     idx: Ok(value.idx),
                     model: Ok(value.model),
                     parts: Ok(value.parts),

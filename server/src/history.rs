@@ -131,6 +131,8 @@ fn apply_line(index: &mut IndexRow, line: &Value) -> Option<MessageRow> {
                 created_at,
                 model,
                 provider,
+                message_id: line["id"].as_str().map(str::to_string),
+                client_id: None,
             };
             index.message_count += 1;
             Some(row)
@@ -205,6 +207,12 @@ async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<bool> {
         }
     }
     index.source_offset = offset + complete as i64;
+    // A user message carries the client's id of the prompt that produced it.
+    if let Some(chat) = ctx.chats.get(chat_id) {
+        for message in messages.iter_mut().filter(|m| m.role == "user") {
+            message.client_id = chat.client_id_of(&message.content);
+        }
+    }
     let mut tx = ctx.db.pool.begin().await?;
     if fresh_file {
         db::history::delete_messages(&mut *tx, chat_id).await?;
@@ -512,16 +520,38 @@ pub async fn messages(
     Ok(db::history::messages(&ctx.db.pool, chat_id, limit, offset)
         .await?
         .into_iter()
-        .map(|m| ChatMessage {
-            idx: m.idx,
-            role: m.role,
-            content: m.content,
-            parts: serde_json::from_str(&m.parts).unwrap_or(Value::Null),
-            created_at: m.created_at,
-            model: m.model,
-            provider: m.provider,
+        .map(|m| {
+            let id = m.message_id.unwrap_or_else(|| message_id(chat_id, m.idx));
+            ChatMessage {
+                parts: with_part_ids(&id, serde_json::from_str(&m.parts).unwrap_or(Value::Null)),
+                id,
+                idx: m.idx,
+                role: m.role,
+                content: m.content,
+                created_at: m.created_at,
+                model: m.model,
+                provider: m.provider,
+                client_id: m.client_id,
+            }
         })
         .collect())
+}
+
+/// The id of a message the agent gave none.
+pub fn message_id(chat_id: &str, idx: i64) -> String {
+    format!("{chat_id}:{idx}")
+}
+
+/// `parts` with an `id` on every part (`<message id>:<n>` unless it has one).
+pub fn with_part_ids(message_id: &str, mut parts: Value) -> Value {
+    for (n, part) in parts.as_array_mut().into_iter().flatten().enumerate() {
+        if let Some(part) = part.as_object_mut()
+            && !part.get("id").is_some_and(Value::is_string)
+        {
+            part.insert("id".into(), Value::String(format!("{message_id}:{n}")));
+        }
+    }
+    parts
 }
 
 pub async fn search(

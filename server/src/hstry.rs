@@ -131,14 +131,20 @@ impl Hstry {
         Ok(response
             .messages
             .into_iter()
-            .map(|m| ChatMessage {
-                idx: i64::from(m.idx),
-                role: m.role,
-                content: m.content,
-                parts: serde_json::from_str(&m.parts_json).unwrap_or(serde_json::Value::Null),
-                created_at: m.created_at_ms,
-                model: m.model,
-                provider: m.provider,
+            .map(|m| {
+                let id = crate::history::message_id(chat_id, i64::from(m.idx));
+                let parts = serde_json::from_str(&m.parts_json).unwrap_or(serde_json::Value::Null);
+                ChatMessage {
+                    parts: crate::history::with_part_ids(&id, parts),
+                    id,
+                    idx: i64::from(m.idx),
+                    role: m.role,
+                    content: m.content,
+                    created_at: m.created_at_ms,
+                    model: m.model,
+                    provider: m.provider,
+                    client_id: None,
+                }
             })
             .collect())
     }

@@ -401,11 +401,7 @@ async fn every_files_command_gets_its_result() {
     let r = raw_call(&mut ws, f("9", "move", json!({ "from": "b/z.txt", "to": "a/z.txt" }))).await;
     assert_eq!((r["type"].as_str(), r["success"].as_bool()), (Some("move_result"), Some(true)));
     let r = raw_call(&mut ws, f("10", "move", json!({ "from": "z.txt", "to": "a/z.txt" }))).await;
-    assert_eq!(
-        (r["type"].as_str(), r["error_code"].as_str()),
-        (Some("error"), Some("Conflict")),
-        "{r}"
-    );
+    assert_eq!((r["type"].as_str(), r["error_code"].as_str()), (Some("error"), Some("Conflict")), "{r}");
     let r =
         raw_call(&mut ws, f("11", "move", json!({ "from": "z.txt", "to": "a/z.txt", "overwrite": true })))
             .await;

@@ -344,3 +344,46 @@ async fn backfill_reindexes_the_session_files() {
         reqwest::Client::new().post(format!("{}/api/chat-history/b1", server.url)).bearer_auth(&token);
     assert_eq!(other.send().await.unwrap().status(), 404);
 }
+
+/// The original web client matches the messages of a reload with those it
+/// has by id: every message and every part has one, the same over HTTP and
+/// over the mux, and the same at the next reload; the user message carries
+/// the `client_id` of the prompt that produced it.
+#[tokio::test]
+async fn messages_have_stable_ids_over_http_and_the_mux() {
+    let server = TestServer::start().await;
+    let (client, _) = server.user_client("ida").await;
+    let token = server.login("ida", TEST_PASSWORD).await;
+    let mut mux = server.mux(&token).await;
+    chat(&mut mux, "ids", "work", &[]).await;
+    let body = PromptBody { message: "count the stars".into(), images: None, client_id: Some("c-42".into()) };
+    assert!(mux.command("ids", AgentCommand::Prompt(body)).await.unwrap().success);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), mux.next()).await.unwrap() {
+            Some(MuxEvent::Frame(ServerFrame::Agent(f))) if matches!(f.event, AgentEvent::AgentIdle) => break,
+            Some(_) => {}
+            None => panic!("connection ended"),
+        }
+    }
+    let http = client.chat_history_message_list().session_id("ids").send().await.unwrap().into_inner();
+    assert_eq!(http.len(), 2);
+    assert_eq!((http[0].role.as_str(), http[0].client_id.as_deref()), ("user", Some("c-42")));
+    assert_eq!(http[1].client_id, None);
+    let ids: Vec<&str> = http.iter().map(|m| m.id.as_str()).collect();
+    assert!(ids.iter().all(|id| !id.is_empty()) && ids[0] != ids[1], "{ids:?}");
+    for message in &http {
+        for part in message.parts.as_array().unwrap() {
+            assert!(part["id"].as_str().is_some_and(|id| id.starts_with(message.id.as_str())), "{part}");
+        }
+    }
+    let over_mux = mux.command("ids", AgentCommand::GetMessages).await.unwrap().data.unwrap();
+    let mux_messages = over_mux["messages"].as_array().unwrap();
+    let mux_ids: Vec<&str> = mux_messages.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(mux_ids, ids, "the same ids on both ways");
+    assert_eq!(mux_messages[0]["client_id"], "c-42");
+    assert_eq!(mux_messages[0]["parts"], serde_json::to_value(&http[0].parts).unwrap());
+    // A reload (and a restart of the chat) keeps them.
+    assert!(mux.command("ids", AgentCommand::SessionClose).await.unwrap().success);
+    let again = client.chat_history_message_list().session_id("ids").send().await.unwrap().into_inner();
+    assert_eq!(again.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ids);
+}

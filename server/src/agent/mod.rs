@@ -63,6 +63,9 @@ struct ChatState {
     pending: HashMap<String, Pending>,
     next_request: u64,
     client_ids: VecDeque<String>,
+    /// Prompts with a client id whose user message the index has not seen
+    /// yet: (client id, text).
+    prompted: VecDeque<(String, String)>,
     last_activity: Instant,
     watchdog: Option<u64>,
 }
@@ -191,6 +194,14 @@ impl Chat {
             st.client_ids.pop_front();
         }
         false
+    }
+
+    /// The client id of the prompt whose text is `content` (taken: the
+    /// next user message with the same text belongs to a later prompt).
+    pub fn client_id_of(&self, content: &str) -> Option<String> {
+        let mut st = self.lock();
+        let at = st.prompted.iter().position(|(_, text)| text.trim() == content.trim())?;
+        st.prompted.remove(at).map(|(id, _)| id)
     }
 
     pub fn is_streaming(&self) -> bool {
@@ -348,6 +359,7 @@ impl Chats {
                     pending: HashMap::new(),
                     next_request: 0,
                     client_ids: VecDeque::new(),
+                    prompted: VecDeque::new(),
                     last_activity: Instant::now(),
                     watchdog: None,
                 }),
@@ -630,6 +642,12 @@ impl Chats {
     /// Broadcasts a user's message to the chat's other viewers.
     pub fn echo_user_message(&self, chat: &Chat, from: u64, message: &str, client_id: Option<String>) {
         let mut st = chat.lock();
+        if let Some(id) = &client_id {
+            st.prompted.push_back((id.clone(), message.to_string()));
+            if st.prompted.len() > 64 {
+                st.prompted.pop_front();
+            }
+        }
         let event = AgentEvent::UserMessage { message: message.to_string(), client_id };
         chat.emit(&mut st, event, Some(from), self.config.replay_events);
     }

@@ -41,6 +41,10 @@ pub struct MessageRow {
     pub created_at: Option<i64>,
     pub model: Option<String>,
     pub provider: Option<String>,
+    /// The agent's id of the session-file entry, when it wrote one.
+    pub message_id: Option<String>,
+    /// The client's id of the prompt that produced a user message.
+    pub client_id: Option<String>,
 }
 
 /// One search hit.
@@ -101,6 +105,8 @@ fn message_row(row: &AnyRow) -> Result<MessageRow, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         model: row.try_get("model")?,
         provider: row.try_get("provider")?,
+        message_id: row.try_get("message_id")?,
+        client_id: row.try_get("client_id")?,
     })
 }
 
@@ -189,8 +195,9 @@ pub async fn insert_message<'c>(
     m: &MessageRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO chat_messages (chat_id, idx, role, content, parts, created_at, model, provider) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO chat_messages \
+         (chat_id, idx, role, content, parts, created_at, model, provider, message_id, client_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(chat_id)
     .bind(m.idx)
@@ -200,6 +207,8 @@ pub async fn insert_message<'c>(
     .bind(m.created_at)
     .bind(&m.model)
     .bind(&m.provider)
+    .bind(&m.message_id)
+    .bind(&m.client_id)
     .execute(db)
     .await?;
     Ok(())
@@ -221,7 +230,8 @@ pub async fn messages<'c>(
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
     super::fetch_all(
         sqlx::query(
-            "SELECT idx, role, content, parts, created_at, model, provider FROM chat_messages \
+            "SELECT idx, role, content, parts, created_at, model, provider, message_id, client_id \
+             FROM chat_messages \
              WHERE chat_id = $1 ORDER BY idx LIMIT $2 OFFSET $3",
         )
         .bind(chat_id)

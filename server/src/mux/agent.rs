@@ -56,6 +56,9 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                     None => return reply(Err(e)),
                 },
             };
+            if matches!(other, AgentCommand::GetMessages) {
+                return reply(indexed_messages(ctx, conn, &session_id).await);
+            }
             if let AgentCommand::Prompt(body) | AgentCommand::Steer(body) | AgentCommand::FollowUp(body) =
                 &other
             {
@@ -97,6 +100,23 @@ fn own(ctx: &ServerContext, conn: &Connection, session_id: &str) -> Result<Arc<c
         Some(chat) if chat.user_id == conn.caller.user_id => Ok(chat),
         _ => Err(Error::NotFound(format!("no chat {session_id:?}; create it with session.create"))),
     }
+}
+
+/// `get_messages` of a chat, answered from the history index (brought up
+/// to date first) in the shape `GET /api/chat-history/{id}/messages` has,
+/// so that both carry the same stable ids: `{messages: [ChatMessage]}`.
+async fn indexed_messages(
+    ctx: &ServerContext,
+    conn: &Connection,
+    chat_id: &str,
+) -> Result<Option<Value>, Error> {
+    let messages = match crate::history::messages(ctx, &conn.caller, chat_id, Some(1000), None).await {
+        Ok(messages) => messages,
+        // Nothing written yet.
+        Err(Error::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(serde_json::json!({ "messages": messages })))
 }
 
 /// The answer to a read-only query (or `set_model`) for a chat the caller
