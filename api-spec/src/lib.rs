@@ -9,6 +9,7 @@ pub mod auth;
 pub mod compat;
 pub mod history;
 pub mod invites;
+pub mod keys;
 pub mod misc;
 pub mod mux;
 pub mod onboarding;
@@ -33,6 +34,7 @@ use invites::{
     InviteCodeBatchCreate, InviteCodeCreate, InviteCodeListQuery, InviteCodePath, InviteCodeStats,
     InviteCodeView,
 };
+use keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyPath, ApiKeyView, OauthProviders};
 use misc::{Features, Health};
 use mux::{MuxDebugView, MuxQuery, MuxTicket};
 use onboarding::{
@@ -70,6 +72,7 @@ pub const PUBLIC_OPERATIONS: &[&str] = &[
     "feature_list",
     "health_view",
     "mux_debug_view",
+    "oauth_provider_list",
     "openapi_view",
 ];
 
@@ -88,6 +91,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "history" = { description = "Chat history and search" },
             "projects" = { description = "Projects and per-workspace settings" },
             "onboarding" = { description = "The guided first steps and the first workspace" },
+            "keys" = { description = "Personal API keys" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -830,6 +834,62 @@ pub trait OqtoApi {
     async fn mux_debug_view(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<MuxDebugView>, HttpError>;
+
+    // ---------------------------------------------------------------- keys
+
+    /// The caller's API keys
+    ///
+    /// Newest first, revoked ones included (never the keys themselves).
+    /// Errors: 401, 403 for a caller authenticated by an API key.
+    #[endpoint { method = GET, path = "/api/keys", tags = ["keys"] }]
+    async fn api_key_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Vec<ApiKeyView>>, HttpError>;
+
+    /// Create an API key
+    ///
+    /// The key is in this answer only; the server keeps only its hash. Use
+    /// it as `Authorization: Bearer <key>`: it acts as the caller within its
+    /// scopes (`read`: `GET` requests; `write`: every non-admin route;
+    /// `admin`: the administration routes, for administrators), until it
+    /// expires, is revoked, or the account is deactivated. A key cannot
+    /// manage keys, change the password or open the mux. Errors: 401, 403
+    /// for a caller authenticated by an API key, 422 for an empty name, an
+    /// `admin` scope of a non-administrator, or an expiry in the past.
+    #[endpoint { method = POST, path = "/api/keys", tags = ["keys"] }]
+    async fn api_key_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<ApiKeyCreate>,
+    ) -> Result<HttpResponseCreated<ApiKeyCreated>, HttpError>;
+
+    /// Revoke an API key
+    ///
+    /// It stops working at once; it stays listed as revoked. The original's
+    /// method (`DELETE`) is kept. Errors: 401, 403 for a caller
+    /// authenticated by an API key, 404 (also for another user's key).
+    #[endpoint { method = DELETE, path = "/api/keys/{key_id}/revoke", tags = ["keys"] }]
+    async fn api_key_revoke(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ApiKeyPath>,
+    ) -> Result<HttpResponseOk<ApiKeyView>, HttpError>;
+
+    /// Delete an API key
+    ///
+    /// Revoked and forgotten. Errors: 401, 403 for a caller authenticated
+    /// by an API key, 404 (also for another user's key).
+    #[endpoint { method = DELETE, path = "/api/keys/{key_id}", tags = ["keys"] }]
+    async fn api_key_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ApiKeyPath>,
+    ) -> Result<HttpResponseDeleted, HttpError>;
+
+    /// Sign-in providers other than passwords
+    ///
+    /// Public. None is offered yet: `{enabled: false, providers: []}`.
+    #[endpoint { method = GET, path = "/api/oauth/providers", tags = ["auth"] }]
+    async fn oauth_provider_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<OauthProviders>, HttpError>;
 
     // ---------------------------------------------------------- onboarding
 

@@ -7,6 +7,126 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///A new key.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ApiKeyCreate {
+        ///When it stops working; never when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///A name to recognize it by (1 to 100 printable characters).
+        pub name: ::std::string::String,
+        ///What it may do; `["read", "write"]` when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scopes: ::std::option::Option<::std::vec::Vec<ApiKeyScope>>,
+    }
+    impl ApiKeyCreate {
+        pub fn builder() -> builder::ApiKeyCreate {
+            Default::default()
+        }
+    }
+    ///A key just made: the only time the key itself is shown.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ApiKeyCreated {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub id: ::uuid::Uuid,
+        ///Send it as `Authorization: Bearer <key>`.
+        pub key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub name: ::std::string::String,
+        ///The key's first characters (`oqto_AbCd`), to recognize it.
+        pub prefix: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub scopes: ::std::vec::Vec<ApiKeyScope>,
+    }
+    impl ApiKeyCreated {
+        pub fn builder() -> builder::ApiKeyCreated {
+            Default::default()
+        }
+    }
+    ///What a key may do.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum ApiKeyScope {
+        ///Read: `GET` on the caller's own routes.
+        #[serde(rename = "read")]
+        Read,
+        ///Read and change the caller's own data (every non-admin route).
+        #[serde(rename = "write")]
+        Write,
+        ///The administration routes (`/api/admin/…`), for administrators only.
+        #[serde(rename = "admin")]
+        Admin,
+    }
+    impl ::std::fmt::Display for ApiKeyScope {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Read => f.write_str("read"),
+                Self::Write => f.write_str("write"),
+                Self::Admin => f.write_str("admin"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ApiKeyScope {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "read" => Ok(Self::Read),
+                "write" => Ok(Self::Write),
+                "admin" => Ok(Self::Admin),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ApiKeyScope {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ApiKeyScope {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A key as its owner sees it (never the key itself).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ApiKeyView {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub id: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub name: ::std::string::String,
+        ///The key's first characters (`oqto_AbCd`), to recognize it.
+        pub prefix: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub scopes: ::std::vec::Vec<ApiKeyScope>,
+    }
+    impl ApiKeyView {
+        pub fn builder() -> builder::ApiKeyView {
+            Default::default()
+        }
+    }
     /**A signed session token and the user it belongs to.
 
     The same token is also set as the `auth_token` HttpOnly cookie; send it back either as that cookie or as `Authorization: Bearer <token>`.*/
@@ -521,6 +641,29 @@ pub mod types {
     }
     impl MuxTicket {
         pub fn builder() -> builder::MuxTicket {
+            Default::default()
+        }
+    }
+    ///One sign-in provider.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct OauthProvider {
+        pub id: ::std::string::String,
+        pub name: ::std::string::String,
+    }
+    impl OauthProvider {
+        pub fn builder() -> builder::OauthProvider {
+            Default::default()
+        }
+    }
+    ///Sign-in providers other than passwords.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct OauthProviders {
+        ///Whether any provider is configured (none is offered yet).
+        pub enabled: bool,
+        pub providers: ::std::vec::Vec<OauthProvider>,
+    }
+    impl OauthProviders {
+        pub fn builder() -> builder::OauthProviders {
             Default::default()
         }
     }
@@ -1742,6 +1885,365 @@ pub mod types {
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct ApiKeyCreate {
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            scopes: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::ApiKeyScope>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApiKeyCreate {
+            fn default() -> Self {
+                Self {
+                    expires_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    scopes: Ok(Default::default()),
+                }
+            }
+        }
+        impl ApiKeyCreate {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<super::ApiKeyScope>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes =
+                    value.try_into().map_err(|e| format!("error converting supplied value for scopes: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiKeyCreate> for super::ApiKeyCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ApiKeyCreate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { expires_at: value.expires_at?, name: value.name?, scopes: value.scopes? })
+            }
+        }
+        impl ::std::convert::From<super::ApiKeyCreate> for ApiKeyCreate {
+            fn from(value: super::ApiKeyCreate) -> Self {
+                Self { expires_at: Ok(value.expires_at), name: Ok(value.name), scopes: Ok(value.scopes) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ApiKeyCreated {
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            prefix: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            scopes: ::std::result::Result<::std::vec::Vec<super::ApiKeyScope>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ApiKeyCreated {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    expires_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    key: Err("no value supplied for key".to_string()),
+                    last_used_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    prefix: Err("no value supplied for prefix".to_string()),
+                    revoked_at: Ok(Default::default()),
+                    scopes: Err("no value supplied for scopes".to_string()),
+                }
+            }
+        }
+        impl ApiKeyCreated {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key =
+                    value.try_into().map_err(|e| format!("error converting supplied value for key: {e}"));
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for last_used_at: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prefix =
+                    value.try_into().map_err(|e| format!("error converting supplied value for prefix: {e}"));
+                self
+            }
+            pub fn revoked_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for revoked_at: {e}"));
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ApiKeyScope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes =
+                    value.try_into().map_err(|e| format!("error converting supplied value for scopes: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiKeyCreated> for super::ApiKeyCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ApiKeyCreated) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    key: value.key?,
+                    last_used_at: value.last_used_at?,
+                    name: value.name?,
+                    prefix: value.prefix?,
+                    revoked_at: value.revoked_at?,
+                    scopes: value.scopes?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiKeyCreated> for ApiKeyCreated {
+            fn from(value: super::ApiKeyCreated) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    last_used_at: Ok(value.last_used_at),
+                    name: Ok(value.name),
+                    prefix: Ok(value.prefix),
+                    revoked_at: Ok(value.revoked_at),
+                    scopes: Ok(value.scopes),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ApiKeyView {
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            prefix: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            scopes: ::std::result::Result<::std::vec::Vec<super::ApiKeyScope>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ApiKeyView {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    expires_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    last_used_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    prefix: Err("no value supplied for prefix".to_string()),
+                    revoked_at: Ok(Default::default()),
+                    scopes: Err("no value supplied for scopes".to_string()),
+                }
+            }
+        }
+        impl ApiKeyView {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for last_used_at: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prefix =
+                    value.try_into().map_err(|e| format!("error converting supplied value for prefix: {e}"));
+                self
+            }
+            pub fn revoked_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for revoked_at: {e}"));
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ApiKeyScope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes =
+                    value.try_into().map_err(|e| format!("error converting supplied value for scopes: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiKeyView> for super::ApiKeyView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ApiKeyView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    last_used_at: value.last_used_at?,
+                    name: value.name?,
+                    prefix: value.prefix?,
+                    revoked_at: value.revoked_at?,
+                    scopes: value.scopes?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiKeyView> for ApiKeyView {
+            fn from(value: super::ApiKeyView) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    last_used_at: Ok(value.last_used_at),
+                    name: Ok(value.name),
+                    prefix: Ok(value.prefix),
+                    revoked_at: Ok(value.revoked_at),
+                    scopes: Ok(value.scopes),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct AuthToken {
             expires_at:
@@ -3794,6 +4296,95 @@ pub mod types {
         impl ::std::convert::From<super::MuxTicket> for MuxTicket {
             fn from(value: super::MuxTicket) -> Self {
                 Self { expires_at: Ok(value.expires_at), ticket: Ok(value.ticket) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OauthProvider {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for OauthProvider {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl OauthProvider {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OauthProvider> for super::OauthProvider {
+            type Error = super::error::ConversionError;
+            fn try_from(value: OauthProvider) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { id: value.id?, name: value.name? })
+            }
+        }
+        impl ::std::convert::From<super::OauthProvider> for OauthProvider {
+            fn from(value: super::OauthProvider) -> Self {
+                Self { id: Ok(value.id), name: Ok(value.name) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OauthProviders {
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            providers: ::std::result::Result<::std::vec::Vec<super::OauthProvider>, ::std::string::String>,
+        }
+        impl ::std::default::Default for OauthProviders {
+            fn default() -> Self {
+                Self {
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    providers: Err("no value supplied for providers".to_string()),
+                }
+            }
+        }
+        impl OauthProviders {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled =
+                    value.try_into().map_err(|e| format!("error converting supplied value for enabled: {e}"));
+                self
+            }
+            pub fn providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::OauthProvider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.providers = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for providers: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OauthProviders> for super::OauthProviders {
+            type Error = super::error::ConversionError;
+            fn try_from(value: OauthProviders) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { enabled: value.enabled?, providers: value.providers? })
+            }
+        }
+        impl ::std::convert::From<super::OauthProviders> for OauthProviders {
+            fn from(value: super::OauthProviders) -> Self {
+                Self { enabled: Ok(value.enabled), providers: Ok(value.providers) }
             }
         }
         #[derive(Clone, Debug)]
@@ -7992,6 +8583,65 @@ impl Client {
     pub fn health_view(&self) -> builder::HealthView<'_> {
         builder::HealthView::new(self)
     }
+    /**The caller's API keys
+
+    Newest first, revoked ones included (never the keys themselves). Errors: 401, 403 for a caller authenticated by an API key.
+
+    Sends a `GET` request to `/api/keys`
+
+    ```ignore
+    let response = client.api_key_list()
+        .send()
+        .await;
+    ```*/
+    pub fn api_key_list(&self) -> builder::ApiKeyList<'_> {
+        builder::ApiKeyList::new(self)
+    }
+    /**Create an API key
+
+    The key is in this answer only; the server keeps only its hash. Use it as `Authorization: Bearer <key>`: it acts as the caller within its scopes (`read`: `GET` requests; `write`: every non-admin route; `admin`: the administration routes, for administrators), until it expires, is revoked, or the account is deactivated. A key cannot manage keys, change the password or open the mux. Errors: 401, 403 for a caller authenticated by an API key, 422 for an empty name, an `admin` scope of a non-administrator, or an expiry in the past.
+
+    Sends a `POST` request to `/api/keys`
+
+    ```ignore
+    let response = client.api_key_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn api_key_create(&self) -> builder::ApiKeyCreate<'_> {
+        builder::ApiKeyCreate::new(self)
+    }
+    /**Delete an API key
+
+    Revoked and forgotten. Errors: 401, 403 for a caller authenticated by an API key, 404 (also for another user's key).
+
+    Sends a `DELETE` request to `/api/keys/{key_id}`
+
+    ```ignore
+    let response = client.api_key_delete()
+        .key_id(key_id)
+        .send()
+        .await;
+    ```*/
+    pub fn api_key_delete(&self) -> builder::ApiKeyDelete<'_> {
+        builder::ApiKeyDelete::new(self)
+    }
+    /**Revoke an API key
+
+    It stops working at once; it stays listed as revoked. The original's method (`DELETE`) is kept. Errors: 401, 403 for a caller authenticated by an API key, 404 (also for another user's key).
+
+    Sends a `DELETE` request to `/api/keys/{key_id}/revoke`
+
+    ```ignore
+    let response = client.api_key_revoke()
+        .key_id(key_id)
+        .send()
+        .await;
+    ```*/
+    pub fn api_key_revoke(&self) -> builder::ApiKeyRevoke<'_> {
+        builder::ApiKeyRevoke::new(self)
+    }
     /**The caller's profile
 
     Errors: 401 without a valid token.
@@ -8020,6 +8670,20 @@ impl Client {
     ```*/
     pub fn me_update(&self) -> builder::MeUpdate<'_> {
         builder::MeUpdate::new(self)
+    }
+    /**Sign-in providers other than passwords
+
+    Public. None is offered yet: `{enabled: false, providers: []}`.
+
+    Sends a `GET` request to `/api/oauth/providers`
+
+    ```ignore
+    let response = client.oauth_provider_list()
+        .send()
+        .await;
+    ```*/
+    pub fn oauth_provider_list(&self) -> builder::OauthProviderList<'_> {
+        builder::OauthProviderList::new(self)
     }
     /**The caller's onboarding
 
@@ -10681,6 +11345,225 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::api_key_list`]
+
+    [`Client::api_key_list`]: super::Client::api_key_list*/
+    #[derive(Debug, Clone)]
+    pub struct ApiKeyList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> ApiKeyList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::ApiKeyView>>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "api_key_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::api_key_create`]
+
+    [`Client::api_key_create`]: super::Client::api_key_create*/
+    #[derive(Debug, Clone)]
+    pub struct ApiKeyCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ApiKeyCreate, String>,
+    }
+    impl<'a> ApiKeyCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ApiKeyCreate>,
+            <V as std::convert::TryInto<types::ApiKeyCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `ApiKeyCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::ApiKeyCreate) -> types::builder::ApiKeyCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/keys`
+        pub async fn send(self) -> Result<ResponseValue<types::ApiKeyCreated>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::ApiKeyCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "api_key_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::api_key_delete`]
+
+    [`Client::api_key_delete`]: super::Client::api_key_delete*/
+    #[derive(Debug, Clone)]
+    pub struct ApiKeyDelete<'a> {
+        client: &'a super::Client,
+        key_id: Result<::std::string::String, String>,
+    }
+    impl<'a> ApiKeyDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, key_id: Err("key_id was not initialized".to_string()) }
+        }
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for key_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/keys/{key_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self { client, key_id } = self;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/keys/{}", client.baseurl, encode_path(&key_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "api_key_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::api_key_revoke`]
+
+    [`Client::api_key_revoke`]: super::Client::api_key_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct ApiKeyRevoke<'a> {
+        client: &'a super::Client,
+        key_id: Result<::std::string::String, String>,
+    }
+    impl<'a> ApiKeyRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, key_id: Err("key_id was not initialized".to_string()) }
+        }
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for key_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/keys/{key_id}/revoke`
+        pub async fn send(self) -> Result<ResponseValue<types::ApiKeyView>, Error<types::Error>> {
+            let Self { client, key_id } = self;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/keys/{}/revoke", client.baseurl, encode_path(&key_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "api_key_revoke" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::me_view`]
 
     [`Client::me_view`]: super::Client::me_view*/
@@ -10778,6 +11661,49 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "me_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth_provider_list`]
+
+    [`Client::oauth_provider_list`]: super::Client::oauth_provider_list*/
+    #[derive(Debug, Clone)]
+    pub struct OauthProviderList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OauthProviderList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/oauth/providers`
+        pub async fn send(self) -> Result<ResponseValue<types::OauthProviders>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/oauth/providers", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "oauth_provider_list" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -21,6 +21,7 @@ use oqto_api::invites::{
     InviteCodeBatchCreate, InviteCodeCreate, InviteCodeListQuery, InviteCodePath, InviteCodeStats,
     InviteCodeView,
 };
+use oqto_api::keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyPath, ApiKeyView, OauthProviders};
 use oqto_api::misc::{Features, Health};
 use oqto_api::mux::{MuxDebugView, MuxQuery, MuxTicket};
 use oqto_api::onboarding::{
@@ -47,7 +48,7 @@ use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
-    chats, history, invites, locations, misc, mux, onboarding, pi_resources, projects, sessions, users,
+    chats, history, invites, keys, locations, misc, mux, onboarding, pi_resources, projects, sessions, users,
 };
 
 /// The type that implements the API trait.
@@ -57,7 +58,9 @@ type Ctx = RequestContext<Arc<ServerContext>>;
 
 /// The authenticated caller, or 401.
 async fn caller(rqctx: &Ctx) -> Result<Caller, HttpError> {
-    Ok(auth::authenticate(rqctx.context(), rqctx.request.headers()).await?)
+    let caller = auth::authenticate(rqctx.context(), rqctx.request.headers()).await?;
+    caller.permits(rqctx.request.method(), rqctx.request.uri().path())?;
+    Ok(caller)
 }
 
 /// The authenticated caller if an administrator; 401 or 403 otherwise.
@@ -184,6 +187,37 @@ impl OqtoApi for OqtoApiImpl {
         let ctx = rqctx.context();
         let (token, issued) = auth::change_password(ctx, &caller, body.into_inner()).await?;
         Ok(with_session(ctx, HttpResponseOk(token), &issued))
+    }
+
+    async fn api_key_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<ApiKeyView>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(keys::list(rqctx.context(), &caller).await?))
+    }
+
+    async fn api_key_create(
+        rqctx: Ctx,
+        body: TypedBody<ApiKeyCreate>,
+    ) -> Result<HttpResponseCreated<ApiKeyCreated>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseCreated(keys::create(rqctx.context(), &caller, body.into_inner()).await?))
+    }
+
+    async fn api_key_revoke(
+        rqctx: Ctx,
+        path: Path<ApiKeyPath>,
+    ) -> Result<HttpResponseOk<ApiKeyView>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseOk(keys::revoke(rqctx.context(), &caller, &path.into_inner().key_id).await?))
+    }
+
+    async fn api_key_delete(rqctx: Ctx, path: Path<ApiKeyPath>) -> Result<HttpResponseDeleted, HttpError> {
+        let caller = caller(&rqctx).await?;
+        keys::delete(rqctx.context(), &caller, &path.into_inner().key_id).await?;
+        Ok(HttpResponseDeleted())
+    }
+
+    async fn oauth_provider_list(_rqctx: Ctx) -> Result<HttpResponseOk<OauthProviders>, HttpError> {
+        Ok(HttpResponseOk(OauthProviders { enabled: false, providers: Vec::new() }))
     }
 
     async fn onboarding_view(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {

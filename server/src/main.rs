@@ -11,6 +11,7 @@ mod error;
 mod history;
 mod hstry;
 mod invites;
+mod keys;
 mod locations;
 mod misc;
 mod mux;
@@ -188,7 +189,7 @@ async fn user_command(config: Config, command: UserCommand) -> Result<()> {
                 .await?
                 .with_context(|| format!("no account {user:?}"))?;
             let update = oqto_api::users::UserUpdate { password: Some(password), ..Default::default() };
-            let system = auth::Caller { user_id: String::new(), role: oqto_api::users::Role::Admin };
+            let system = auth::Caller::with_session(String::new(), oqto_api::users::Role::Admin);
             users::update(&ctx, &system, &row.id, update).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("password of {} changed; its existing tokens no longer work", row.username);
         }

@@ -528,3 +528,21 @@ async fn onboarding_commands() {
     assert_eq!(json(&server, &["onboarding", "advance"], None)["stage"], "provider");
     assert_eq!(json(&server, &["onboarding", "godmode"], None)["needs_onboarding"], false);
 }
+
+#[tokio::test]
+async fn key_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let made = json(&server, &["key", "create", "laptop"], None);
+    let (id, key) = (made["id"].as_str().unwrap().to_string(), made["key"].as_str().unwrap().to_string());
+    assert_eq!(json(&server, &["key", "list"], None)[0]["name"], "laptop");
+    // The key itself works as OQTO_TOKEN.
+    let out = server.oqtoctl().args(["-o", "json", "whoami"]).env("OQTO_TOKEN", &key).output().unwrap();
+    assert!(out.status.success());
+    assert!(json(&server, &["key", "revoke", &id], None)["revoked_at"].is_string());
+    let out = server.oqtoctl().args(["-o", "json", "whoami"]).env("OQTO_TOKEN", &key).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&server, &["key", "delete", &id], None)["ok"], true);
+    assert_eq!(json(&server, &["auth", "providers"], None)["enabled"], false);
+}

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use http::HeaderMap;
 use oqto_api::auth::{AuthToken, AuthUser, DevLogin, LoginCredentials, PasswordChange, Registration};
+use oqto_api::keys::ApiKeyScope;
 use oqto_api::users::Role;
 use uuid::Uuid;
 
@@ -29,9 +30,51 @@ pub const COOKIE_NAME: &str = "auth_token";
 pub struct Caller {
     pub user_id: String,
     pub role: Role,
+    /// The API key the caller presented, with its scopes (`None`: a session
+    /// token, which may do whatever the role allows).
+    pub key: Option<KeyGrant>,
+}
+
+/// What an API key grants.
+#[derive(Clone, Debug)]
+pub struct KeyGrant {
+    pub scopes: Vec<ApiKeyScope>,
 }
 
 impl Caller {
+    /// A caller with a session token (or the server itself).
+    pub fn with_session(user_id: String, role: Role) -> Caller {
+        Caller { user_id, role, key: None }
+    }
+
+    /// Refuses what the caller's API key may not do (403): keys, the
+    /// password and the mux always; admin routes without `admin`; changes
+    /// without `write`; anything without `read` or `write`.
+    pub fn permits(&self, method: &http::Method, path: &str) -> Result<()> {
+        let Some(key) = &self.key else { return Ok(()) };
+        if path.starts_with("/api/keys")
+            || path == "/api/auth/change-password"
+            || path.starts_with("/api/ws/")
+        {
+            return Err(Error::Forbidden(
+                "an API key cannot manage keys, change the password or open the mux".to_string(),
+            ));
+        }
+        let has = |scope| key.scopes.contains(&scope);
+        let (allowed, needed) = if path.starts_with(oqto_api::ADMIN_PATH_PREFIX) {
+            (has(ApiKeyScope::Admin), "admin")
+        } else if matches!(*method, http::Method::GET | http::Method::HEAD) {
+            (has(ApiKeyScope::Read) || has(ApiKeyScope::Write), "read")
+        } else {
+            (has(ApiKeyScope::Write), "write")
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!("this API key lacks the {needed:?} scope")))
+        }
+    }
+
     /// Refuses callers without the admin role (403).
     pub fn require_admin(&self) -> Result<()> {
         if self.role == Role::Admin {
@@ -198,11 +241,27 @@ pub async fn check_grant(ctx: &ServerContext, grant: &Grant) -> Result<Caller> {
     if state.token_version != grant.ver {
         return Err(Error::Unauthenticated("token is no longer valid; log in again".to_string()));
     }
-    Ok(Caller { user_id: grant.user_id.clone(), role: state.role })
+    Ok(Caller::with_session(grant.user_id.clone(), state.role))
+}
+
+/// The role of an active account (401 for a missing or deactivated one).
+pub async fn active_role(ctx: &ServerContext, user_id: &str) -> Result<Role> {
+    let state = ctx
+        .auth_cache
+        .user(&ctx.db, user_id)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("account no longer exists".to_string()))?;
+    if !state.is_active {
+        return Err(Error::Unauthenticated("account is deactivated".to_string()));
+    }
+    Ok(state.role)
 }
 
 /// Authenticates a session token (mux tickets are refused here).
 pub async fn authenticate_token(ctx: &ServerContext, token: &str) -> Result<Caller> {
+    if token.starts_with(crate::keys::KEY_PREFIX) {
+        return crate::keys::authenticate(ctx, token).await;
+    }
     let claims = ctx.keys.verify(token)?;
     if claims.scope.is_some() {
         return Err(Error::Unauthenticated("a mux ticket only opens /api/ws/mux".to_string()));

@@ -8,6 +8,7 @@
 pub mod chats;
 pub mod history;
 pub mod invites;
+pub mod keys;
 pub mod locations;
 pub mod sessions;
 pub mod tokens;

@@ -45,8 +45,13 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryMessageList => Self::cli_chat_history_message_list(),
             CliCommand::FeatureList => Self::cli_feature_list(),
             CliCommand::HealthView => Self::cli_health_view(),
+            CliCommand::ApiKeyList => Self::cli_api_key_list(),
+            CliCommand::ApiKeyCreate => Self::cli_api_key_create(),
+            CliCommand::ApiKeyDelete => Self::cli_api_key_delete(),
+            CliCommand::ApiKeyRevoke => Self::cli_api_key_revoke(),
             CliCommand::MeView => Self::cli_me_view(),
             CliCommand::MeUpdate => Self::cli_me_update(),
+            CliCommand::OauthProviderList => Self::cli_oauth_provider_list(),
             CliCommand::OnboardingView => Self::cli_onboarding_view(),
             CliCommand::OnboardingUpdate => Self::cli_onboarding_update(),
             CliCommand::OnboardingAdvance => Self::cli_onboarding_advance(),
@@ -913,6 +918,74 @@ impl<T: CliConfig> Cli<T> {
     pub fn cli_health_view() -> ::clap::Command {
         ::clap::Command::new("").about("Health check\n\nPublic. `status` is `ok` when the database answers.")
     }
+    pub fn cli_api_key_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The caller's API keys\n\nNewest first, revoked ones included (never the keys themselves). Errors: 401, 403 for a caller authenticated by an API key.",
+            )
+    }
+    pub fn cli_api_key_create() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("expires-at")
+                    .long("expires-at")
+                    .value_parser(
+                        ::clap::value_parser!(
+                            ::chrono::DateTime < ::chrono::offset::Utc >
+                        ),
+                    )
+                    .required(false)
+                    .help("When it stops working; never when absent."),
+            )
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("A name to recognize it by (1 to 100 printable characters)."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Create an API key\n\nThe key is in this answer only; the server keeps only its hash. Use it as `Authorization: Bearer <key>`: it acts as the caller within its scopes (`read`: `GET` requests; `write`: every non-admin route; `admin`: the administration routes, for administrators), until it expires, is revoked, or the account is deactivated. A key cannot manage keys, change the password or open the mux. Errors: 401, 403 for a caller authenticated by an API key, 422 for an empty name, an `admin` scope of a non-administrator, or an expiry in the past.",
+            )
+    }
+    pub fn cli_api_key_delete() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("key-id")
+                    .long("key-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about(
+                "Delete an API key\n\nRevoked and forgotten. Errors: 401, 403 for a caller authenticated by an API key, 404 (also for another user's key).",
+            )
+    }
+    pub fn cli_api_key_revoke() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("key-id")
+                    .long("key-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about(
+                "Revoke an API key\n\nIt stops working at once; it stays listed as revoked. The original's method (`DELETE`) is kept. Errors: 401, 403 for a caller authenticated by an API key, 404 (also for another user's key).",
+            )
+    }
     pub fn cli_me_view() -> ::clap::Command {
         ::clap::Command::new("").about("The caller's profile\n\nErrors: 401 without a valid token.")
     }
@@ -948,6 +1021,12 @@ impl<T: CliConfig> Cli<T> {
             )
             .about(
                 "Update the caller's profile\n\nChanges the display name, the avatar URL and merges settings key by key. Errors: 401 without a valid token, 422 for invalid values or a reserved settings key.",
+            )
+    }
+    pub fn cli_oauth_provider_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "Sign-in providers other than passwords\n\nPublic. None is offered yet: `{enabled: false, providers: []}`.",
             )
     }
     pub fn cli_onboarding_view() -> ::clap::Command {
@@ -1783,8 +1862,13 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryMessageList => self.execute_chat_history_message_list(matches).await,
             CliCommand::FeatureList => self.execute_feature_list(matches).await,
             CliCommand::HealthView => self.execute_health_view(matches).await,
+            CliCommand::ApiKeyList => self.execute_api_key_list(matches).await,
+            CliCommand::ApiKeyCreate => self.execute_api_key_create(matches).await,
+            CliCommand::ApiKeyDelete => self.execute_api_key_delete(matches).await,
+            CliCommand::ApiKeyRevoke => self.execute_api_key_revoke(matches).await,
             CliCommand::MeView => self.execute_me_view(matches).await,
             CliCommand::MeUpdate => self.execute_me_update(matches).await,
+            CliCommand::OauthProviderList => self.execute_oauth_provider_list(matches).await,
             CliCommand::OnboardingView => self.execute_onboarding_view(matches).await,
             CliCommand::OnboardingUpdate => self.execute_onboarding_update(matches).await,
             CliCommand::OnboardingAdvance => self.execute_onboarding_advance(matches).await,
@@ -2588,6 +2672,85 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_api_key_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.api_key_list();
+        self.config.execute_api_key_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_api_key_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.api_key_create();
+        if let Some(value) = matches.get_one::<::chrono::DateTime<::chrono::offset::Utc>>("expires-at") {
+            request = request.body_map(|body| body.expires_at(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.body_map(|body| body.name(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::ApiKeyCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_api_key_create(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_api_key_delete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.api_key_delete();
+        if let Some(value) = matches.get_one::<::std::string::String>("key-id") {
+            request = request.key_id(value.clone());
+        }
+        self.config.execute_api_key_delete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_no_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_api_key_revoke(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.api_key_revoke();
+        if let Some(value) = matches.get_one::<::std::string::String>("key-id") {
+            request = request.key_id(value.clone());
+        }
+        self.config.execute_api_key_revoke(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_me_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.me_view();
         self.config.execute_me_view(matches, &mut request)?;
@@ -2619,6 +2782,21 @@ impl<T: CliConfig> Cli<T> {
             request = request.body(body_value);
         }
         self.config.execute_me_update(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_oauth_provider_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.oauth_provider_list();
+        self.config.execute_oauth_provider_list(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -3701,6 +3879,34 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_api_key_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::ApiKeyList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_api_key_create(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::ApiKeyCreate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_api_key_delete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::ApiKeyDelete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_api_key_revoke(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::ApiKeyRevoke,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_me_view(
         &self,
         matches: &::clap::ArgMatches,
@@ -3712,6 +3918,13 @@ pub trait CliConfig {
         &self,
         matches: &::clap::ArgMatches,
         request: &mut builder::MeUpdate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_oauth_provider_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::OauthProviderList,
     ) -> anyhow::Result<()> {
         Ok(())
     }
@@ -4024,8 +4237,13 @@ pub enum CliCommand {
     ChatHistoryMessageList,
     FeatureList,
     HealthView,
+    ApiKeyList,
+    ApiKeyCreate,
+    ApiKeyDelete,
+    ApiKeyRevoke,
     MeView,
     MeUpdate,
+    OauthProviderList,
     OnboardingView,
     OnboardingUpdate,
     OnboardingAdvance,
@@ -4102,8 +4320,13 @@ impl CliCommand {
             CliCommand::ChatHistoryMessageList,
             CliCommand::FeatureList,
             CliCommand::HealthView,
+            CliCommand::ApiKeyList,
+            CliCommand::ApiKeyCreate,
+            CliCommand::ApiKeyDelete,
+            CliCommand::ApiKeyRevoke,
             CliCommand::MeView,
             CliCommand::MeUpdate,
+            CliCommand::OauthProviderList,
             CliCommand::OnboardingView,
             CliCommand::OnboardingUpdate,
             CliCommand::OnboardingAdvance,
@@ -4181,8 +4404,13 @@ impl CliCommand {
             CliCommand::ChatHistoryMessageList => "chat_history_message_list",
             CliCommand::FeatureList => "feature_list",
             CliCommand::HealthView => "health_view",
+            CliCommand::ApiKeyList => "api_key_list",
+            CliCommand::ApiKeyCreate => "api_key_create",
+            CliCommand::ApiKeyDelete => "api_key_delete",
+            CliCommand::ApiKeyRevoke => "api_key_revoke",
             CliCommand::MeView => "me_view",
             CliCommand::MeUpdate => "me_update",
+            CliCommand::OauthProviderList => "oauth_provider_list",
             CliCommand::OnboardingView => "onboarding_view",
             CliCommand::OnboardingUpdate => "onboarding_update",
             CliCommand::OnboardingAdvance => "onboarding_advance",
