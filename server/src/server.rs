@@ -40,6 +40,8 @@ pub async fn serve(config: Config) -> Result<()> {
     tokio::spawn(stop_idle(Arc::clone(&ctx)));
     tokio::spawn(crate::history::live(Arc::clone(&ctx)));
 
+    // Before the listening line: whoever waits for that line reads this too.
+    report_sandbox(&ctx);
     let api = oqto_api::oqto_api_mod::api_description::<OqtoApiImpl>()
         .map_err(|e| anyhow::anyhow!("API description: {e:?}"))?;
     let dropshot_config = ConfigDropshot {
@@ -55,7 +57,6 @@ pub async fn serve(config: Config) -> Result<()> {
     set_listener_nodelay(addr, &log);
     println!("oqto {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     slog::info!(log, "listening"; "address" => %addr, "database" => ?ctx.db.backend);
-    report_sandbox(&ctx);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         result = &mut server => return result.map_err(|e| anyhow::anyhow!("server stopped: {e}")),

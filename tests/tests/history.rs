@@ -386,4 +386,16 @@ async fn messages_have_stable_ids_over_http_and_the_mux() {
     assert!(mux.command("ids", AgentCommand::SessionClose).await.unwrap().success);
     let again = client.chat_history_message_list().session_id("ids").send().await.unwrap().into_inner();
     assert_eq!(again.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ids);
+    let ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
+    drop(mux);
+
+    // After a server restart, before `session.create`: the same messages.
+    let mut server = server;
+    server.restart_with(oqto_tests::Options::default()).await;
+    let token = server.login("ida", TEST_PASSWORD).await;
+    let mux = server.mux(&token).await;
+    let before_create = mux.command("ids", AgentCommand::GetMessages).await.unwrap().data.unwrap();
+    let listed: Vec<&str> =
+        before_create["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ids);
 }

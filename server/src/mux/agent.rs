@@ -122,7 +122,9 @@ async fn indexed_messages(
 /// The answer to a read-only query (or `set_model`) for a chat the caller
 /// has not created yet but may: what a new chat would answer (`get_state`
 /// and `get_stats` nothing, lists empty, `get_models` the models of the
-/// caller's agent directory); a picked model is kept for the creation.
+/// caller's agent directory); a picked model is kept for the creation. A
+/// stored chat of the caller's that is not running answers `get_messages`
+/// from its history.
 /// `None`: not such a command, or not a chat id the caller may create.
 async fn before_creation(
     ctx: &ServerContext,
@@ -147,6 +149,10 @@ async fn before_creation(
     let user_id = &conn.caller.user_id;
     match db::chats::get(&ctx.db.pool, chat_id).await {
         Ok(Some(stored)) if &stored.user_id != user_id => return None,
+        // A chat of the caller's that is not running: its history.
+        Ok(Some(_)) if matches!(command, C::GetMessages) => {
+            return Some(indexed_messages(ctx, conn, chat_id).await);
+        }
         Ok(_) => {}
         Err(e) => return Some(Err(e.into())),
     }
