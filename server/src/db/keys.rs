@@ -91,7 +91,7 @@ pub async fn list<'c>(
     super::fetch_all(query, db, key_row).await
 }
 
-/// Marks a user's key revoked (when it is not yet); whether it exists.
+/// Marks a user's key revoked (keeping the first revocation time).
 pub async fn revoke<'c>(
     db: impl Executor<'c, Database = Any>,
     user_id: &str,
