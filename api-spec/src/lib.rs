@@ -6,6 +6,7 @@
 //! tag, its area.
 
 pub mod auth;
+pub mod bus;
 pub mod compat;
 pub mod history;
 pub mod invites;
@@ -24,6 +25,7 @@ use dropshot::{
 };
 
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
+use bus::{BusEvent, BusPublish, BusStats};
 use compat::Aliased;
 use history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
@@ -92,6 +94,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "projects" = { description = "Projects and per-workspace settings" },
             "onboarding" = { description = "The guided first steps and the first workspace" },
             "keys" = { description = "Personal API keys" },
+            "bus" = { description = "The event bus: its counters and administrators' publishes" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -978,6 +981,29 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<OnboardingBootstrap>,
     ) -> Result<HttpResponseOk<OnboardingBootstrapped>, HttpError>;
+
+    // ----------------------------------------------------------------- bus
+
+    /// The event bus's counters
+    ///
+    /// Admin only. Events published, delivered, and dropped (over a
+    /// subscriber's or publisher's rate, or refused for a scope the caller
+    /// may not use), subscribers, and the ring of recent events `pull`
+    /// reads.
+    #[endpoint { method = GET, path = "/api/admin/bus/stats", tags = ["bus"] }]
+    async fn bus_stats(rqctx: RequestContext<Self::Context>) -> Result<HttpResponseOk<BusStats>, HttpError>;
+
+    /// Publish an event on the bus
+    ///
+    /// Admin only; any scope. The event is stamped `source: {type: admin,
+    /// user_id}` and delivered to the scope's subscribers of its topic.
+    /// Errors: 422 for an empty or malformed topic or scope id, or a
+    /// payload over 64 KiB.
+    #[endpoint { method = POST, path = "/api/admin/bus/publish", tags = ["bus"] }]
+    async fn bus_publish(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<BusPublish>,
+    ) -> Result<HttpResponseCreated<BusEvent>, HttpError>;
 
     // ---------------------------------------------------------------- misc
 

@@ -89,6 +89,8 @@ pub enum ClientFrame {
     Trx(TrxRequest),
     /// Terminals in a workspace.
     Terminal(TerminalRequest),
+    /// The event bus.
+    Bus(BusRequest),
 }
 
 /// A command for a chat (`{"channel":"agent","session_id":…,"id":…,"cmd":…}`).
@@ -323,6 +325,8 @@ pub enum ServerFrame {
     Trx(TrxEvent),
     /// Replies and output of the `terminal` channel.
     Terminal(TerminalEvent),
+    /// Replies and events of the `bus` channel.
+    Bus(BusFrame),
 }
 
 /// An agent event (`{"channel":"agent","session_id":…,"ts":…,"seq":…,"event":…}`).
@@ -1067,4 +1071,85 @@ pub enum TerminalEvent {
         #[serde(default)]
         error_code: String,
     },
+}
+
+// --------------------------------------------------------------------- bus
+
+/// A request on the `bus` channel.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct BusRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(flatten)]
+    pub command: BusCommand,
+}
+
+/// Topics within one scope. A topic pattern is dot-separated; `*` matches
+/// one segment and `**` any number of them (`**` alone: every topic).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct BusTopics {
+    /// At most 32 patterns.
+    pub topics: Vec<String>,
+    pub scope: crate::bus::BusScope,
+    /// The chat id, the workspace path, or `global`.
+    pub scope_id: String,
+}
+
+/// The `bus` commands (`type`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BusCommand {
+    /// Publishes an event (stamped as coming from this client). Session
+    /// and workspace scopes: the caller's own; global: administrators.
+    Publish(crate::bus::BusPublish),
+    /// Receives the scope's events on these topics from now on (the same
+    /// rules as publishing; at most 64 subscriptions per connection).
+    Subscribe(BusTopics),
+    /// Stops receiving them.
+    Unsubscribe(BusTopics),
+    /// The scope's recent events on these topics, oldest first.
+    Pull {
+        #[serde(flatten)]
+        topics: BusTopics,
+        /// Only events after this time (Unix milliseconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_ts: Option<i64>,
+        /// At most this many, the latest (default 200, at most 1000).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+}
+
+/// What a successful `bus` command answers.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BusReply {
+    /// `publish`: the event (for a repeated idempotency key, the first one).
+    Published { event_id: String },
+    /// `subscribe`/`unsubscribe`: the connection's subscriptions now, as
+    /// `scope:scope_id:topic`.
+    Subscriptions { subscriptions: Vec<String> },
+    /// `pull`.
+    Events { events: Vec<crate::bus::BusEvent> },
+}
+
+/// Replies and events of the `bus` channel.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BusFrame {
+    /// The answer to a command.
+    Response {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        success: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// The same code HTTP errors carry (`Forbidden`, `InvalidValue`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<BusReply>,
+    },
+    /// An event of a subscribed scope and topic.
+    Event(crate::bus::BusEvent),
 }

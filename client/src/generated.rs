@@ -163,6 +163,169 @@ pub mod types {
             Default::default()
         }
     }
+    ///A published event, as subscribers and `pull` see it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct BusEvent {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub correlation_id: ::std::option::Option<::std::string::String>,
+        pub event_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idempotency_key: ::std::option::Option<::std::string::String>,
+        pub payload: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub priority: ::std::option::Option<::std::string::String>,
+        pub scope: BusScope,
+        pub scope_id: ::std::string::String,
+        pub source: BusSource,
+        pub topic: ::std::string::String,
+        ///When it was published, in Unix milliseconds.
+        pub ts: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ttl_ms: ::std::option::Option<u64>,
+        pub v: u32,
+    }
+    impl BusEvent {
+        pub fn builder() -> builder::BusEvent {
+            Default::default()
+        }
+    }
+    ///An event to publish.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct BusPublish {
+        ///Carried to subscribers, to tie an answer to its question.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub correlation_id: ::std::option::Option<::std::string::String>,
+        ///A second publish with the same key by the same publisher (among the last 1024 keys) is accepted without being delivered again; the answer names the first event.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idempotency_key: ::std::option::Option<::std::string::String>,
+        ///Any JSON (at most 64 KiB serialized).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub payload: ::std::option::Option<::serde_json::Value>,
+        ///A label carried to subscribers (the bus does not reorder by it).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub priority: ::std::option::Option<::std::string::String>,
+        pub scope: BusScope,
+        ///The chat id, the workspace path, or `global`.
+        pub scope_id: ::std::string::String,
+        ///Dot-separated segments, e.g. `app.state.cursor` (at most 256 characters, no empty segment, no `*`).
+        pub topic: ::std::string::String,
+        ///After this many milliseconds `pull` no longer returns the event.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ttl_ms: ::std::option::Option<u64>,
+        ///The payload's schema version; default 1.
+        #[serde(default = "defaults::default_u64::<u32, 1>")]
+        pub v: u32,
+    }
+    impl BusPublish {
+        pub fn builder() -> builder::BusPublish {
+            Default::default()
+        }
+    }
+    ///Where an event belongs, and so who may see it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum BusScope {
+        ///One chat (`scope_id` is its id): its owner only.
+        #[serde(rename = "session")]
+        Session,
+        ///One workspace (`scope_id` is its path, relative to the owner's workspace root or absolute inside it): its owner only.
+        #[serde(rename = "workspace")]
+        Workspace,
+        ///The whole server (`scope_id` is `global`): administrators only.
+        #[serde(rename = "global")]
+        Global,
+    }
+    impl ::std::fmt::Display for BusScope {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Session => f.write_str("session"),
+                Self::Workspace => f.write_str("workspace"),
+                Self::Global => f.write_str("global"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BusScope {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "session" => Ok(Self::Session),
+                "workspace" => Ok(Self::Workspace),
+                "global" => Ok(Self::Global),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BusScope {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BusScope {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Who published an event.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[serde(tag = "type")]
+    pub enum BusSource {
+        ///A chat's agent (its events, relayed by the server).
+        #[serde(rename = "agent")]
+        Agent { session_id: ::std::string::String, user_id: ::std::string::String },
+        ///A client over the mux.
+        #[serde(rename = "frontend")]
+        Frontend {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            session_id: ::std::option::Option<::std::string::String>,
+            user_id: ::std::string::String,
+        },
+        ///An administrator over `POST /api/admin/bus/publish`.
+        #[serde(rename = "admin")]
+        Admin { user_id: ::std::string::String },
+        #[serde(rename = "backend")]
+        Backend,
+    }
+    ///The bus's counters since the server started.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct BusStats {
+        ///Publishes answered from an earlier one with the same idempotency key.
+        pub deduplicated: u64,
+        ///Event deliveries to subscribed connections.
+        pub delivered: u64,
+        ///Subscribes, pulls and publishes refused for a scope the caller may not use.
+        pub dropped_authz: u64,
+        ///Deliveries dropped because a subscriber exceeded its rate, and publishes refused because a publisher exceeded its rate.
+        pub dropped_rate: u64,
+        ///Events accepted (server, client and administrator publishes).
+        pub published: u64,
+        pub ring_capacity: u64,
+        ///Events kept for `pull`.
+        pub ring_len: u64,
+        ///Connections with at least one subscription.
+        pub subscribers: u64,
+        ///Subscriptions over all connections.
+        pub subscriptions: u64,
+    }
+    impl BusStats {
+        pub fn builder() -> builder::BusStats {
+            Default::default()
+        }
+    }
     ///What re-indexing the caller's session files found.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatHistoryBackfill {
@@ -2388,6 +2551,490 @@ pub mod types {
                     name: Ok(value.name),
                     role: Ok(value.role),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BusEvent {
+            correlation_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            event_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            idempotency_key:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            payload: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            priority:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            scope: ::std::result::Result<super::BusScope, ::std::string::String>,
+            scope_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            source: ::std::result::Result<super::BusSource, ::std::string::String>,
+            topic: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ts: ::std::result::Result<i64, ::std::string::String>,
+            ttl_ms: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+            v: ::std::result::Result<u32, ::std::string::String>,
+        }
+        impl ::std::default::Default for BusEvent {
+            fn default() -> Self {
+                Self {
+                    correlation_id: Ok(Default::default()),
+                    event_id: Err("no value supplied for event_id".to_string()),
+                    idempotency_key: Ok(Default::default()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    priority: Ok(Default::default()),
+                    scope: Err("no value supplied for scope".to_string()),
+                    scope_id: Err("no value supplied for scope_id".to_string()),
+                    source: Err("no value supplied for source".to_string()),
+                    topic: Err("no value supplied for topic".to_string()),
+                    ts: Err("no value supplied for ts".to_string()),
+                    ttl_ms: Ok(Default::default()),
+                    v: Err("no value supplied for v".to_string()),
+                }
+            }
+        }
+        impl BusEvent {
+            pub fn correlation_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.correlation_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for correlation_id: {e}"));
+                self
+            }
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for event_id: {e}"));
+                self
+            }
+            pub fn idempotency_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for idempotency_key: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload =
+                    value.try_into().map_err(|e| format!("error converting supplied value for payload: {e}"));
+                self
+            }
+            pub fn priority<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.priority = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for priority: {e}"));
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BusScope>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope =
+                    value.try_into().map_err(|e| format!("error converting supplied value for scope: {e}"));
+                self
+            }
+            pub fn scope_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scope_id: {e}"));
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BusSource>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source =
+                    value.try_into().map_err(|e| format!("error converting supplied value for source: {e}"));
+                self
+            }
+            pub fn topic<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.topic =
+                    value.try_into().map_err(|e| format!("error converting supplied value for topic: {e}"));
+                self
+            }
+            pub fn ts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ts =
+                    value.try_into().map_err(|e| format!("error converting supplied value for ts: {e}"));
+                self
+            }
+            pub fn ttl_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ttl_ms =
+                    value.try_into().map_err(|e| format!("error converting supplied value for ttl_ms: {e}"));
+                self
+            }
+            pub fn v<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.v = value.try_into().map_err(|e| format!("error converting supplied value for v: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BusEvent> for super::BusEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(value: BusEvent) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    correlation_id: value.correlation_id?,
+                    event_id: value.event_id?,
+                    idempotency_key: value.idempotency_key?,
+                    payload: value.payload?,
+                    priority: value.priority?,
+                    scope: value.scope?,
+                    scope_id: value.scope_id?,
+                    source: value.source?,
+                    topic: value.topic?,
+                    ts: value.ts?,
+                    ttl_ms: value.ttl_ms?,
+                    v: value.v?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BusEvent> for BusEvent {
+            fn from(value: super::BusEvent) -> Self {
+                Self {
+                    correlation_id: Ok(value.correlation_id),
+                    event_id: Ok(value.event_id),
+                    idempotency_key: Ok(value.idempotency_key),
+                    payload: Ok(value.payload),
+                    priority: Ok(value.priority),
+                    scope: Ok(value.scope),
+                    scope_id: Ok(value.scope_id),
+                    source: Ok(value.source),
+                    topic: Ok(value.topic),
+                    ts: Ok(value.ts),
+                    ttl_ms: Ok(value.ttl_ms),
+                    v: Ok(value.v),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BusPublish {
+            correlation_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            idempotency_key:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            payload: ::std::result::Result<::std::option::Option<::serde_json::Value>, ::std::string::String>,
+            priority:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            scope: ::std::result::Result<super::BusScope, ::std::string::String>,
+            scope_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            topic: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ttl_ms: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+            v: ::std::result::Result<u32, ::std::string::String>,
+        }
+        impl ::std::default::Default for BusPublish {
+            fn default() -> Self {
+                Self {
+                    correlation_id: Ok(Default::default()),
+                    idempotency_key: Ok(Default::default()),
+                    payload: Ok(Default::default()),
+                    priority: Ok(Default::default()),
+                    scope: Err("no value supplied for scope".to_string()),
+                    scope_id: Err("no value supplied for scope_id".to_string()),
+                    topic: Err("no value supplied for topic".to_string()),
+                    ttl_ms: Ok(Default::default()),
+                    v: Ok(super::defaults::default_u64::<u32, 1>()),
+                }
+            }
+        }
+        impl BusPublish {
+            pub fn correlation_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.correlation_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for correlation_id: {e}"));
+                self
+            }
+            pub fn idempotency_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for idempotency_key: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload =
+                    value.try_into().map_err(|e| format!("error converting supplied value for payload: {e}"));
+                self
+            }
+            pub fn priority<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.priority = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for priority: {e}"));
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BusScope>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope =
+                    value.try_into().map_err(|e| format!("error converting supplied value for scope: {e}"));
+                self
+            }
+            pub fn scope_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scope_id: {e}"));
+                self
+            }
+            pub fn topic<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.topic =
+                    value.try_into().map_err(|e| format!("error converting supplied value for topic: {e}"));
+                self
+            }
+            pub fn ttl_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ttl_ms =
+                    value.try_into().map_err(|e| format!("error converting supplied value for ttl_ms: {e}"));
+                self
+            }
+            pub fn v<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.v = value.try_into().map_err(|e| format!("error converting supplied value for v: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BusPublish> for super::BusPublish {
+            type Error = super::error::ConversionError;
+            fn try_from(value: BusPublish) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    correlation_id: value.correlation_id?,
+                    idempotency_key: value.idempotency_key?,
+                    payload: value.payload?,
+                    priority: value.priority?,
+                    scope: value.scope?,
+                    scope_id: value.scope_id?,
+                    topic: value.topic?,
+                    ttl_ms: value.ttl_ms?,
+                    v: value.v?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BusPublish> for BusPublish {
+            fn from(value: super::BusPublish) -> Self {
+                Self {
+                    correlation_id: Ok(value.correlation_id),
+                    idempotency_key: Ok(value.idempotency_key),
+                    payload: Ok(value.payload),
+                    priority: Ok(value.priority),
+                    scope: Ok(value.scope),
+                    scope_id: Ok(value.scope_id),
+                    topic: Ok(value.topic),
+                    ttl_ms: Ok(value.ttl_ms),
+                    v: Ok(value.v),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BusStats {
+            deduplicated: ::std::result::Result<u64, ::std::string::String>,
+            delivered: ::std::result::Result<u64, ::std::string::String>,
+            dropped_authz: ::std::result::Result<u64, ::std::string::String>,
+            dropped_rate: ::std::result::Result<u64, ::std::string::String>,
+            published: ::std::result::Result<u64, ::std::string::String>,
+            ring_capacity: ::std::result::Result<u64, ::std::string::String>,
+            ring_len: ::std::result::Result<u64, ::std::string::String>,
+            subscribers: ::std::result::Result<u64, ::std::string::String>,
+            subscriptions: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for BusStats {
+            fn default() -> Self {
+                Self {
+                    deduplicated: Err("no value supplied for deduplicated".to_string()),
+                    delivered: Err("no value supplied for delivered".to_string()),
+                    dropped_authz: Err("no value supplied for dropped_authz".to_string()),
+                    dropped_rate: Err("no value supplied for dropped_rate".to_string()),
+                    published: Err("no value supplied for published".to_string()),
+                    ring_capacity: Err("no value supplied for ring_capacity".to_string()),
+                    ring_len: Err("no value supplied for ring_len".to_string()),
+                    subscribers: Err("no value supplied for subscribers".to_string()),
+                    subscriptions: Err("no value supplied for subscriptions".to_string()),
+                }
+            }
+        }
+        impl BusStats {
+            pub fn deduplicated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deduplicated = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for deduplicated: {e}"));
+                self
+            }
+            pub fn delivered<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delivered = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for delivered: {e}"));
+                self
+            }
+            pub fn dropped_authz<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dropped_authz = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for dropped_authz: {e}"));
+                self
+            }
+            pub fn dropped_rate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dropped_rate = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for dropped_rate: {e}"));
+                self
+            }
+            pub fn published<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.published = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for published: {e}"));
+                self
+            }
+            pub fn ring_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ring_capacity = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ring_capacity: {e}"));
+                self
+            }
+            pub fn ring_len<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ring_len = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ring_len: {e}"));
+                self
+            }
+            pub fn subscribers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscribers = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for subscribers: {e}"));
+                self
+            }
+            pub fn subscriptions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subscriptions = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for subscriptions: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BusStats> for super::BusStats {
+            type Error = super::error::ConversionError;
+            fn try_from(value: BusStats) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    deduplicated: value.deduplicated?,
+                    delivered: value.delivered?,
+                    dropped_authz: value.dropped_authz?,
+                    dropped_rate: value.dropped_rate?,
+                    published: value.published?,
+                    ring_capacity: value.ring_capacity?,
+                    ring_len: value.ring_len?,
+                    subscribers: value.subscribers?,
+                    subscriptions: value.subscriptions?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BusStats> for BusStats {
+            fn from(value: super::BusStats) -> Self {
+                Self {
+                    deduplicated: Ok(value.deduplicated),
+                    delivered: Ok(value.delivered),
+                    dropped_authz: Ok(value.dropped_authz),
+                    dropped_rate: Ok(value.dropped_rate),
+                    published: Ok(value.published),
+                    ring_capacity: Ok(value.ring_capacity),
+                    ring_len: Ok(value.ring_len),
+                    subscribers: Ok(value.subscribers),
+                    subscriptions: Ok(value.subscriptions),
                 }
             }
         }
@@ -8032,6 +8679,35 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
+    /**Publish an event on the bus
+
+    Admin only; any scope. The event is stamped `source: {type: admin, user_id}` and delivered to the scope's subscribers of its topic. Errors: 422 for an empty or malformed topic or scope id, or a payload over 64 KiB.
+
+    Sends a `POST` request to `/api/admin/bus/publish`
+
+    ```ignore
+    let response = client.bus_publish()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn bus_publish(&self) -> builder::BusPublish<'_> {
+        builder::BusPublish::new(self)
+    }
+    /**The event bus's counters
+
+    Admin only. Events published, delivered, and dropped (over a subscriber's or publisher's rate, or refused for a scope the caller may not use), subscribers, and the ring of recent events `pull` reads.
+
+    Sends a `GET` request to `/api/admin/bus/stats`
+
+    ```ignore
+    let response = client.bus_stats()
+        .send()
+        .await;
+    ```*/
+    pub fn bus_stats(&self) -> builder::BusStats<'_> {
+        builder::BusStats::new(self)
+    }
     /**Create many invite codes
 
     Admin only. All codes are created or none. Also served at the original's path `POST /api/admin/invite-codes/batch`. Errors: 422 for invalid fields.
@@ -9298,6 +9974,115 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt, ResponseValue,
         encode_path,
     };
+    /**Builder for [`Client::bus_publish`]
+
+    [`Client::bus_publish`]: super::Client::bus_publish*/
+    #[derive(Debug, Clone)]
+    pub struct BusPublish<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::BusPublish, String>,
+    }
+    impl<'a> BusPublish<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::BusPublish>,
+            <V as std::convert::TryInto<types::BusPublish>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `BusPublish` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::BusPublish) -> types::builder::BusPublish,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/admin/bus/publish`
+        pub async fn send(self) -> Result<ResponseValue<types::BusEvent>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::BusPublish::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/admin/bus/publish", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "bus_publish" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::bus_stats`]
+
+    [`Client::bus_stats`]: super::Client::bus_stats*/
+    #[derive(Debug, Clone)]
+    pub struct BusStats<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> BusStats<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/admin/bus/stats`
+        pub async fn send(self) -> Result<ResponseValue<types::BusStats>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/admin/bus/stats", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "bus_stats" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::invite_code_batch_create`]
 
     [`Client::invite_code_batch_create`]: super::Client::invite_code_batch_create*/

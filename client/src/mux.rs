@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use oqto_api::mux::{
-    AgentCommand, AgentEvent, AgentEventFrame, AgentRequest, CLOSE_UNAUTHORIZED, ClientFrame, FilesCommand,
-    FilesEvent, FilesRequest, ServerFrame, SystemRequest,
+    AgentCommand, AgentEvent, AgentEventFrame, AgentRequest, BusCommand, BusFrame, BusReply, BusRequest,
+    CLOSE_UNAUTHORIZED, ClientFrame, FilesCommand, FilesEvent, FilesRequest, ServerFrame, SystemRequest,
 };
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -67,6 +67,7 @@ enum Control {
 enum Reply {
     Agent(CommandResponse),
     Files(FilesEvent),
+    Bus(BusFrame),
 }
 
 type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Reply>>>>;
@@ -123,7 +124,7 @@ impl MuxClient {
             .await?
         {
             Reply::Agent(response) => Ok(response),
-            Reply::Files(_) => anyhow::bail!("unexpected reply"),
+            _ => anyhow::bail!("unexpected reply"),
         }
     }
 
@@ -153,7 +154,22 @@ impl MuxClient {
         {
             Reply::Files(FilesEvent::Error { error, .. }) => anyhow::bail!(error),
             Reply::Files(event) => Ok(event),
-            Reply::Agent(_) => anyhow::bail!("unexpected reply"),
+            _ => anyhow::bail!("unexpected reply"),
+        }
+    }
+
+    /// Sends a `bus` command and waits for its answer (a failed one becomes
+    /// an `Err` saying `error_code: error`). Subscriptions are renewed after
+    /// a reconnect; their events arrive from [`MuxClient::next`].
+    pub async fn bus(&self, command: BusCommand) -> anyhow::Result<BusReply> {
+        match self.request(|id| ClientFrame::Bus(BusRequest { id: Some(id), command })).await? {
+            Reply::Bus(BusFrame::Response { success: true, data: Some(data), .. }) => Ok(data),
+            Reply::Bus(BusFrame::Response { error, error_code, .. }) => anyhow::bail!(
+                "{}: {}",
+                error_code.unwrap_or_default(),
+                error.unwrap_or_else(|| "the bus refused the command".into())
+            ),
+            _ => anyhow::bail!("unexpected reply"),
         }
     }
 
@@ -184,6 +200,8 @@ async fn run(
 ) {
     // Chats this client follows, with the last sequence number seen.
     let mut followed: HashMap<String, u64> = HashMap::new();
+    // Bus subscriptions, renewed (without a request id) after a reconnect.
+    let mut bus_subscriptions: Vec<ClientFrame> = Vec::new();
     let mut socket = Some(socket);
     loop {
         let mut ws = match socket.take() {
@@ -208,7 +226,10 @@ async fn run(
                 }
             }
         };
-        if !followed.is_empty() {
+        if !followed.is_empty() || !bus_subscriptions.is_empty() {
+            for frame in &bus_subscriptions {
+                let _ = ws.send(Message::Text(serde_json::to_string(frame).unwrap_or_default().into())).await;
+            }
             for (session_id, last_seq) in &followed {
                 let frame = ClientFrame::System(SystemRequest::Subscribe {
                     session_id: session_id.clone(),
@@ -231,6 +252,14 @@ async fn run(
                             ClientFrame::Agent(AgentRequest { session_id, command: AgentCommand::SessionClose | AgentCommand::SessionDelete, .. })
                             | ClientFrame::System(SystemRequest::Unsubscribe { session_id }) => {
                                 followed.remove(session_id);
+                            }
+                            ClientFrame::Bus(BusRequest { command: command @ BusCommand::Subscribe(_), .. }) => {
+                                bus_subscriptions.push(ClientFrame::Bus(BusRequest { id: None, command: command.clone() }));
+                            }
+                            ClientFrame::Bus(BusRequest { command: BusCommand::Unsubscribe(gone), .. }) => {
+                                bus_subscriptions.retain(|frame| !matches!(frame,
+                                    ClientFrame::Bus(BusRequest { command: BusCommand::Subscribe(held), .. })
+                                        if held.scope == gone.scope && held.scope_id == gone.scope_id && held.topics == gone.topics));
                             }
                             _ => {}
                         }
@@ -294,6 +323,9 @@ fn reply_of(frame: &ServerFrame) -> Option<(String, Reply)> {
             Some((id.clone(), Reply::Agent(response)))
         }
         ServerFrame::Files(event) => Some((event.id()?.to_string(), Reply::Files(event.clone()))),
+        ServerFrame::Bus(frame @ BusFrame::Response { id: Some(id), .. }) => {
+            Some((id.clone(), Reply::Bus(frame.clone())))
+        }
         _ => None,
     }
 }

@@ -12,6 +12,7 @@ use dropshot::{
 use http::Response;
 use oqto_api::OqtoApi;
 use oqto_api::auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
+use oqto_api::bus::{BusEvent, BusPublish, BusSource, BusStats};
 use oqto_api::compat::{self, Aliased};
 use oqto_api::history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
@@ -214,6 +215,23 @@ impl OqtoApi for OqtoApiImpl {
         let caller = caller(&rqctx).await?;
         keys::delete(rqctx.context(), &caller, &path.into_inner().key_id).await?;
         Ok(HttpResponseDeleted())
+    }
+
+    async fn bus_stats(rqctx: Ctx) -> Result<HttpResponseOk<BusStats>, HttpError> {
+        admin(&rqctx).await?;
+        Ok(HttpResponseOk(rqctx.context().bus.stats()))
+    }
+
+    async fn bus_publish(
+        rqctx: Ctx,
+        body: TypedBody<BusPublish>,
+    ) -> Result<HttpResponseCreated<BusEvent>, HttpError> {
+        let caller = admin(&rqctx).await?;
+        let source = BusSource::Admin { user_id: caller.user_id.clone() };
+        let publisher = format!("user:{}", caller.user_id);
+        let event =
+            crate::bus::publish(rqctx.context(), &caller, &publisher, source, body.into_inner()).await?;
+        Ok(HttpResponseCreated(event))
     }
 
     async fn oauth_provider_list(_rqctx: Ctx) -> Result<HttpResponseOk<OauthProviders>, HttpError> {

@@ -25,6 +25,8 @@ pub struct ServerContext {
     /// How processes on a user's behalf are started.
     pub sandbox: Arc<crate::sandbox::launch::Sandbox>,
     pub hub: crate::mux::Hub,
+    /// The event bus (its subscribers are mux connections).
+    pub bus: Arc<crate::bus::Bus>,
     /// The history index's in-memory state.
     pub indexer: crate::history::Indexer,
     /// Marks this data dir's agent processes (see `agent::MARKER_ENV`).
@@ -55,11 +57,13 @@ impl ServerContext {
         let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
         let agent_marker = format!("{:016x}", fnv1a(data_dir.to_string_lossy().as_bytes()));
         let sandbox = Arc::new(crate::sandbox::launch::Sandbox::probe(&config.sandbox));
+        let bus = Arc::new(crate::bus::Bus::default());
         let chats = Arc::new(Chats::new(
             config.agent.clone(),
             Arc::clone(&sandbox),
             agent_marker.clone(),
             log.new(slog::o!("area" => "agent")),
+            Arc::clone(&bus),
         ));
         let hstry = match config.history.hstry_url.trim() {
             "" => None,
@@ -75,6 +79,7 @@ impl ServerContext {
             chats,
             sandbox,
             hub: crate::mux::Hub::default(),
+            bus,
             indexer: crate::history::Indexer::default(),
             agent_marker,
             hstry,

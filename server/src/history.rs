@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
+use oqto_api::bus::BusScope;
 use oqto_api::history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroups, ChatMessage, ChatStats, SearchHit,
     SearchResults,
@@ -279,11 +280,16 @@ fn entry(row: &IndexRow) -> ChatHistoryEntry {
 
 /// Tells every connection of a user that a chat's history entry changed.
 fn announce(ctx: &ServerContext, user_id: &str, entry: ChatHistoryEntry) {
+    if let Ok(payload) = serde_json::to_value(&entry) {
+        ctx.bus.publish_server(BusScope::Session, &entry.id, "history.updated", payload);
+    }
     ctx.hub.send_to_user(user_id, &ServerFrame::Hstry(HstryEvent::ChatUpdated { entry: Box::new(entry) }));
 }
 
 /// Tells every connection of a user that a chat was deleted.
 pub fn announce_deleted(ctx: &ServerContext, user_id: &str, chat_id: &str) {
+    let payload = serde_json::json!({ "session_id": chat_id });
+    ctx.bus.publish_server(BusScope::Session, chat_id, "history.deleted", payload);
     let event = HstryEvent::ChatDeleted { session_id: chat_id.to_string() };
     ctx.hub.send_to_user(user_id, &ServerFrame::Hstry(event));
 }

@@ -3,6 +3,7 @@
 mod agent;
 mod api;
 mod auth;
+mod bus;
 mod chats;
 mod config;
 mod context;

@@ -546,3 +546,17 @@ async fn key_commands() {
     assert_eq!(json(&server, &["key", "delete", &id], None)["ok"], true);
     assert_eq!(json(&server, &["auth", "providers"], None)["enabled"], false);
 }
+
+#[tokio::test]
+async fn bus_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let args = ["admin", "bus", "publish", "deploy.done", "--scope", "global", "--scope-id", "global"];
+    let event = json(&server, &args, None);
+    assert_eq!(event["topic"], "deploy.done");
+    assert_eq!(event["source"]["type"], "admin");
+    let stats = json(&server, &["admin", "bus", "stats"], None);
+    assert_eq!(stats["published"], 1);
+    assert_eq!(stats["ring_capacity"], 5000);
+}

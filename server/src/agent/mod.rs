@@ -76,6 +76,8 @@ pub struct Chat {
     pub user_id: String,
     pub harness: String,
     state: Mutex<ChatState>,
+    /// Where the chat's events are also published (`chat.<type>`).
+    bus: Arc<crate::bus::Bus>,
 }
 
 /// A summary for `list_sessions`.
@@ -110,6 +112,7 @@ impl Chat {
     /// the same order.
     fn emit(&self, st: &mut ChatState, event: AgentEvent, except: Option<u64>, ring_cap: usize) {
         st.seq += 1;
+        self.bus.publish_chat_event(&self.user_id, &self.id, &event);
         let frame = ServerFrame::Agent(AgentEventFrame {
             session_id: self.id.clone(),
             ts: now_ms(),
@@ -288,6 +291,7 @@ pub struct Chats {
     chosen_models: Mutex<HashMap<String, (String, String, String)>>,
     /// Chats whose agent finished a message or a turn, or stopped.
     pub history: HistoryDirty,
+    bus: Arc<crate::bus::Bus>,
 }
 
 impl Chats {
@@ -296,6 +300,7 @@ impl Chats {
         sandbox: Arc<crate::sandbox::launch::Sandbox>,
         marker: String,
         log: slog::Logger,
+        bus: Arc<crate::bus::Bus>,
     ) -> Chats {
         Chats {
             config,
@@ -305,6 +310,7 @@ impl Chats {
             chats: Mutex::new(HashMap::new()),
             chosen_models: Mutex::new(HashMap::new()),
             history: HistoryDirty::default(),
+            bus,
         }
     }
 
@@ -347,6 +353,7 @@ impl Chats {
                 id: id.to_string(),
                 user_id: user_id.to_string(),
                 harness: harness.to_string(),
+                bus: Arc::clone(&self.bus),
                 state: Mutex::new(ChatState {
                     setup,
                     seq: 0,

@@ -40,11 +40,11 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: F
         let event = copy_to_workspace(ctx, conn, id.clone(), copy).await;
         return reply(ctx, conn, id, event);
     }
-    let (worker_conn, worker_id) = (Arc::clone(conn), id.clone());
+    let (worker_conn, worker_id, bus) = (Arc::clone(conn), id.clone(), Arc::clone(&ctx.bus));
     // File work is blocking: it runs on the blocking pool, never on an
     // async worker thread.
     let result = match crate::sessions::existing_workspace(ctx, &conn.caller.user_id, &workspace_path).await {
-        Ok(ws) => tokio::task::spawn_blocking(move || run(&worker_conn, &ws, worker_id, command))
+        Ok(ws) => tokio::task::spawn_blocking(move || run(&worker_conn, bus, &ws, worker_id, command))
             .await
             .unwrap_or_else(|e| Err(Error::Internal(anyhow::anyhow!("files task: {e}")))),
         Err(e) => Err(e),
@@ -231,6 +231,7 @@ fn tree(dir: &Dir, path: &Path, depth: u32, hidden: bool, budget: &mut usize) ->
 
 fn run(
     conn: &Arc<Connection>,
+    bus: Arc<crate::bus::Bus>,
     ws: &WorkspaceDir,
     id: Option<String>,
     command: FilesCommand,
@@ -334,7 +335,7 @@ fn run(
             FilesEvent::DeleteResult { id, path, success: true }
         }
         FilesCommand::WatchFiles => {
-            watch(conn, ws.relative.clone(), ws.path.clone())?;
+            watch(conn, bus, ws.relative.clone(), ws.path.clone())?;
             FilesEvent::WatchFilesResult { id, workspace_path: ws.relative.clone(), success: true }
         }
         FilesCommand::UnwatchFiles => {
@@ -344,12 +345,20 @@ fn run(
     })
 }
 
-/// Starts pushing `file_changed` events of a workspace to the connection.
-fn watch(conn: &Arc<Connection>, workspace_path: String, root: PathBuf) -> Result<()> {
+/// Starts pushing `file_changed` events of a workspace to the connection
+/// (and publishing them on the bus, `files.changed` in the workspace's
+/// scope, while someone watches).
+fn watch(
+    conn: &Arc<Connection>,
+    bus: Arc<crate::bus::Bus>,
+    workspace_path: String,
+    root: PathBuf,
+) -> Result<()> {
     let failed = |e: notify::Error| Error::Internal(anyhow::anyhow!("watching a workspace: {e}"));
     let target = Arc::downgrade(conn);
     let label = workspace_path.clone();
     let base = root.clone();
+    let scope_id = crate::bus::workspace_scope_id(&root);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let (Ok(event), Some(conn)) = (event, target.upgrade()) else { return };
         for path in &event.paths {
@@ -367,16 +376,22 @@ fn watch(conn: &Arc<Connection>, workspace_path: String, root: PathBuf) -> Resul
                 (EventKind::Modify(_), false) => "file_modified",
                 _ => continue,
             };
-            let relative = path.strip_prefix(&base).map(|p| p.display().to_string()).unwrap_or_default();
-            send(
-                &conn,
-                FilesEvent::FileChanged {
-                    workspace_path: label.clone(),
-                    event_type: event_type.into(),
-                    path: relative,
-                    entry_type: if is_dir { "directory" } else { "file" }.into(),
-                },
-            );
+            let Ok(inner) = path.strip_prefix(&base) else { continue };
+            // Hidden entries (`.git`, a write's temporary file) are not reported.
+            if inner.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+                continue;
+            }
+            let relative = inner.display().to_string();
+            let changed = FilesEvent::FileChanged {
+                workspace_path: label.clone(),
+                event_type: event_type.into(),
+                path: relative,
+                entry_type: if is_dir { "directory" } else { "file" }.into(),
+            };
+            if let Ok(payload) = serde_json::to_value(&changed) {
+                bus.publish_server(oqto_api::bus::BusScope::Workspace, &scope_id, "files.changed", payload);
+            }
+            send(&conn, changed);
         }
     })
     .map_err(failed)?;

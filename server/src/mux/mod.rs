@@ -2,6 +2,7 @@
 //! heartbeat), a dispatcher by `channel`, one module per channel.
 
 pub mod agent;
+pub mod bus;
 pub mod files;
 pub mod hstry;
 pub mod outbox;
@@ -268,6 +269,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
     conn.watchers().clear();
     conn.terminals().lock().unwrap_or_else(|p| p.into_inner()).clear();
     ctx.chats.unsubscribe_all(id);
+    ctx.bus.drop_connection(id);
     ctx.hub.map().remove(&id);
 }
 
@@ -310,6 +312,7 @@ impl Lanes {
             ClientFrame::Hstry(_) => "hstry".to_string(),
             ClientFrame::Trx(_) => "trx".to_string(),
             ClientFrame::Terminal(_) => "terminal".to_string(),
+            ClientFrame::Bus(_) => "bus".to_string(),
         };
         self.lanes.retain(|_, tx| !tx.is_closed());
         if !self.lanes.contains_key(&lane) && self.lanes.len() >= MAX_LANES {
@@ -345,5 +348,6 @@ async fn dispatch(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, frame: Clien
         ClientFrame::Hstry(request) => hstry::handle(ctx, conn, request).await,
         ClientFrame::Trx(request) => trx::handle(ctx, conn, request).await,
         ClientFrame::Terminal(request) => terminal::handle(ctx, conn, request).await,
+        ClientFrame::Bus(request) => bus::handle(ctx, conn, request).await,
     }
 }

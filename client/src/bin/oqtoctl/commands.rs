@@ -64,6 +64,8 @@ pub fn place(op: CliCommand) -> Place {
         C::AdminLocalCleanup => G(at("admin sessions cleanup")),
         C::AdminSessionList => G(at("admin sessions list")),
         C::AdminSessionDelete => G(at("admin sessions delete")),
+        C::BusStats => G(at("admin bus stats")),
+        C::BusPublish => G(at("admin bus publish").positional(&["topic"])),
         // A user is named by id, username or email (resolved before the call).
         C::UserConfigSync => H("user sync-configs"),
         C::UserStats => G(at("user stats")),
@@ -149,6 +151,7 @@ pub fn place(op: CliCommand) -> Place {
 /// What the groups that only generated commands make say about themselves.
 const GROUPS: &[(&str, &str)] = &[
     ("admin", "Administration beyond users and invites"),
+    ("admin bus", "The event bus: counters and publishing (administrators)"),
     ("admin sessions", "Every user's workspace sessions (administrators)"),
     ("auth", "How one signs in"),
     ("history", "Your chat history: list, grouped, view, messages, update, search"),

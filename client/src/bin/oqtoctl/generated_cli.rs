@@ -12,6 +12,8 @@ impl<T: CliConfig> Cli<T> {
     }
     pub fn get_command(cmd: CliCommand) -> ::clap::Command {
         match cmd {
+            CliCommand::BusPublish => Self::cli_bus_publish(),
+            CliCommand::BusStats => Self::cli_bus_stats(),
             CliCommand::InviteCodeBatchCreate => Self::cli_invite_code_batch_create(),
             CliCommand::InviteCodeStats => Self::cli_invite_code_stats(),
             CliCommand::InviteCodeList => Self::cli_invite_code_list(),
@@ -92,6 +94,104 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::MuxConnect => Self::cli_mux_connect(),
             CliCommand::MuxTicketCreate => Self::cli_mux_ticket_create(),
         }
+    }
+    pub fn cli_bus_publish() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("correlation-id")
+                    .long("correlation-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("Carried to subscribers, to tie an answer to its question."),
+            )
+            .arg(
+                ::clap::Arg::new("idempotency-key")
+                    .long("idempotency-key")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "A second publish with the same key by the same publisher (among the last 1024 keys) is accepted without being delivered again; the answer names the first event.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("priority")
+                    .long("priority")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "A label carried to subscribers (the bus does not reorder by it).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scope")
+                    .long("scope")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::BusScope::Session.to_string(),
+                                types::BusScope::Workspace.to_string(),
+                                types::BusScope::Global.to_string(),
+                            ]),
+                            |s| types::BusScope::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required_unless_present("json-body"),
+            )
+            .arg(
+                ::clap::Arg::new("scope-id")
+                    .long("scope-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The chat id, the workspace path, or `global`."),
+            )
+            .arg(
+                ::clap::Arg::new("topic")
+                    .long("topic")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "Dot-separated segments, e.g. `app.state.cursor` (at most 256 characters, no empty segment, no `*`).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("ttl-ms")
+                    .long("ttl-ms")
+                    .value_parser(::clap::value_parser!(u64))
+                    .required(false)
+                    .help(
+                        "After this many milliseconds `pull` no longer returns the event.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("v")
+                    .long("v")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("The payload's schema version; default 1."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Publish an event on the bus\n\nAdmin only; any scope. The event is stamped `source: {type: admin, user_id}` and delivered to the scope's subscribers of its topic. Errors: 422 for an empty or malformed topic or scope id, or a payload over 64 KiB.",
+            )
+    }
+    pub fn cli_bus_stats() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The event bus's counters\n\nAdmin only. Events published, delivered, and dropped (over a subscriber's or publisher's rate, or refused for a scope the caller may not use), subscribers, and the ring of recent events `pull` reads.",
+            )
     }
     pub fn cli_invite_code_batch_create() -> ::clap::Command {
         ::clap::Command::new("")
@@ -1829,6 +1929,8 @@ impl<T: CliConfig> Cli<T> {
     }
     pub async fn execute(&self, cmd: CliCommand, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         match cmd {
+            CliCommand::BusPublish => self.execute_bus_publish(matches).await,
+            CliCommand::BusStats => self.execute_bus_stats(matches).await,
             CliCommand::InviteCodeBatchCreate => self.execute_invite_code_batch_create(matches).await,
             CliCommand::InviteCodeStats => self.execute_invite_code_stats(matches).await,
             CliCommand::InviteCodeList => self.execute_invite_code_list(matches).await,
@@ -1910,6 +2012,67 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::MuxDebugView => self.execute_mux_debug_view(matches).await,
             CliCommand::MuxConnect => self.execute_mux_connect(matches).await,
             CliCommand::MuxTicketCreate => self.execute_mux_ticket_create(matches).await,
+        }
+    }
+    pub async fn execute_bus_publish(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.bus_publish();
+        if let Some(value) = matches.get_one::<::std::string::String>("correlation-id") {
+            request = request.body_map(|body| body.correlation_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("idempotency-key") {
+            request = request.body_map(|body| body.idempotency_key(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("priority") {
+            request = request.body_map(|body| body.priority(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::BusScope>("scope") {
+            request = request.body_map(|body| body.scope(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("scope-id") {
+            request = request.body_map(|body| body.scope_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("topic") {
+            request = request.body_map(|body| body.topic(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u64>("ttl-ms") {
+            request = request.body_map(|body| body.ttl_ms(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("v") {
+            request = request.body_map(|body| body.v(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::BusPublish>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_bus_publish(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_bus_stats(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.bus_stats();
+        self.config.execute_bus_stats(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
         }
     }
     pub async fn execute_invite_code_batch_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
@@ -3648,6 +3811,20 @@ pub trait CliConfig {
     fn list_end_error<T>(&self, value: &Error<T>)
     where
         T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
+    fn execute_bus_publish(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::BusPublish,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_bus_stats(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::BusStats,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_invite_code_batch_create(
         &self,
         matches: &::clap::ArgMatches,
@@ -4204,6 +4381,8 @@ pub trait CliConfig {
 }
 #[derive(Copy, Clone, Debug)]
 pub enum CliCommand {
+    BusPublish,
+    BusStats,
     InviteCodeBatchCreate,
     InviteCodeStats,
     InviteCodeList,
@@ -4287,6 +4466,8 @@ pub enum CliCommand {
 impl CliCommand {
     pub fn iter() -> impl Iterator<Item = CliCommand> {
         vec![
+            CliCommand::BusPublish,
+            CliCommand::BusStats,
             CliCommand::InviteCodeBatchCreate,
             CliCommand::InviteCodeStats,
             CliCommand::InviteCodeList,
@@ -4371,6 +4552,8 @@ impl CliCommand {
     }
     pub fn operation_id(&self) -> &'static str {
         match self {
+            CliCommand::BusPublish => "bus_publish",
+            CliCommand::BusStats => "bus_stats",
             CliCommand::InviteCodeBatchCreate => "invite_code_batch_create",
             CliCommand::InviteCodeStats => "invite_code_stats",
             CliCommand::InviteCodeList => "invite_code_list",
