@@ -59,3 +59,9 @@ pub const SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS: &str = "get-or-create-for-w
 pub const CHAT_HISTORY_GROUPED_ALIAS: &str = "grouped";
 /// See [`CHAT_HISTORY_GROUPED_ALIAS`].
 pub const CHAT_HISTORY_BACKFILL_ALIAS: &str = "backfill";
+/// The segment the original used under `/api/workspace/memories/` and
+/// `/api/session/{session_id}/memories/` for searching.
+pub const MEMORY_SEARCH_ALIAS: &str = "search";
+/// The segment the original used under `/api/session/{session_id}/memories/`
+/// for listing stores.
+pub const MEMORY_STORES_ALIAS: &str = "stores";

@@ -11,6 +11,7 @@ pub mod compat;
 pub mod history;
 pub mod invites;
 pub mod keys;
+pub mod memories;
 pub mod misc;
 pub mod mux;
 pub mod onboarding;
@@ -37,6 +38,11 @@ use invites::{
     InviteCodeView,
 };
 use keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyPath, ApiKeyView, OauthProviders};
+use memories::{
+    Memory, MemoryCreate, MemoryCreated, MemoryDeleted, MemoryList, MemoryListQuery, MemoryPath,
+    MemorySearch, MemorySearchResults, MemoryStores, MemoryWorkspaceListQuery, MemoryWorkspaceQuery,
+    SessionMemoriesPath, SessionMemoryPath,
+};
 use misc::{Features, Health};
 use mux::{MuxDebugView, MuxQuery, MuxTicket};
 use onboarding::{
@@ -94,6 +100,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "projects" = { description = "Projects and per-workspace settings" },
             "onboarding" = { description = "The guided first steps and the first workspace" },
             "keys" = { description = "Personal API keys" },
+            "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
@@ -981,6 +988,177 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<OnboardingBootstrap>,
     ) -> Result<HttpResponseOk<OnboardingBootstrapped>, HttpError>;
+
+    // ------------------------------------------------------------ memories
+
+    /// List a workspace's memories
+    ///
+    /// Newest first, `limit` 1 to 100 (default 50) from `offset`, optionally
+    /// of one `store`, with the `total` count. Errors: 401, 422 for a
+    /// workspace outside the caller's root, 400 for a bad `limit`.
+    #[endpoint { method = GET, path = "/api/workspace/memories", tags = ["memories"] }]
+    async fn memory_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<MemoryWorkspaceListQuery>,
+    ) -> Result<HttpResponseOk<MemoryList>, HttpError>;
+
+    /// Add a memory to a workspace
+    ///
+    /// The text comes as `content`, `text` or `memory` (the first that is not
+    /// blank). Defaults: `memory_type` semantic, `importance` 5, `category`
+    /// general, the store named after the workspace directory. Errors: 400
+    /// without text, 422 for a value out of bounds or a workspace outside the
+    /// caller's root.
+    #[endpoint { method = POST, path = "/api/workspace/memories", tags = ["memories"] }]
+    async fn memory_create(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<MemoryWorkspaceQuery>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError>;
+
+    /// Search a workspace's memories
+    ///
+    /// Full-text: every word must occur (in the content, category or tags);
+    /// ranked by relevance (FTS5 bm25 on SQLite, `ts_rank` on PostgreSQL),
+    /// each result with its `rank`; filters by store, tags (all of them),
+    /// category and type. Also served at the original's path
+    /// `POST /api/workspace/memories/search`. Errors: 400 for an empty query.
+    #[endpoint { method = POST, path = "/api/workspace/memory-search", tags = ["memories"] }]
+    async fn memory_search(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<MemoryWorkspaceQuery>,
+        body: TypedBody<MemorySearch>,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+
+    /// The original's `POST /api/workspace/memories/search`
+    #[endpoint {
+        method = POST,
+        path = "/api/workspace/memories/{memory_id}",
+        tags = ["memories"],
+        unpublished = true,
+    }]
+    async fn memory_search_alias(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+        body: UntypedBody,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+
+    /// A workspace's memory stores
+    ///
+    /// Each store's name and how many memories it holds, by name.
+    #[endpoint { method = GET, path = "/api/workspace/memory-stores", tags = ["memories"] }]
+    async fn memory_store_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<MemoryWorkspaceQuery>,
+    ) -> Result<HttpResponseOk<MemoryStores>, HttpError>;
+
+    /// Fetch a memory of a workspace
+    ///
+    /// Errors: 404 for an unknown id, or one of another workspace or user.
+    #[endpoint { method = GET, path = "/api/workspace/memories/{memory_id}", tags = ["memories"] }]
+    async fn memory_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+    ) -> Result<HttpResponseOk<Memory>, HttpError>;
+
+    /// Change a memory of a workspace
+    ///
+    /// The fields given replace the memory's (the text as on creation);
+    /// the others are kept. Errors: 404, 422 as on creation.
+    #[endpoint { method = PUT, path = "/api/workspace/memories/{memory_id}", tags = ["memories"] }]
+    async fn memory_update(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseOk<Memory>, HttpError>;
+
+    /// Delete a memory of a workspace
+    ///
+    /// Errors: 404.
+    #[endpoint { method = DELETE, path = "/api/workspace/memories/{memory_id}", tags = ["memories"] }]
+    async fn memory_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError>;
+
+    /// List the memories of a workspace session's workspace
+    ///
+    /// As `GET /api/workspace/memories` for the session's workspace.
+    /// Errors: 404 for an unknown session or another user's.
+    #[endpoint { method = GET, path = "/api/session/{session_id}/memories", tags = ["memories"] }]
+    async fn session_memory_list(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoriesPath>,
+        query: Query<MemoryListQuery>,
+    ) -> Result<HttpResponseOk<MemoryList>, HttpError>;
+
+    /// Add a memory to a workspace session's workspace
+    #[endpoint { method = POST, path = "/api/session/{session_id}/memories", tags = ["memories"] }]
+    async fn session_memory_create(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoriesPath>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError>;
+
+    /// Search the memories of a workspace session's workspace
+    ///
+    /// Also served at the original's path
+    /// `POST /api/session/{session_id}/memories/search`.
+    #[endpoint { method = POST, path = "/api/session/{session_id}/memory-search", tags = ["memories"] }]
+    async fn session_memory_search(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoriesPath>,
+        body: TypedBody<MemorySearch>,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+
+    /// The original's `POST /api/session/{session_id}/memories/search`
+    #[endpoint {
+        method = POST,
+        path = "/api/session/{session_id}/memories/{memory_id}",
+        tags = ["memories"],
+        unpublished = true,
+    }]
+    async fn session_memory_search_alias(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoryPath>,
+        body: UntypedBody,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+
+    /// The memory stores of a workspace session's workspace
+    ///
+    /// Also served at the original's path
+    /// `GET /api/session/{session_id}/memories/stores`.
+    #[endpoint { method = GET, path = "/api/session/{session_id}/memory-stores", tags = ["memories"] }]
+    async fn session_memory_store_list(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoriesPath>,
+    ) -> Result<HttpResponseOk<MemoryStores>, HttpError>;
+
+    /// Fetch a memory of a workspace session's workspace
+    #[endpoint { method = GET, path = "/api/session/{session_id}/memories/{memory_id}", tags = ["memories"] }]
+    async fn session_memory_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoryPath>,
+    ) -> Result<Aliased<HttpResponseOk<Memory>>, HttpError>;
+
+    /// Change a memory of a workspace session's workspace
+    #[endpoint { method = PUT, path = "/api/session/{session_id}/memories/{memory_id}", tags = ["memories"] }]
+    async fn session_memory_update(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoryPath>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseOk<Memory>, HttpError>;
+
+    /// Delete a memory of a workspace session's workspace
+    #[endpoint { method = DELETE, path = "/api/session/{session_id}/memories/{memory_id}", tags = ["memories"] }]
+    async fn session_memory_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SessionMemoryPath>,
+    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError>;
 
     // ----------------------------------------------------------------- bus
 

@@ -764,6 +764,215 @@ pub mod types {
             Default::default()
         }
     }
+    ///A memory.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct Memory {
+        ///Default `general`.
+        pub category: ::std::string::String,
+        pub content: ::std::string::String,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::std::string::String,
+        ///1 (least) to 10 (most); default 5.
+        pub importance: u8,
+        pub memory_type: MemoryType,
+        ///Free-form JSON object.
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Full-text relevance, higher is better (search results only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rank: ::std::option::Option<f64>,
+        ///The store it belongs to within its workspace (default: the workspace directory's name).
+        pub store: ::std::string::String,
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl Memory {
+        pub fn builder() -> builder::Memory {
+            Default::default()
+        }
+    }
+    ///A new memory. The text may come as `content`, `text` or `memory` (the first that is not blank), as the original accepted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
+    pub struct MemoryCreate {
+        ///At most 64 characters; default `general`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub category: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content: ::std::option::Option<::std::string::String>,
+        ///1 to 10; default 5.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub importance: ::std::option::Option<u8>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub memory: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub memory_type: ::std::option::Option<MemoryType>,
+        ///A JSON object, at most 16 KiB serialized.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        ///At most 64 characters; default: the workspace directory's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub store: ::std::option::Option<::std::string::String>,
+        ///At most 32 tags of at most 64 characters each.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
+    }
+    impl MemoryCreate {
+        pub fn builder() -> builder::MemoryCreate {
+            Default::default()
+        }
+    }
+    ///The created memory.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct MemoryCreated {
+        pub memory: Memory,
+    }
+    impl MemoryCreated {
+        pub fn builder() -> builder::MemoryCreated {
+            Default::default()
+        }
+    }
+    ///A deleted memory.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct MemoryDeleted {
+        ///Always `true`.
+        pub deleted: bool,
+        pub id: ::std::string::String,
+    }
+    impl MemoryDeleted {
+        pub fn builder() -> builder::MemoryDeleted {
+            Default::default()
+        }
+    }
+    ///A page of memories, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct MemoryList {
+        pub limit: u32,
+        pub memories: ::std::vec::Vec<Memory>,
+        pub offset: u32,
+        ///How many match, over all pages.
+        pub total: u64,
+    }
+    impl MemoryList {
+        pub fn builder() -> builder::MemoryList {
+            Default::default()
+        }
+    }
+    ///A full-text search.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct MemorySearch {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub category: ::std::option::Option<::std::string::String>,
+        ///1 to 100; default 50.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<u32>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub memory_type: ::std::option::Option<MemoryType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub offset: ::std::option::Option<u32>,
+        ///Words; every one must occur (no query syntax).
+        pub query: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub store: ::std::option::Option<::std::string::String>,
+        ///Only memories carrying every one of these tags.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    impl MemorySearch {
+        pub fn builder() -> builder::MemorySearch {
+            Default::default()
+        }
+    }
+    ///Search results, most relevant first, each with its `rank`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct MemorySearchResults {
+        pub memories: ::std::vec::Vec<Memory>,
+    }
+    impl MemorySearchResults {
+        pub fn builder() -> builder::MemorySearchResults {
+            Default::default()
+        }
+    }
+    ///A store of a workspace and how many memories it holds.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct MemoryStore {
+        pub memories: u64,
+        pub name: ::std::string::String,
+    }
+    impl MemoryStore {
+        pub fn builder() -> builder::MemoryStore {
+            Default::default()
+        }
+    }
+    ///The stores of a workspace, by name.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct MemoryStores {
+        pub stores: ::std::vec::Vec<MemoryStore>,
+    }
+    impl MemoryStores {
+        pub fn builder() -> builder::MemoryStores {
+            Default::default()
+        }
+    }
+    ///What kind of memory.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum MemoryType {
+        ///Facts and knowledge (the default).
+        #[serde(rename = "semantic")]
+        Semantic,
+        ///Things that happened.
+        #[serde(rename = "episodic")]
+        Episodic,
+        ///How to do things.
+        #[serde(rename = "procedural")]
+        Procedural,
+    }
+    impl ::std::fmt::Display for MemoryType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Semantic => f.write_str("semantic"),
+                Self::Episodic => f.write_str("episodic"),
+                Self::Procedural => f.write_str("procedural"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MemoryType {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "semantic" => Ok(Self::Semantic),
+                "episodic" => Ok(Self::Episodic),
+                "procedural" => Ok(Self::Procedural),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MemoryType {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MemoryType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///One live connection (no user, token or email).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct MuxConnectionDebug {
@@ -4769,6 +4978,725 @@ pub mod types {
                     display_name: Ok(value.display_name),
                     settings: Ok(value.settings),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Memory {
+            category: ::std::result::Result<::std::string::String, ::std::string::String>,
+            content: ::std::result::Result<::std::string::String, ::std::string::String>,
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            importance: ::std::result::Result<u8, ::std::string::String>,
+            memory_type: ::std::result::Result<super::MemoryType, ::std::string::String>,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            rank: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            store: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tags: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            updated_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+        }
+        impl ::std::default::Default for Memory {
+            fn default() -> Self {
+                Self {
+                    category: Err("no value supplied for category".to_string()),
+                    content: Err("no value supplied for content".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    importance: Err("no value supplied for importance".to_string()),
+                    memory_type: Err("no value supplied for memory_type".to_string()),
+                    metadata: Err("no value supplied for metadata".to_string()),
+                    rank: Ok(Default::default()),
+                    store: Err("no value supplied for store".to_string()),
+                    tags: Err("no value supplied for tags".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+        impl Memory {
+            pub fn category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for category: {e}"));
+                self
+            }
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content =
+                    value.try_into().map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn importance<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u8>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.importance = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for importance: {e}"));
+                self
+            }
+            pub fn memory_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MemoryType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memory_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for memory_type: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
+                self
+            }
+            pub fn rank<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rank =
+                    value.try_into().map_err(|e| format!("error converting supplied value for rank: {e}"));
+                self
+            }
+            pub fn store<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.store =
+                    value.try_into().map_err(|e| format!("error converting supplied value for store: {e}"));
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags =
+                    value.try_into().map_err(|e| format!("error converting supplied value for tags: {e}"));
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Memory> for super::Memory {
+            type Error = super::error::ConversionError;
+            fn try_from(value: Memory) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    category: value.category?,
+                    content: value.content?,
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    importance: value.importance?,
+                    memory_type: value.memory_type?,
+                    metadata: value.metadata?,
+                    rank: value.rank?,
+                    store: value.store?,
+                    tags: value.tags?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Memory> for Memory {
+            fn from(value: super::Memory) -> Self {
+                Self {
+                    category: Ok(value.category),
+                    content: Ok(value.content),
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    importance: Ok(value.importance),
+                    memory_type: Ok(value.memory_type),
+                    metadata: Ok(value.metadata),
+                    rank: Ok(value.rank),
+                    store: Ok(value.store),
+                    tags: Ok(value.tags),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemoryCreate {
+            category:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            content:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            importance: ::std::result::Result<::std::option::Option<u8>, ::std::string::String>,
+            memory:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            memory_type:
+                ::std::result::Result<::std::option::Option<super::MemoryType>, ::std::string::String>,
+            metadata: ::std::result::Result<
+                ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            store: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            tags: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            text: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemoryCreate {
+            fn default() -> Self {
+                Self {
+                    category: Ok(Default::default()),
+                    content: Ok(Default::default()),
+                    importance: Ok(Default::default()),
+                    memory: Ok(Default::default()),
+                    memory_type: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    store: Ok(Default::default()),
+                    tags: Ok(Default::default()),
+                    text: Ok(Default::default()),
+                }
+            }
+        }
+        impl MemoryCreate {
+            pub fn category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for category: {e}"));
+                self
+            }
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content =
+                    value.try_into().map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn importance<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u8>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.importance = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for importance: {e}"));
+                self
+            }
+            pub fn memory<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memory =
+                    value.try_into().map_err(|e| format!("error converting supplied value for memory: {e}"));
+                self
+            }
+            pub fn memory_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::MemoryType>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memory_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for memory_type: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
+                self
+            }
+            pub fn store<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.store =
+                    value.try_into().map_err(|e| format!("error converting supplied value for store: {e}"));
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<::std::string::String>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags =
+                    value.try_into().map_err(|e| format!("error converting supplied value for tags: {e}"));
+                self
+            }
+            pub fn text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.text =
+                    value.try_into().map_err(|e| format!("error converting supplied value for text: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemoryCreate> for super::MemoryCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MemoryCreate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    category: value.category?,
+                    content: value.content?,
+                    importance: value.importance?,
+                    memory: value.memory?,
+                    memory_type: value.memory_type?,
+                    metadata: value.metadata?,
+                    store: value.store?,
+                    tags: value.tags?,
+                    text: value.text?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MemoryCreate> for MemoryCreate {
+            fn from(value: super::MemoryCreate) -> Self {
+                Self {
+                    category: Ok(value.category),
+                    content: Ok(value.content),
+                    importance: Ok(value.importance),
+                    memory: Ok(value.memory),
+                    memory_type: Ok(value.memory_type),
+                    metadata: Ok(value.metadata),
+                    store: Ok(value.store),
+                    tags: Ok(value.tags),
+                    text: Ok(value.text),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemoryCreated {
+            memory: ::std::result::Result<super::Memory, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemoryCreated {
+            fn default() -> Self {
+                Self { memory: Err("no value supplied for memory".to_string()) }
+            }
+        }
+        impl MemoryCreated {
+            pub fn memory<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Memory>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memory =
+                    value.try_into().map_err(|e| format!("error converting supplied value for memory: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemoryCreated> for super::MemoryCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MemoryCreated) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { memory: value.memory? })
+            }
+        }
+        impl ::std::convert::From<super::MemoryCreated> for MemoryCreated {
+            fn from(value: super::MemoryCreated) -> Self {
+                Self { memory: Ok(value.memory) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemoryDeleted {
+            deleted: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemoryDeleted {
+            fn default() -> Self {
+                Self {
+                    deleted: Err("no value supplied for deleted".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                }
+            }
+        }
+        impl MemoryDeleted {
+            pub fn deleted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted =
+                    value.try_into().map_err(|e| format!("error converting supplied value for deleted: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemoryDeleted> for super::MemoryDeleted {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MemoryDeleted) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { deleted: value.deleted?, id: value.id? })
+            }
+        }
+        impl ::std::convert::From<super::MemoryDeleted> for MemoryDeleted {
+            fn from(value: super::MemoryDeleted) -> Self {
+                Self { deleted: Ok(value.deleted), id: Ok(value.id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemoryList {
+            limit: ::std::result::Result<u32, ::std::string::String>,
+            memories: ::std::result::Result<::std::vec::Vec<super::Memory>, ::std::string::String>,
+            offset: ::std::result::Result<u32, ::std::string::String>,
+            total: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemoryList {
+            fn default() -> Self {
+                Self {
+                    limit: Err("no value supplied for limit".to_string()),
+                    memories: Err("no value supplied for memories".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl MemoryList {
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit =
+                    value.try_into().map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+            pub fn memories<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Memory>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memories = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for memories: {e}"));
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset =
+                    value.try_into().map_err(|e| format!("error converting supplied value for offset: {e}"));
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total =
+                    value.try_into().map_err(|e| format!("error converting supplied value for total: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemoryList> for super::MemoryList {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MemoryList) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    limit: value.limit?,
+                    memories: value.memories?,
+                    offset: value.offset?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MemoryList> for MemoryList {
+            fn from(value: super::MemoryList) -> Self {
+                Self {
+                    limit: Ok(value.limit),
+                    memories: Ok(value.memories),
+                    offset: Ok(value.offset),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemorySearch {
+            category:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            limit: ::std::result::Result<::std::option::Option<u32>, ::std::string::String>,
+            memory_type:
+                ::std::result::Result<::std::option::Option<super::MemoryType>, ::std::string::String>,
+            offset: ::std::result::Result<::std::option::Option<u32>, ::std::string::String>,
+            query: ::std::result::Result<::std::string::String, ::std::string::String>,
+            store: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            tags: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MemorySearch {
+            fn default() -> Self {
+                Self {
+                    category: Ok(Default::default()),
+                    limit: Ok(Default::default()),
+                    memory_type: Ok(Default::default()),
+                    offset: Ok(Default::default()),
+                    query: Err("no value supplied for query".to_string()),
+                    store: Ok(Default::default()),
+                    tags: Ok(Default::default()),
+                }
+            }
+        }
+        impl MemorySearch {
+            pub fn category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for category: {e}"));
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit =
+                    value.try_into().map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+            pub fn memory_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::MemoryType>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memory_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for memory_type: {e}"));
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset =
+                    value.try_into().map_err(|e| format!("error converting supplied value for offset: {e}"));
+                self
+            }
+            pub fn query<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.query =
+                    value.try_into().map_err(|e| format!("error converting supplied value for query: {e}"));
+                self
+            }
+            pub fn store<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.store =
+                    value.try_into().map_err(|e| format!("error converting supplied value for store: {e}"));
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<::std::string::String>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags =
+                    value.try_into().map_err(|e| format!("error converting supplied value for tags: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemorySearch> for super::MemorySearch {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MemorySearch) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    category: value.category?,
+                    limit: value.limit?,
+                    memory_type: value.memory_type?,
+                    offset: value.offset?,
+                    query: value.query?,
+                    store: value.store?,
+                    tags: value.tags?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MemorySearch> for MemorySearch {
+            fn from(value: super::MemorySearch) -> Self {
+                Self {
+                    category: Ok(value.category),
+                    limit: Ok(value.limit),
+                    memory_type: Ok(value.memory_type),
+                    offset: Ok(value.offset),
+                    query: Ok(value.query),
+                    store: Ok(value.store),
+                    tags: Ok(value.tags),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemorySearchResults {
+            memories: ::std::result::Result<::std::vec::Vec<super::Memory>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemorySearchResults {
+            fn default() -> Self {
+                Self { memories: Err("no value supplied for memories".to_string()) }
+            }
+        }
+        impl MemorySearchResults {
+            pub fn memories<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Memory>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memories = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for memories: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemorySearchResults> for super::MemorySearchResults {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MemorySearchResults,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { memories: value.memories? })
+            }
+        }
+        impl ::std::convert::From<super::MemorySearchResults> for MemorySearchResults {
+            fn from(value: super::MemorySearchResults) -> Self {
+                Self { memories: Ok(value.memories) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemoryStore {
+            memories: ::std::result::Result<u64, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemoryStore {
+            fn default() -> Self {
+                Self {
+                    memories: Err("no value supplied for memories".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl MemoryStore {
+            pub fn memories<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memories = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for memories: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemoryStore> for super::MemoryStore {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MemoryStore) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { memories: value.memories?, name: value.name? })
+            }
+        }
+        impl ::std::convert::From<super::MemoryStore> for MemoryStore {
+            fn from(value: super::MemoryStore) -> Self {
+                Self { memories: Ok(value.memories), name: Ok(value.name) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemoryStores {
+            stores: ::std::result::Result<::std::vec::Vec<super::MemoryStore>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemoryStores {
+            fn default() -> Self {
+                Self { stores: Err("no value supplied for stores".to_string()) }
+            }
+        }
+        impl MemoryStores {
+            pub fn stores<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::MemoryStore>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stores =
+                    value.try_into().map_err(|e| format!("error converting supplied value for stores: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemoryStores> for super::MemoryStores {
+            type Error = super::error::ConversionError;
+            fn try_from(value: MemoryStores) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { stores: value.stores? })
+            }
+        }
+        impl ::std::convert::From<super::MemoryStores> for MemoryStores {
+            fn from(value: super::MemoryStores) -> Self {
+                Self { stores: Ok(value.stores) }
             }
         }
         #[derive(Clone, Debug)]
@@ -9681,6 +10609,125 @@ impl Client {
     pub fn session_update_list(&self) -> builder::SessionUpdateList<'_> {
         builder::SessionUpdateList::new(self)
     }
+    /**List the memories of a workspace session's workspace
+
+    As `GET /api/workspace/memories` for the session's workspace. Errors: 404 for an unknown session or another user's.
+
+    Sends a `GET` request to `/api/session/{session_id}/memories`
+
+    Arguments:
+    - `session_id`: The workspace session's id.
+    - `limit`: 1 to 100; default 50.
+    - `offset`
+    - `store`: Only this store.
+    ```ignore
+    let response = client.session_memory_list()
+        .session_id(session_id)
+        .limit(limit)
+        .offset(offset)
+        .store(store)
+        .send()
+        .await;
+    ```*/
+    pub fn session_memory_list(&self) -> builder::SessionMemoryList<'_> {
+        builder::SessionMemoryList::new(self)
+    }
+    /**Add a memory to a workspace session's workspace
+
+    Sends a `POST` request to `/api/session/{session_id}/memories`
+
+    Arguments:
+    - `session_id`: The workspace session's id.
+    - `body`
+    ```ignore
+    let response = client.session_memory_create()
+        .session_id(session_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn session_memory_create(&self) -> builder::SessionMemoryCreate<'_> {
+        builder::SessionMemoryCreate::new(self)
+    }
+    /**Fetch a memory of a workspace session's workspace
+
+    Sends a `GET` request to `/api/session/{session_id}/memories/{memory_id}`
+
+    ```ignore
+    let response = client.session_memory_view()
+        .session_id(session_id)
+        .memory_id(memory_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_memory_view(&self) -> builder::SessionMemoryView<'_> {
+        builder::SessionMemoryView::new(self)
+    }
+    /**Change a memory of a workspace session's workspace
+
+    Sends a `PUT` request to `/api/session/{session_id}/memories/{memory_id}`
+
+    ```ignore
+    let response = client.session_memory_update()
+        .session_id(session_id)
+        .memory_id(memory_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn session_memory_update(&self) -> builder::SessionMemoryUpdate<'_> {
+        builder::SessionMemoryUpdate::new(self)
+    }
+    /**Delete a memory of a workspace session's workspace
+
+    Sends a `DELETE` request to `/api/session/{session_id}/memories/{memory_id}`
+
+    ```ignore
+    let response = client.session_memory_delete()
+        .session_id(session_id)
+        .memory_id(memory_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_memory_delete(&self) -> builder::SessionMemoryDelete<'_> {
+        builder::SessionMemoryDelete::new(self)
+    }
+    /**Search the memories of a workspace session's workspace
+
+    Also served at the original's path `POST /api/session/{session_id}/memories/search`.
+
+    Sends a `POST` request to `/api/session/{session_id}/memory-search`
+
+    Arguments:
+    - `session_id`: The workspace session's id.
+    - `body`
+    ```ignore
+    let response = client.session_memory_search()
+        .session_id(session_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn session_memory_search(&self) -> builder::SessionMemorySearch<'_> {
+        builder::SessionMemorySearch::new(self)
+    }
+    /**The memory stores of a workspace session's workspace
+
+    Also served at the original's path `GET /api/session/{session_id}/memories/stores`.
+
+    Sends a `GET` request to `/api/session/{session_id}/memory-stores`
+
+    Arguments:
+    - `session_id`: The workspace session's id.
+    ```ignore
+    let response = client.session_memory_store_list()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_memory_store_list(&self) -> builder::SessionMemoryStoreList<'_> {
+        builder::SessionMemoryStoreList::new(self)
+    }
     /**List the caller's workspace sessions
 
     Most recently active first.
@@ -9828,6 +10875,138 @@ impl Client {
     ```*/
     pub fn session_upgrade(&self) -> builder::SessionUpgrade<'_> {
         builder::SessionUpgrade::new(self)
+    }
+    /**List a workspace's memories
+
+    Newest first, `limit` 1 to 100 (default 50) from `offset`, optionally of one `store`, with the `total` count. Errors: 401, 422 for a workspace outside the caller's root, 400 for a bad `limit`.
+
+    Sends a `GET` request to `/api/workspace/memories`
+
+    ```ignore
+    let response = client.memory_list()
+        .limit(limit)
+        .offset(offset)
+        .store(store)
+        .workspace_path(workspace_path)
+        .send()
+        .await;
+    ```*/
+    pub fn memory_list(&self) -> builder::MemoryList<'_> {
+        builder::MemoryList::new(self)
+    }
+    /**Add a memory to a workspace
+
+    The text comes as `content`, `text` or `memory` (the first that is not blank). Defaults: `memory_type` semantic, `importance` 5, `category` general, the store named after the workspace directory. Errors: 400 without text, 422 for a value out of bounds or a workspace outside the caller's root.
+
+    Sends a `POST` request to `/api/workspace/memories`
+
+    Arguments:
+    - `workspace_path`: Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).
+    - `body`
+    ```ignore
+    let response = client.memory_create()
+        .workspace_path(workspace_path)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn memory_create(&self) -> builder::MemoryCreate<'_> {
+        builder::MemoryCreate::new(self)
+    }
+    /**Fetch a memory of a workspace
+
+    Errors: 404 for an unknown id, or one of another workspace or user.
+
+    Sends a `GET` request to `/api/workspace/memories/{memory_id}`
+
+    Arguments:
+    - `memory_id`
+    - `workspace_path`: Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).
+    ```ignore
+    let response = client.memory_view()
+        .memory_id(memory_id)
+        .workspace_path(workspace_path)
+        .send()
+        .await;
+    ```*/
+    pub fn memory_view(&self) -> builder::MemoryView<'_> {
+        builder::MemoryView::new(self)
+    }
+    /**Change a memory of a workspace
+
+    The fields given replace the memory's (the text as on creation); the others are kept. Errors: 404, 422 as on creation.
+
+    Sends a `PUT` request to `/api/workspace/memories/{memory_id}`
+
+    Arguments:
+    - `memory_id`
+    - `workspace_path`: Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).
+    - `body`
+    ```ignore
+    let response = client.memory_update()
+        .memory_id(memory_id)
+        .workspace_path(workspace_path)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn memory_update(&self) -> builder::MemoryUpdate<'_> {
+        builder::MemoryUpdate::new(self)
+    }
+    /**Delete a memory of a workspace
+
+    Errors: 404.
+
+    Sends a `DELETE` request to `/api/workspace/memories/{memory_id}`
+
+    Arguments:
+    - `memory_id`
+    - `workspace_path`: Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).
+    ```ignore
+    let response = client.memory_delete()
+        .memory_id(memory_id)
+        .workspace_path(workspace_path)
+        .send()
+        .await;
+    ```*/
+    pub fn memory_delete(&self) -> builder::MemoryDelete<'_> {
+        builder::MemoryDelete::new(self)
+    }
+    /**Search a workspace's memories
+
+    Full-text: every word must occur (in the content, category or tags); ranked by relevance (FTS5 bm25 on SQLite, `ts_rank` on PostgreSQL), each result with its `rank`; filters by store, tags (all of them), category and type. Also served at the original's path `POST /api/workspace/memories/search`. Errors: 400 for an empty query.
+
+    Sends a `POST` request to `/api/workspace/memory-search`
+
+    Arguments:
+    - `workspace_path`: Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).
+    - `body`
+    ```ignore
+    let response = client.memory_search()
+        .workspace_path(workspace_path)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn memory_search(&self) -> builder::MemorySearch<'_> {
+        builder::MemorySearch::new(self)
+    }
+    /**A workspace's memory stores
+
+    Each store's name and how many memories it holds, by name.
+
+    Sends a `GET` request to `/api/workspace/memory-stores`
+
+    Arguments:
+    - `workspace_path`: Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).
+    ```ignore
+    let response = client.memory_store_list()
+        .workspace_path(workspace_path)
+        .send()
+        .await;
+    ```*/
+    pub fn memory_store_list(&self) -> builder::MemoryStoreList<'_> {
+        builder::MemoryStoreList::new(self)
     }
     /**A workspace's metadata
 
@@ -13651,6 +14830,573 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::session_memory_list`]
+
+    [`Client::session_memory_list`]: super::Client::session_memory_list*/
+    #[derive(Debug, Clone)]
+    pub struct SessionMemoryList<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        limit: Result<Option<u32>, String>,
+        offset: Result<Option<u32>, String>,
+        store: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> SessionMemoryList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                limit: Ok(None),
+                offset: Ok(None),
+                store: Ok(None),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.offset =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for offset failed".to_string());
+            self
+        }
+        pub fn store<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.store = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for store failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/session/{session_id}/memories`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryList>, Error<types::Error>> {
+            let Self { client, session_id, limit, offset, store } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let store = store.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/session/{}/memories", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("store", &store))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_memory_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_memory_create`]
+
+    [`Client::session_memory_create`]: super::Client::session_memory_create*/
+    #[derive(Debug, Clone)]
+    pub struct SessionMemoryCreate<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        body: Result<types::builder::MemoryCreate, String>,
+    }
+    impl<'a> SessionMemoryCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MemoryCreate>,
+            <V as std::convert::TryInto<types::MemoryCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MemoryCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MemoryCreate) -> types::builder::MemoryCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/session/{session_id}/memories`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryCreated>, Error<types::Error>> {
+            let Self { client, session_id, body } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MemoryCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/session/{}/memories", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_memory_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_memory_view`]
+
+    [`Client::session_memory_view`]: super::Client::session_memory_view*/
+    #[derive(Debug, Clone)]
+    pub struct SessionMemoryView<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        memory_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionMemoryView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                memory_id: Err("memory_id was not initialized".to_string()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn memory_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.memory_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for memory_id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/session/{session_id}/memories/{memory_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Memory>, Error<types::Error>> {
+            let Self { client, session_id, memory_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let memory_id = memory_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/session/{}/memories/{}",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+                encode_path(&memory_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_memory_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_memory_update`]
+
+    [`Client::session_memory_update`]: super::Client::session_memory_update*/
+    #[derive(Debug, Clone)]
+    pub struct SessionMemoryUpdate<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        memory_id: Result<::std::string::String, String>,
+        body: Result<types::builder::MemoryCreate, String>,
+    }
+    impl<'a> SessionMemoryUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                memory_id: Err("memory_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn memory_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.memory_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for memory_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MemoryCreate>,
+            <V as std::convert::TryInto<types::MemoryCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MemoryCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MemoryCreate) -> types::builder::MemoryCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/session/{session_id}/memories/{memory_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Memory>, Error<types::Error>> {
+            let Self { client, session_id, memory_id, body } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let memory_id = memory_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MemoryCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/session/{}/memories/{}",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+                encode_path(&memory_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_memory_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_memory_delete`]
+
+    [`Client::session_memory_delete`]: super::Client::session_memory_delete*/
+    #[derive(Debug, Clone)]
+    pub struct SessionMemoryDelete<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        memory_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionMemoryDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                memory_id: Err("memory_id was not initialized".to_string()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn memory_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.memory_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for memory_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/session/{session_id}/memories/{memory_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryDeleted>, Error<types::Error>> {
+            let Self { client, session_id, memory_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let memory_id = memory_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/session/{}/memories/{}",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+                encode_path(&memory_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_memory_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_memory_search`]
+
+    [`Client::session_memory_search`]: super::Client::session_memory_search*/
+    #[derive(Debug, Clone)]
+    pub struct SessionMemorySearch<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        body: Result<types::builder::MemorySearch, String>,
+    }
+    impl<'a> SessionMemorySearch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MemorySearch>,
+            <V as std::convert::TryInto<types::MemorySearch>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MemorySearch` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MemorySearch) -> types::builder::MemorySearch,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/session/{session_id}/memory-search`
+        pub async fn send(self) -> Result<ResponseValue<types::MemorySearchResults>, Error<types::Error>> {
+            let Self { client, session_id, body } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MemorySearch::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/session/{}/memory-search",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_memory_search" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::session_memory_store_list`]
+
+    [`Client::session_memory_store_list`]: super::Client::session_memory_store_list*/
+    #[derive(Debug, Clone)]
+    pub struct SessionMemoryStoreList<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> SessionMemoryStoreList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/session/{session_id}/memory-stores`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryStores>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/session/{}/memory-stores",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "session_memory_store_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::session_list`]
 
     [`Client::session_list`]: super::Client::session_list*/
@@ -14133,6 +15879,558 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "session_upgrade" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::memory_list`]
+
+    [`Client::memory_list`]: super::Client::memory_list*/
+    #[derive(Debug, Clone)]
+    pub struct MemoryList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<u32>, String>,
+        offset: Result<Option<u32>, String>,
+        store: Result<Option<::std::string::String>, String>,
+        workspace_path: Result<::std::string::String, String>,
+    }
+    impl<'a> MemoryList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                offset: Ok(None),
+                store: Ok(None),
+                workspace_path: Err("workspace_path was not initialized".to_string()),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.offset =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for offset failed".to_string());
+            self
+        }
+        pub fn store<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.store = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for store failed".to_string());
+            self
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/workspace/memories`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryList>, Error<types::Error>> {
+            let Self { client, limit, offset, store, workspace_path } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let store = store.map_err(Error::InvalidRequest)?;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/memories", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("store", &store))
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "memory_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::memory_create`]
+
+    [`Client::memory_create`]: super::Client::memory_create*/
+    #[derive(Debug, Clone)]
+    pub struct MemoryCreate<'a> {
+        client: &'a super::Client,
+        workspace_path: Result<::std::string::String, String>,
+        body: Result<types::builder::MemoryCreate, String>,
+    }
+    impl<'a> MemoryCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                workspace_path: Err("workspace_path was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MemoryCreate>,
+            <V as std::convert::TryInto<types::MemoryCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MemoryCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MemoryCreate) -> types::builder::MemoryCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/workspace/memories`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryCreated>, Error<types::Error>> {
+            let Self { client, workspace_path, body } = self;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MemoryCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/memories", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "memory_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::memory_view`]
+
+    [`Client::memory_view`]: super::Client::memory_view*/
+    #[derive(Debug, Clone)]
+    pub struct MemoryView<'a> {
+        client: &'a super::Client,
+        memory_id: Result<::std::string::String, String>,
+        workspace_path: Result<::std::string::String, String>,
+    }
+    impl<'a> MemoryView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                memory_id: Err("memory_id was not initialized".to_string()),
+                workspace_path: Err("workspace_path was not initialized".to_string()),
+            }
+        }
+        pub fn memory_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.memory_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for memory_id failed".to_string());
+            self
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/workspace/memories/{memory_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Memory>, Error<types::Error>> {
+            let Self { client, memory_id, workspace_path } = self;
+            let memory_id = memory_id.map_err(Error::InvalidRequest)?;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/workspace/memories/{}", client.baseurl, encode_path(&memory_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "memory_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::memory_update`]
+
+    [`Client::memory_update`]: super::Client::memory_update*/
+    #[derive(Debug, Clone)]
+    pub struct MemoryUpdate<'a> {
+        client: &'a super::Client,
+        memory_id: Result<::std::string::String, String>,
+        workspace_path: Result<::std::string::String, String>,
+        body: Result<types::builder::MemoryCreate, String>,
+    }
+    impl<'a> MemoryUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                memory_id: Err("memory_id was not initialized".to_string()),
+                workspace_path: Err("workspace_path was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn memory_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.memory_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for memory_id failed".to_string());
+            self
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MemoryCreate>,
+            <V as std::convert::TryInto<types::MemoryCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MemoryCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MemoryCreate) -> types::builder::MemoryCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/workspace/memories/{memory_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Memory>, Error<types::Error>> {
+            let Self { client, memory_id, workspace_path, body } = self;
+            let memory_id = memory_id.map_err(Error::InvalidRequest)?;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MemoryCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/workspace/memories/{}", client.baseurl, encode_path(&memory_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "memory_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::memory_delete`]
+
+    [`Client::memory_delete`]: super::Client::memory_delete*/
+    #[derive(Debug, Clone)]
+    pub struct MemoryDelete<'a> {
+        client: &'a super::Client,
+        memory_id: Result<::std::string::String, String>,
+        workspace_path: Result<::std::string::String, String>,
+    }
+    impl<'a> MemoryDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                memory_id: Err("memory_id was not initialized".to_string()),
+                workspace_path: Err("workspace_path was not initialized".to_string()),
+            }
+        }
+        pub fn memory_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.memory_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for memory_id failed".to_string());
+            self
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/workspace/memories/{memory_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryDeleted>, Error<types::Error>> {
+            let Self { client, memory_id, workspace_path } = self;
+            let memory_id = memory_id.map_err(Error::InvalidRequest)?;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/workspace/memories/{}", client.baseurl, encode_path(&memory_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "memory_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::memory_search`]
+
+    [`Client::memory_search`]: super::Client::memory_search*/
+    #[derive(Debug, Clone)]
+    pub struct MemorySearch<'a> {
+        client: &'a super::Client,
+        workspace_path: Result<::std::string::String, String>,
+        body: Result<types::builder::MemorySearch, String>,
+    }
+    impl<'a> MemorySearch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                workspace_path: Err("workspace_path was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MemorySearch>,
+            <V as std::convert::TryInto<types::MemorySearch>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MemorySearch` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MemorySearch) -> types::builder::MemorySearch,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/workspace/memory-search`
+        pub async fn send(self) -> Result<ResponseValue<types::MemorySearchResults>, Error<types::Error>> {
+            let Self { client, workspace_path, body } = self;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MemorySearch::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/memory-search", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "memory_search" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::memory_store_list`]
+
+    [`Client::memory_store_list`]: super::Client::memory_store_list*/
+    #[derive(Debug, Clone)]
+    pub struct MemoryStoreList<'a> {
+        client: &'a super::Client,
+        workspace_path: Result<::std::string::String, String>,
+    }
+    impl<'a> MemoryStoreList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, workspace_path: Err("workspace_path was not initialized".to_string()) }
+        }
+        pub fn workspace_path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.workspace_path = value.try_into().map_err(|_| {
+                "conversion to `:: std :: string :: String` for workspace_path failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/workspace/memory-stores`
+        pub async fn send(self) -> Result<ResponseValue<types::MemoryStores>, Error<types::Error>> {
+            let Self { client, workspace_path } = self;
+            let workspace_path = workspace_path.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/workspace/memory-stores", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("workspace_path", &workspace_path))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "memory_store_list" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

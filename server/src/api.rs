@@ -23,6 +23,11 @@ use oqto_api::invites::{
     InviteCodeView,
 };
 use oqto_api::keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyPath, ApiKeyView, OauthProviders};
+use oqto_api::memories::{
+    Memory, MemoryCreate, MemoryCreated, MemoryDeleted, MemoryList, MemoryListQuery, MemoryPath,
+    MemorySearch, MemorySearchResults, MemoryStores, MemoryWorkspaceListQuery, MemoryWorkspaceQuery,
+    SessionMemoriesPath, SessionMemoryPath,
+};
 use oqto_api::misc::{Features, Health};
 use oqto_api::mux::{MuxDebugView, MuxQuery, MuxTicket};
 use oqto_api::onboarding::{
@@ -49,7 +54,8 @@ use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
-    chats, history, invites, keys, locations, misc, mux, onboarding, pi_resources, projects, sessions, users,
+    chats, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources, projects,
+    sessions, users,
 };
 
 /// The type that implements the API trait.
@@ -215,6 +221,197 @@ impl OqtoApi for OqtoApiImpl {
         let caller = caller(&rqctx).await?;
         keys::delete(rqctx.context(), &caller, &path.into_inner().key_id).await?;
         Ok(HttpResponseDeleted())
+    }
+
+    async fn memory_list(
+        rqctx: Ctx,
+        query: Query<MemoryWorkspaceListQuery>,
+    ) -> Result<HttpResponseOk<MemoryList>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let (ctx, q) = (rqctx.context(), query.into_inner());
+        let scope = memories::workspace(ctx, &caller, &q.workspace_path).await?;
+        Ok(HttpResponseOk(memories::list(ctx, &scope, q.store, q.limit, q.offset).await?))
+    }
+
+    async fn memory_create(
+        rqctx: Ctx,
+        query: Query<MemoryWorkspaceQuery>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+        Ok(HttpResponseCreated(MemoryCreated {
+            memory: memories::create(ctx, &scope, body.into_inner()).await?,
+        }))
+    }
+
+    async fn memory_search(
+        rqctx: Ctx,
+        query: Query<MemoryWorkspaceQuery>,
+        body: TypedBody<MemorySearch>,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+        Ok(HttpResponseOk(memories::search(ctx, &scope, body.into_inner()).await?))
+    }
+
+    async fn memory_search_alias(
+        rqctx: Ctx,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+        body: UntypedBody,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        if path.into_inner().memory_id != compat::MEMORY_SEARCH_ALIAS {
+            return Err(Error::NotFound("no such route".to_string()).into());
+        }
+        let search = parse_body(&rqctx, &body)?;
+        let ctx = rqctx.context();
+        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+        Ok(HttpResponseOk(memories::search(ctx, &scope, search).await?))
+    }
+
+    async fn memory_store_list(
+        rqctx: Ctx,
+        query: Query<MemoryWorkspaceQuery>,
+    ) -> Result<HttpResponseOk<MemoryStores>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+        Ok(HttpResponseOk(memories::stores(ctx, &scope).await?))
+    }
+
+    async fn memory_view(
+        rqctx: Ctx,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+    ) -> Result<HttpResponseOk<Memory>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+        Ok(HttpResponseOk(memories::get(ctx, &scope, &path.into_inner().memory_id).await?))
+    }
+
+    async fn memory_update(
+        rqctx: Ctx,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseOk<Memory>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+        let id = path.into_inner().memory_id;
+        Ok(HttpResponseOk(memories::update(ctx, &scope, &id, body.into_inner()).await?))
+    }
+
+    async fn memory_delete(
+        rqctx: Ctx,
+        path: Path<MemoryPath>,
+        query: Query<MemoryWorkspaceQuery>,
+    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+        Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.into_inner().memory_id).await?))
+    }
+
+    async fn session_memory_list(
+        rqctx: Ctx,
+        path: Path<SessionMemoriesPath>,
+        query: Query<MemoryListQuery>,
+    ) -> Result<HttpResponseOk<MemoryList>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let (ctx, q) = (rqctx.context(), query.into_inner());
+        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+        Ok(HttpResponseOk(memories::list(ctx, &scope, q.store, q.limit, q.offset).await?))
+    }
+
+    async fn session_memory_create(
+        rqctx: Ctx,
+        path: Path<SessionMemoriesPath>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+        Ok(HttpResponseCreated(MemoryCreated {
+            memory: memories::create(ctx, &scope, body.into_inner()).await?,
+        }))
+    }
+
+    async fn session_memory_search(
+        rqctx: Ctx,
+        path: Path<SessionMemoriesPath>,
+        body: TypedBody<MemorySearch>,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+        Ok(HttpResponseOk(memories::search(ctx, &scope, body.into_inner()).await?))
+    }
+
+    async fn session_memory_search_alias(
+        rqctx: Ctx,
+        path: Path<SessionMemoryPath>,
+        body: UntypedBody,
+    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let path = path.into_inner();
+        if path.memory_id != compat::MEMORY_SEARCH_ALIAS {
+            return Err(Error::NotFound("no such route".to_string()).into());
+        }
+        let search = parse_body(&rqctx, &body)?;
+        let ctx = rqctx.context();
+        let scope = memories::session(ctx, &caller, &path.session_id).await?;
+        Ok(HttpResponseOk(memories::search(ctx, &scope, search).await?))
+    }
+
+    async fn session_memory_store_list(
+        rqctx: Ctx,
+        path: Path<SessionMemoriesPath>,
+    ) -> Result<HttpResponseOk<MemoryStores>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+        Ok(HttpResponseOk(memories::stores(ctx, &scope).await?))
+    }
+
+    async fn session_memory_view(
+        rqctx: Ctx,
+        path: Path<SessionMemoryPath>,
+    ) -> Result<Aliased<HttpResponseOk<Memory>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let (ctx, path) = (rqctx.context(), path.into_inner());
+        let scope = memories::session(ctx, &caller, &path.session_id).await?;
+        if path.memory_id == compat::MEMORY_STORES_ALIAS {
+            let stores = memories::stores(ctx, &scope).await?;
+            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &stores)?));
+        }
+        Ok(Aliased::Typed(HttpResponseOk(memories::get(ctx, &scope, &path.memory_id).await?)))
+    }
+
+    async fn session_memory_update(
+        rqctx: Ctx,
+        path: Path<SessionMemoryPath>,
+        body: TypedBody<MemoryCreate>,
+    ) -> Result<HttpResponseOk<Memory>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let (ctx, path) = (rqctx.context(), path.into_inner());
+        let scope = memories::session(ctx, &caller, &path.session_id).await?;
+        Ok(HttpResponseOk(memories::update(ctx, &scope, &path.memory_id, body.into_inner()).await?))
+    }
+
+    async fn session_memory_delete(
+        rqctx: Ctx,
+        path: Path<SessionMemoryPath>,
+    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let (ctx, path) = (rqctx.context(), path.into_inner());
+        let scope = memories::session(ctx, &caller, &path.session_id).await?;
+        Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.memory_id).await?))
     }
 
     async fn bus_stats(rqctx: Ctx) -> Result<HttpResponseOk<BusStats>, HttpError> {

@@ -14,6 +14,7 @@ mod hstry;
 mod invites;
 mod keys;
 mod locations;
+mod memories;
 mod misc;
 mod mux;
 mod onboarding;

@@ -91,6 +91,13 @@ pub async fn existing_workspace(ctx: &ServerContext, user_id: &str, requested: &
     Ok(dir)
 }
 
+/// The workspace of one of the caller's sessions (404 for unknown and for
+/// others' sessions, and when the workspace is gone).
+pub async fn workspace_of(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<WorkspaceDir> {
+    let row = load_own(ctx, caller, key).await?;
+    existing_workspace(ctx, &caller.user_id, &row.workspace_path).await
+}
+
 /// One of the caller's sessions (404 for unknown and for others' sessions).
 async fn load_own(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<SessionRow> {
     match db::sessions::get(&ctx.db.pool, key.trim()).await? {

@@ -560,3 +560,25 @@ async fn bus_commands() {
     assert_eq!(stats["published"], 1);
     assert_eq!(stats["ring_capacity"], 5000);
 }
+
+#[tokio::test]
+async fn memory_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    json(&server, &["session", "create", "kb"], None);
+    let made = json(&server, &["memory", "add", "kb", "the cache lives in redis", "--importance", "8"], None);
+    let id = made["memory"]["id"].as_str().unwrap().to_string();
+    assert_eq!(made["memory"]["importance"], 8);
+    let found = json(&server, &["memory", "search", "kb", "redis"], None);
+    assert_eq!(found["memories"][0]["id"], id.as_str());
+    assert_eq!(json(&server, &["memory", "list", "kb"], None)["total"], 1);
+    let shown = json(&server, &["memory", "show", "kb", &id], None);
+    assert_eq!(shown["content"], "the cache lives in redis");
+    let edited = json(&server, &["memory", "edit", "kb", &id, "--category", "infra"], None);
+    assert_eq!(edited["category"], "infra");
+    assert_eq!(json(&server, &["memory", "stores", "kb"], None)["stores"][0]["name"], "kb");
+    assert_eq!(json(&server, &["memory", "rm", "kb", &id], None)["deleted"], true);
+    let out = run(&server, &["memory", "show", "kb", &id], None);
+    assert!(!out.status.success());
+}

@@ -10,6 +10,7 @@ pub mod history;
 pub mod invites;
 pub mod keys;
 pub mod locations;
+pub mod memories;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -64,6 +64,20 @@ pub fn place(op: CliCommand) -> Place {
         C::AdminLocalCleanup => G(at("admin sessions cleanup")),
         C::AdminSessionList => G(at("admin sessions list")),
         C::AdminSessionDelete => G(at("admin sessions delete")),
+        C::MemoryList => G(at("memory list")),
+        C::MemoryCreate => G(at("memory add").positional(&["content"])),
+        C::MemorySearch => G(at("memory search").positional(&["query"])),
+        C::MemoryStoreList => G(at("memory stores")),
+        C::MemoryView => G(at("memory show").alias(&["view"])),
+        C::MemoryUpdate => G(at("memory edit")),
+        C::MemoryDelete => G(at("memory rm").alias(&["delete"])),
+        C::SessionMemoryList => G(at("memory session list")),
+        C::SessionMemoryCreate => G(at("memory session add").positional(&["content"])),
+        C::SessionMemorySearch => G(at("memory session search").positional(&["query"])),
+        C::SessionMemoryStoreList => G(at("memory session stores")),
+        C::SessionMemoryView => G(at("memory session show").alias(&["view"])),
+        C::SessionMemoryUpdate => G(at("memory session edit")),
+        C::SessionMemoryDelete => G(at("memory session rm").alias(&["delete"])),
         C::BusStats => G(at("admin bus stats")),
         C::BusPublish => G(at("admin bus publish").positional(&["topic"])),
         // A user is named by id, username or email (resolved before the call).
@@ -158,6 +172,8 @@ const GROUPS: &[(&str, &str)] = &[
     ("invite", "Manage invite codes (administrators)"),
     ("key", "Your personal API keys (`Authorization: Bearer oqto_…`)"),
     ("me", "Your own account"),
+    ("memory", "Memories of your workspaces, with full-text search"),
+    ("memory session", "Memories of a workspace session's workspace"),
     ("mux", "The multiplexed WebSocket: tickets and connection figures"),
     ("onboarding", "Your guided first steps and your first workspace"),
     ("session", "Manage your workspace sessions"),
@@ -218,8 +234,8 @@ fn insert(mut parent: Command, full: &[&str], words: &[&str], leaf: Command) -> 
     parent.mut_subcommand(first, |group| insert(group, full, rest, leaf))
 }
 
-/// A generated command made friendly: aliases; path parameters, required
-/// query parameters and the listed body fields as positional arguments;
+/// A generated command made friendly: aliases; required query parameters,
+/// path parameters and the listed body fields as positional arguments;
 /// `--json-body-template` explained.
 fn shape(mut command: Command, op: CliCommand, leaf: &Leaf, document: &Value) -> Command {
     command = command.visible_aliases(leaf.aliases.iter().copied());
@@ -242,9 +258,11 @@ fn shape(mut command: Command, op: CliCommand, leaf: &Leaf, document: &Value) ->
         .and_then(|o| o["parameters"].as_array())
         .cloned()
         .unwrap_or_default();
-    let positional = parameters
-        .iter()
-        .filter(|p| p["in"] == "path" || (p["in"] == "query" && p["required"] == true))
+    // The scope a required query parameter names (`memory show WORKSPACE
+    // ID`) before the path's item, then the body fields.
+    let scope = parameters.iter().filter(|p| p["in"] == "query" && p["required"] == true);
+    let positional = scope
+        .chain(parameters.iter().filter(|p| p["in"] == "path"))
         .filter_map(|p| p["name"].as_str())
         .map(|name| name.replace('_', "-"))
         .chain(leaf.positional.iter().map(|s| s.to_string()));

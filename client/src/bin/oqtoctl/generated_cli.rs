@@ -75,6 +75,13 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SessionGetOrCreate => Self::cli_session_get_or_create(),
             CliCommand::SessionGetOrCreateForWorkspace => Self::cli_session_get_or_create_for_workspace(),
             CliCommand::SessionUpdateList => Self::cli_session_update_list(),
+            CliCommand::SessionMemoryList => Self::cli_session_memory_list(),
+            CliCommand::SessionMemoryCreate => Self::cli_session_memory_create(),
+            CliCommand::SessionMemoryView => Self::cli_session_memory_view(),
+            CliCommand::SessionMemoryUpdate => Self::cli_session_memory_update(),
+            CliCommand::SessionMemoryDelete => Self::cli_session_memory_delete(),
+            CliCommand::SessionMemorySearch => Self::cli_session_memory_search(),
+            CliCommand::SessionMemoryStoreList => Self::cli_session_memory_store_list(),
             CliCommand::SessionList => Self::cli_session_list(),
             CliCommand::SessionCreate => Self::cli_session_create(),
             CliCommand::SessionView => Self::cli_session_view(),
@@ -84,6 +91,13 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SessionStop => Self::cli_session_stop(),
             CliCommand::SessionUpdateView => Self::cli_session_update_view(),
             CliCommand::SessionUpgrade => Self::cli_session_upgrade(),
+            CliCommand::MemoryList => Self::cli_memory_list(),
+            CliCommand::MemoryCreate => Self::cli_memory_create(),
+            CliCommand::MemoryView => Self::cli_memory_view(),
+            CliCommand::MemoryUpdate => Self::cli_memory_update(),
+            CliCommand::MemoryDelete => Self::cli_memory_delete(),
+            CliCommand::MemorySearch => Self::cli_memory_search(),
+            CliCommand::MemoryStoreList => Self::cli_memory_store_list(),
             CliCommand::WorkspaceMetaView => Self::cli_workspace_meta_view(),
             CliCommand::WorkspaceMetaUpdate => Self::cli_workspace_meta_update(),
             CliCommand::WorkspacePiResourcesView => Self::cli_workspace_pi_resources_view(),
@@ -1571,6 +1585,317 @@ impl<T: CliConfig> Cli<T> {
                 "Which of the caller's sessions run an outdated agent runtime\n\nAlso served at the original's path `GET /api/sessions/updates`.",
             )
     }
+    pub fn cli_session_memory_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("limit")
+                    .long("limit")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("1 to 100; default 50."),
+            )
+            .arg(
+                ::clap::Arg::new("offset")
+                    .long("offset")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The workspace session's id."),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("Only this store."),
+            )
+            .about(
+                "List the memories of a workspace session's workspace\n\nAs `GET /api/workspace/memories` for the session's workspace. Errors: 404 for an unknown session or another user's.",
+            )
+    }
+    pub fn cli_session_memory_create() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("category")
+                    .long("category")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("At most 64 characters; default `general`."),
+            )
+            .arg(
+                ::clap::Arg::new("content")
+                    .long("content")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("importance")
+                    .long("importance")
+                    .value_parser(::clap::value_parser!(u8))
+                    .required(false)
+                    .help("1 to 10; default 5."),
+            )
+            .arg(
+                ::clap::Arg::new("memory")
+                    .long("memory")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("memory-type")
+                    .long("memory-type")
+                    .value_parser(::clap::builder::TypedValueParser::map(
+                        ::clap::builder::PossibleValuesParser::new([
+                            types::MemoryType::Semantic.to_string(),
+                            types::MemoryType::Episodic.to_string(),
+                            types::MemoryType::Procedural.to_string(),
+                        ]),
+                        |s| types::MemoryType::try_from(s).unwrap(),
+                    ))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The workspace session's id."),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("At most 64 characters; default: the workspace directory's name."),
+            )
+            .arg(
+                ::clap::Arg::new("text")
+                    .long("text")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about("Add a memory to a workspace session's workspace")
+    }
+    pub fn cli_session_memory_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("memory-id")
+                    .long("memory-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about("Fetch a memory of a workspace session's workspace")
+    }
+    pub fn cli_session_memory_update() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("category")
+                    .long("category")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("At most 64 characters; default `general`."),
+            )
+            .arg(
+                ::clap::Arg::new("content")
+                    .long("content")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("importance")
+                    .long("importance")
+                    .value_parser(::clap::value_parser!(u8))
+                    .required(false)
+                    .help("1 to 10; default 5."),
+            )
+            .arg(
+                ::clap::Arg::new("memory")
+                    .long("memory")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("memory-id")
+                    .long("memory-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("memory-type")
+                    .long("memory-type")
+                    .value_parser(::clap::builder::TypedValueParser::map(
+                        ::clap::builder::PossibleValuesParser::new([
+                            types::MemoryType::Semantic.to_string(),
+                            types::MemoryType::Episodic.to_string(),
+                            types::MemoryType::Procedural.to_string(),
+                        ]),
+                        |s| types::MemoryType::try_from(s).unwrap(),
+                    ))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("At most 64 characters; default: the workspace directory's name."),
+            )
+            .arg(
+                ::clap::Arg::new("text")
+                    .long("text")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about("Change a memory of a workspace session's workspace")
+    }
+    pub fn cli_session_memory_delete() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("memory-id")
+                    .long("memory-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about("Delete a memory of a workspace session's workspace")
+    }
+    pub fn cli_session_memory_search() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("category")
+                    .long("category")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("limit")
+                    .long("limit")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("1 to 100; default 50."),
+            )
+            .arg(
+                ::clap::Arg::new("memory-type")
+                    .long("memory-type")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::MemoryType::Semantic.to_string(),
+                                types::MemoryType::Episodic.to_string(),
+                                types::MemoryType::Procedural.to_string(),
+                            ]),
+                            |s| types::MemoryType::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("offset")
+                    .long("offset")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("query")
+                    .long("query")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("Words; every one must occur (no query syntax)."),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The workspace session's id."),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Search the memories of a workspace session's workspace\n\nAlso served at the original's path `POST /api/session/{session_id}/memories/search`.",
+            )
+    }
+    pub fn cli_session_memory_store_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The workspace session's id."),
+            )
+            .about(
+                "The memory stores of a workspace session's workspace\n\nAlso served at the original's path `GET /api/session/{session_id}/memories/stores`.",
+            )
+    }
     pub fn cli_session_list() -> ::clap::Command {
         ::clap::Command::new("").about("List the caller's workspace sessions\n\nMost recently active first.")
     }
@@ -1706,6 +2031,343 @@ impl<T: CliConfig> Cli<T> {
             )
             .about(
                 "Restart the session on the configured agent runtime\n\nStops its chats and starts it again with the configured version. Errors: 404.",
+            )
+    }
+    pub fn cli_memory_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("limit")
+                    .long("limit")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("offset")
+                    .long("offset")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about(
+                "List a workspace's memories\n\nNewest first, `limit` 1 to 100 (default 50) from `offset`, optionally of one `store`, with the `total` count. Errors: 401, 422 for a workspace outside the caller's root, 400 for a bad `limit`.",
+            )
+    }
+    pub fn cli_memory_create() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("category")
+                    .long("category")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("At most 64 characters; default `general`."),
+            )
+            .arg(
+                ::clap::Arg::new("content")
+                    .long("content")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("importance")
+                    .long("importance")
+                    .value_parser(::clap::value_parser!(u8))
+                    .required(false)
+                    .help("1 to 10; default 5."),
+            )
+            .arg(
+                ::clap::Arg::new("memory")
+                    .long("memory")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("memory-type")
+                    .long("memory-type")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::MemoryType::Semantic.to_string(),
+                                types::MemoryType::Episodic.to_string(),
+                                types::MemoryType::Procedural.to_string(),
+                            ]),
+                            |s| types::MemoryType::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "At most 64 characters; default: the workspace directory's name.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("text")
+                    .long("text")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Add a memory to a workspace\n\nThe text comes as `content`, `text` or `memory` (the first that is not blank). Defaults: `memory_type` semantic, `importance` 5, `category` general, the store named after the workspace directory. Errors: 400 without text, 422 for a value out of bounds or a workspace outside the caller's root.",
+            )
+    }
+    pub fn cli_memory_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("memory-id")
+                    .long("memory-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).",
+                    ),
+            )
+            .about(
+                "Fetch a memory of a workspace\n\nErrors: 404 for an unknown id, or one of another workspace or user.",
+            )
+    }
+    pub fn cli_memory_update() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("category")
+                    .long("category")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("At most 64 characters; default `general`."),
+            )
+            .arg(
+                ::clap::Arg::new("content")
+                    .long("content")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("importance")
+                    .long("importance")
+                    .value_parser(::clap::value_parser!(u8))
+                    .required(false)
+                    .help("1 to 10; default 5."),
+            )
+            .arg(
+                ::clap::Arg::new("memory")
+                    .long("memory")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("memory-id")
+                    .long("memory-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("memory-type")
+                    .long("memory-type")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::MemoryType::Semantic.to_string(),
+                                types::MemoryType::Episodic.to_string(),
+                                types::MemoryType::Procedural.to_string(),
+                            ]),
+                            |s| types::MemoryType::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "At most 64 characters; default: the workspace directory's name.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("text")
+                    .long("text")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Change a memory of a workspace\n\nThe fields given replace the memory's (the text as on creation); the others are kept. Errors: 404, 422 as on creation.",
+            )
+    }
+    pub fn cli_memory_delete() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("memory-id")
+                    .long("memory-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).",
+                    ),
+            )
+            .about("Delete a memory of a workspace\n\nErrors: 404.")
+    }
+    pub fn cli_memory_search() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("category")
+                    .long("category")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("limit")
+                    .long("limit")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("1 to 100; default 50."),
+            )
+            .arg(
+                ::clap::Arg::new("memory-type")
+                    .long("memory-type")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::MemoryType::Semantic.to_string(),
+                                types::MemoryType::Episodic.to_string(),
+                                types::MemoryType::Procedural.to_string(),
+                            ]),
+                            |s| types::MemoryType::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("offset")
+                    .long("offset")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("query")
+                    .long("query")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("Words; every one must occur (no query syntax)."),
+            )
+            .arg(
+                ::clap::Arg::new("store")
+                    .long("store")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Search a workspace's memories\n\nFull-text: every word must occur (in the content, category or tags); ranked by relevance (FTS5 bm25 on SQLite, `ts_rank` on PostgreSQL), each result with its `rank`; filters by store, tags (all of them), category and type. Also served at the original's path `POST /api/workspace/memories/search`. Errors: 400 for an empty query.",
+            )
+    }
+    pub fn cli_memory_store_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "Relative to the caller's workspace root (or absolute inside it or a shared location of theirs).",
+                    ),
+            )
+            .about(
+                "A workspace's memory stores\n\nEach store's name and how many memories it holds, by name.",
             )
     }
     pub fn cli_workspace_meta_view() -> ::clap::Command {
@@ -1994,6 +2656,13 @@ impl<T: CliConfig> Cli<T> {
                 self.execute_session_get_or_create_for_workspace(matches).await
             }
             CliCommand::SessionUpdateList => self.execute_session_update_list(matches).await,
+            CliCommand::SessionMemoryList => self.execute_session_memory_list(matches).await,
+            CliCommand::SessionMemoryCreate => self.execute_session_memory_create(matches).await,
+            CliCommand::SessionMemoryView => self.execute_session_memory_view(matches).await,
+            CliCommand::SessionMemoryUpdate => self.execute_session_memory_update(matches).await,
+            CliCommand::SessionMemoryDelete => self.execute_session_memory_delete(matches).await,
+            CliCommand::SessionMemorySearch => self.execute_session_memory_search(matches).await,
+            CliCommand::SessionMemoryStoreList => self.execute_session_memory_store_list(matches).await,
             CliCommand::SessionList => self.execute_session_list(matches).await,
             CliCommand::SessionCreate => self.execute_session_create(matches).await,
             CliCommand::SessionView => self.execute_session_view(matches).await,
@@ -2003,6 +2672,13 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SessionStop => self.execute_session_stop(matches).await,
             CliCommand::SessionUpdateView => self.execute_session_update_view(matches).await,
             CliCommand::SessionUpgrade => self.execute_session_upgrade(matches).await,
+            CliCommand::MemoryList => self.execute_memory_list(matches).await,
+            CliCommand::MemoryCreate => self.execute_memory_create(matches).await,
+            CliCommand::MemoryView => self.execute_memory_view(matches).await,
+            CliCommand::MemoryUpdate => self.execute_memory_update(matches).await,
+            CliCommand::MemoryDelete => self.execute_memory_delete(matches).await,
+            CliCommand::MemorySearch => self.execute_memory_search(matches).await,
+            CliCommand::MemoryStoreList => self.execute_memory_store_list(matches).await,
             CliCommand::WorkspaceMetaView => self.execute_workspace_meta_view(matches).await,
             CliCommand::WorkspaceMetaUpdate => self.execute_workspace_meta_update(matches).await,
             CliCommand::WorkspacePiResourcesView => self.execute_workspace_pi_resources_view(matches).await,
@@ -3420,6 +4096,234 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_session_memory_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.session_memory_list();
+        if let Some(value) = matches.get_one::<u32>("limit") {
+            request = request.limit(value.clone());
+        }
+        if let Some(value) = matches.get_one::<u32>("offset") {
+            request = request.offset(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.store(value.clone());
+        }
+        self.config.execute_session_memory_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_session_memory_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.session_memory_create();
+        if let Some(value) = matches.get_one::<::std::string::String>("category") {
+            request = request.body_map(|body| body.category(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("content") {
+            request = request.body_map(|body| body.content(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u8>("importance") {
+            request = request.body_map(|body| body.importance(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("memory") {
+            request = request.body_map(|body| body.memory(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::MemoryType>("memory-type") {
+            request = request.body_map(|body| body.memory_type(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.body_map(|body| body.store(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("text") {
+            request = request.body_map(|body| body.text(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::MemoryCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_session_memory_create(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_session_memory_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.session_memory_view();
+        if let Some(value) = matches.get_one::<::std::string::String>("memory-id") {
+            request = request.memory_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        self.config.execute_session_memory_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_session_memory_update(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.session_memory_update();
+        if let Some(value) = matches.get_one::<::std::string::String>("category") {
+            request = request.body_map(|body| body.category(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("content") {
+            request = request.body_map(|body| body.content(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u8>("importance") {
+            request = request.body_map(|body| body.importance(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("memory") {
+            request = request.body_map(|body| body.memory(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("memory-id") {
+            request = request.memory_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<types::MemoryType>("memory-type") {
+            request = request.body_map(|body| body.memory_type(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.body_map(|body| body.store(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("text") {
+            request = request.body_map(|body| body.text(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::MemoryCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_session_memory_update(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_session_memory_delete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.session_memory_delete();
+        if let Some(value) = matches.get_one::<::std::string::String>("memory-id") {
+            request = request.memory_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        self.config.execute_session_memory_delete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_session_memory_search(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.session_memory_search();
+        if let Some(value) = matches.get_one::<::std::string::String>("category") {
+            request = request.body_map(|body| body.category(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("limit") {
+            request = request.body_map(|body| body.limit(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::MemoryType>("memory-type") {
+            request = request.body_map(|body| body.memory_type(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("offset") {
+            request = request.body_map(|body| body.offset(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("query") {
+            request = request.body_map(|body| body.query(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.body_map(|body| body.store(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::MemorySearch>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_session_memory_search(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_session_memory_store_list(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.session_memory_store_list();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        self.config.execute_session_memory_store_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_session_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.session_list();
         self.config.execute_session_list(matches, &mut request)?;
@@ -3574,6 +4478,231 @@ impl<T: CliConfig> Cli<T> {
             request = request.session_id(value.clone());
         }
         self.config.execute_session_upgrade(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_memory_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.memory_list();
+        if let Some(value) = matches.get_one::<u32>("limit") {
+            request = request.limit(value.clone());
+        }
+        if let Some(value) = matches.get_one::<u32>("offset") {
+            request = request.offset(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.store(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.workspace_path(value.clone());
+        }
+        self.config.execute_memory_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_memory_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.memory_create();
+        if let Some(value) = matches.get_one::<::std::string::String>("category") {
+            request = request.body_map(|body| body.category(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("content") {
+            request = request.body_map(|body| body.content(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u8>("importance") {
+            request = request.body_map(|body| body.importance(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("memory") {
+            request = request.body_map(|body| body.memory(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::MemoryType>("memory-type") {
+            request = request.body_map(|body| body.memory_type(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.body_map(|body| body.store(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("text") {
+            request = request.body_map(|body| body.text(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.workspace_path(value.clone());
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::MemoryCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_memory_create(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_memory_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.memory_view();
+        if let Some(value) = matches.get_one::<::std::string::String>("memory-id") {
+            request = request.memory_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.workspace_path(value.clone());
+        }
+        self.config.execute_memory_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_memory_update(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.memory_update();
+        if let Some(value) = matches.get_one::<::std::string::String>("category") {
+            request = request.body_map(|body| body.category(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("content") {
+            request = request.body_map(|body| body.content(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u8>("importance") {
+            request = request.body_map(|body| body.importance(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("memory") {
+            request = request.body_map(|body| body.memory(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("memory-id") {
+            request = request.memory_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<types::MemoryType>("memory-type") {
+            request = request.body_map(|body| body.memory_type(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.body_map(|body| body.store(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("text") {
+            request = request.body_map(|body| body.text(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.workspace_path(value.clone());
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::MemoryCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_memory_update(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_memory_delete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.memory_delete();
+        if let Some(value) = matches.get_one::<::std::string::String>("memory-id") {
+            request = request.memory_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.workspace_path(value.clone());
+        }
+        self.config.execute_memory_delete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_memory_search(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.memory_search();
+        if let Some(value) = matches.get_one::<::std::string::String>("category") {
+            request = request.body_map(|body| body.category(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("limit") {
+            request = request.body_map(|body| body.limit(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::MemoryType>("memory-type") {
+            request = request.body_map(|body| body.memory_type(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("offset") {
+            request = request.body_map(|body| body.offset(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("query") {
+            request = request.body_map(|body| body.query(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("store") {
+            request = request.body_map(|body| body.store(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.workspace_path(value.clone());
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::MemorySearch>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_memory_search(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_memory_store_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.memory_store_list();
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.workspace_path(value.clone());
+        }
+        self.config.execute_memory_store_list(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -4252,6 +5381,55 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_session_memory_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SessionMemoryList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_session_memory_create(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SessionMemoryCreate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_session_memory_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SessionMemoryView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_session_memory_update(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SessionMemoryUpdate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_session_memory_delete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SessionMemoryDelete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_session_memory_search(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SessionMemorySearch,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_session_memory_store_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SessionMemoryStoreList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_session_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -4312,6 +5490,55 @@ pub trait CliConfig {
         &self,
         matches: &::clap::ArgMatches,
         request: &mut builder::SessionUpgrade,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_memory_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::MemoryList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_memory_create(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::MemoryCreate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_memory_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::MemoryView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_memory_update(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::MemoryUpdate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_memory_delete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::MemoryDelete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_memory_search(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::MemorySearch,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_memory_store_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::MemoryStoreList,
     ) -> anyhow::Result<()> {
         Ok(())
     }
@@ -4444,6 +5671,13 @@ pub enum CliCommand {
     SessionGetOrCreate,
     SessionGetOrCreateForWorkspace,
     SessionUpdateList,
+    SessionMemoryList,
+    SessionMemoryCreate,
+    SessionMemoryView,
+    SessionMemoryUpdate,
+    SessionMemoryDelete,
+    SessionMemorySearch,
+    SessionMemoryStoreList,
     SessionList,
     SessionCreate,
     SessionView,
@@ -4453,6 +5687,13 @@ pub enum CliCommand {
     SessionStop,
     SessionUpdateView,
     SessionUpgrade,
+    MemoryList,
+    MemoryCreate,
+    MemoryView,
+    MemoryUpdate,
+    MemoryDelete,
+    MemorySearch,
+    MemoryStoreList,
     WorkspaceMetaView,
     WorkspaceMetaUpdate,
     WorkspacePiResourcesView,
@@ -4529,6 +5770,13 @@ impl CliCommand {
             CliCommand::SessionGetOrCreate,
             CliCommand::SessionGetOrCreateForWorkspace,
             CliCommand::SessionUpdateList,
+            CliCommand::SessionMemoryList,
+            CliCommand::SessionMemoryCreate,
+            CliCommand::SessionMemoryView,
+            CliCommand::SessionMemoryUpdate,
+            CliCommand::SessionMemoryDelete,
+            CliCommand::SessionMemorySearch,
+            CliCommand::SessionMemoryStoreList,
             CliCommand::SessionList,
             CliCommand::SessionCreate,
             CliCommand::SessionView,
@@ -4538,6 +5786,13 @@ impl CliCommand {
             CliCommand::SessionStop,
             CliCommand::SessionUpdateView,
             CliCommand::SessionUpgrade,
+            CliCommand::MemoryList,
+            CliCommand::MemoryCreate,
+            CliCommand::MemoryView,
+            CliCommand::MemoryUpdate,
+            CliCommand::MemoryDelete,
+            CliCommand::MemorySearch,
+            CliCommand::MemoryStoreList,
             CliCommand::WorkspaceMetaView,
             CliCommand::WorkspaceMetaUpdate,
             CliCommand::WorkspacePiResourcesView,
@@ -4615,6 +5870,13 @@ impl CliCommand {
             CliCommand::SessionGetOrCreate => "session_get_or_create",
             CliCommand::SessionGetOrCreateForWorkspace => "session_get_or_create_for_workspace",
             CliCommand::SessionUpdateList => "session_update_list",
+            CliCommand::SessionMemoryList => "session_memory_list",
+            CliCommand::SessionMemoryCreate => "session_memory_create",
+            CliCommand::SessionMemoryView => "session_memory_view",
+            CliCommand::SessionMemoryUpdate => "session_memory_update",
+            CliCommand::SessionMemoryDelete => "session_memory_delete",
+            CliCommand::SessionMemorySearch => "session_memory_search",
+            CliCommand::SessionMemoryStoreList => "session_memory_store_list",
             CliCommand::SessionList => "session_list",
             CliCommand::SessionCreate => "session_create",
             CliCommand::SessionView => "session_view",
@@ -4624,6 +5886,13 @@ impl CliCommand {
             CliCommand::SessionStop => "session_stop",
             CliCommand::SessionUpdateView => "session_update_view",
             CliCommand::SessionUpgrade => "session_upgrade",
+            CliCommand::MemoryList => "memory_list",
+            CliCommand::MemoryCreate => "memory_create",
+            CliCommand::MemoryView => "memory_view",
+            CliCommand::MemoryUpdate => "memory_update",
+            CliCommand::MemoryDelete => "memory_delete",
+            CliCommand::MemorySearch => "memory_search",
+            CliCommand::MemoryStoreList => "memory_store_list",
             CliCommand::WorkspaceMetaView => "workspace_meta_view",
             CliCommand::WorkspaceMetaUpdate => "workspace_meta_update",
             CliCommand::WorkspacePiResourcesView => "workspace_pi_resources_view",

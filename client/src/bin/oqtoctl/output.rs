@@ -49,6 +49,13 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("ApiKeyCreated.scopes", &["value"]),
     ("ApiKeyView.scopes", &["value"]),
     ("OauthProviders.providers", &["id", "name"]),
+    (
+        "MemoryList.memories",
+        &["id", "memory_type", "category", "importance", "store", "content", "updated_at"],
+    ),
+    ("MemorySearchResults.memories", &["id", "rank", "memory_type", "category", "store", "content"]),
+    ("MemoryStores.stores", &["name", "memories"]),
+    ("Memory.tags", &["value"]),
     ("Array_of_ChatSummary", &["session_id", "state", "cwd", "subscriber_count", "seq"]),
     ("Array_of_FileEntry", &["path", "type", "size", "modified"]),
     ("ChatHistoryGroups.today", &["id", "title", "workspace_path", "message_count", "model", "updated_at"]),
