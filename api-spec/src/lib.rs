@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod bus;
 pub mod compat;
+pub mod feedback;
 pub mod history;
 pub mod invites;
 pub mod keys;
@@ -28,6 +29,7 @@ use dropshot::{
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use bus::{BusEvent, BusPublish, BusStats};
 use compat::Aliased;
+use feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
 use history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
     ChatHistoryQuery, ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
@@ -100,6 +102,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "projects" = { description = "Projects and per-workspace settings" },
             "onboarding" = { description = "The guided first steps and the first workspace" },
             "keys" = { description = "Personal API keys" },
+            "feedback" = { description = "Reports from users to the operators" },
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
         },
@@ -1159,6 +1162,31 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
     ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError>;
+
+    // ------------------------------------------------------------ feedback
+
+    /// Send feedback to the operators
+    ///
+    /// Stored with the author's id and username; `workspace_path`, when
+    /// given, must be one of the caller's workspaces. At most 30 reports an
+    /// hour per user. Errors: 400 for a blank title or body, 422 for an
+    /// overlong one, too many tags or a workspace outside the caller's root,
+    /// 429 past the hourly limit.
+    #[endpoint { method = POST, path = "/api/feedback", tags = ["feedback"] }]
+    async fn feedback_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<FeedbackCreate>,
+    ) -> Result<HttpResponseCreated<Feedback>, HttpError>;
+
+    /// Every user's feedback
+    ///
+    /// Admin only. Newest first, `limit` 1 to 200 (default 50) from
+    /// `offset`, with the `total`.
+    #[endpoint { method = GET, path = "/api/admin/feedback", tags = ["feedback"] }]
+    async fn feedback_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<FeedbackListQuery>,
+    ) -> Result<HttpResponseOk<FeedbackList>, HttpError>;
 
     // ----------------------------------------------------------------- bus
 

@@ -508,6 +508,61 @@ pub mod types {
             Default::default()
         }
     }
+    ///A stored report.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct Feedback {
+        pub body: ::std::string::String,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::std::string::String,
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        pub title: ::std::string::String,
+        ///Absent once the account is deleted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<::std::string::String>,
+        ///The author's username when they wrote it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_path: ::std::option::Option<::std::string::String>,
+    }
+    impl Feedback {
+        pub fn builder() -> builder::Feedback {
+            Default::default()
+        }
+    }
+    ///A report from a user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct FeedbackCreate {
+        ///1 to 20000 characters.
+        pub body: ::std::string::String,
+        ///At most 16 tags of at most 64 characters.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        ///1 to 200 characters.
+        pub title: ::std::string::String,
+        ///The workspace it is about (one of the caller's).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_path: ::std::option::Option<::std::string::String>,
+    }
+    impl FeedbackCreate {
+        pub fn builder() -> builder::FeedbackCreate {
+            Default::default()
+        }
+    }
+    ///A page of reports, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct FeedbackList {
+        pub items: ::std::vec::Vec<Feedback>,
+        pub limit: u32,
+        pub offset: u32,
+        ///How many there are, over all pages.
+        pub total: u64,
+    }
+    impl FeedbackList {
+        pub fn builder() -> builder::FeedbackList {
+            Default::default()
+        }
+    }
     ///Liveness and version of the server.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct Health {
@@ -4134,6 +4189,295 @@ pub mod types {
                     session_auto_attach: Ok(value.session_auto_attach),
                     voice: Ok(value.voice),
                     websocket_events: Ok(value.websocket_events),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Feedback {
+            body: ::std::result::Result<::std::string::String, ::std::string::String>,
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tags: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            user_name:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            workspace_path:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for Feedback {
+            fn default() -> Self {
+                Self {
+                    body: Err("no value supplied for body".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    tags: Err("no value supplied for tags".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                    user_id: Ok(Default::default()),
+                    user_name: Ok(Default::default()),
+                    workspace_path: Ok(Default::default()),
+                }
+            }
+        }
+        impl Feedback {
+            pub fn body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body =
+                    value.try_into().map_err(|e| format!("error converting supplied value for body: {e}"));
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags =
+                    value.try_into().map_err(|e| format!("error converting supplied value for tags: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for user_id: {e}"));
+                self
+            }
+            pub fn user_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user_name: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Feedback> for super::Feedback {
+            type Error = super::error::ConversionError;
+            fn try_from(value: Feedback) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    body: value.body?,
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    tags: value.tags?,
+                    title: value.title?,
+                    user_id: value.user_id?,
+                    user_name: value.user_name?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Feedback> for Feedback {
+            fn from(value: super::Feedback) -> Self {
+                Self {
+                    body: Ok(value.body),
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    tags: Ok(value.tags),
+                    title: Ok(value.title),
+                    user_id: Ok(value.user_id),
+                    user_name: Ok(value.user_name),
+                    workspace_path: Ok(value.workspace_path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FeedbackCreate {
+            body: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tags: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+            workspace_path:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for FeedbackCreate {
+            fn default() -> Self {
+                Self {
+                    body: Err("no value supplied for body".to_string()),
+                    tags: Ok(Default::default()),
+                    title: Err("no value supplied for title".to_string()),
+                    workspace_path: Ok(Default::default()),
+                }
+            }
+        }
+        impl FeedbackCreate {
+            pub fn body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body =
+                    value.try_into().map_err(|e| format!("error converting supplied value for body: {e}"));
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags =
+                    value.try_into().map_err(|e| format!("error converting supplied value for tags: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FeedbackCreate> for super::FeedbackCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: FeedbackCreate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    body: value.body?,
+                    tags: value.tags?,
+                    title: value.title?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FeedbackCreate> for FeedbackCreate {
+            fn from(value: super::FeedbackCreate) -> Self {
+                Self {
+                    body: Ok(value.body),
+                    tags: Ok(value.tags),
+                    title: Ok(value.title),
+                    workspace_path: Ok(value.workspace_path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FeedbackList {
+            items: ::std::result::Result<::std::vec::Vec<super::Feedback>, ::std::string::String>,
+            limit: ::std::result::Result<u32, ::std::string::String>,
+            offset: ::std::result::Result<u32, ::std::string::String>,
+            total: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for FeedbackList {
+            fn default() -> Self {
+                Self {
+                    items: Err("no value supplied for items".to_string()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl FeedbackList {
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Feedback>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items =
+                    value.try_into().map_err(|e| format!("error converting supplied value for items: {e}"));
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit =
+                    value.try_into().map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset =
+                    value.try_into().map_err(|e| format!("error converting supplied value for offset: {e}"));
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total =
+                    value.try_into().map_err(|e| format!("error converting supplied value for total: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FeedbackList> for super::FeedbackList {
+            type Error = super::error::ConversionError;
+            fn try_from(value: FeedbackList) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    items: value.items?,
+                    limit: value.limit?,
+                    offset: value.offset?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FeedbackList> for FeedbackList {
+            fn from(value: super::FeedbackList) -> Self {
+                Self {
+                    items: Ok(value.items),
+                    limit: Ok(value.limit),
+                    offset: Ok(value.offset),
+                    total: Ok(value.total),
                 }
             }
         }
@@ -9636,6 +9980,25 @@ impl Client {
     pub fn bus_stats(&self) -> builder::BusStats<'_> {
         builder::BusStats::new(self)
     }
+    /**Every user's feedback
+
+    Admin only. Newest first, `limit` 1 to 200 (default 50) from `offset`, with the `total`.
+
+    Sends a `GET` request to `/api/admin/feedback`
+
+    Arguments:
+    - `limit`: 1 to 200; default 50.
+    - `offset`
+    ```ignore
+    let response = client.feedback_list()
+        .limit(limit)
+        .offset(offset)
+        .send()
+        .await;
+    ```*/
+    pub fn feedback_list(&self) -> builder::FeedbackList<'_> {
+        builder::FeedbackList::new(self)
+    }
     /**Create many invite codes
 
     Admin only. All codes are created or none. Also served at the original's path `POST /api/admin/invite-codes/batch`. Errors: 422 for invalid fields.
@@ -10172,6 +10535,21 @@ impl Client {
     ```*/
     pub fn feature_list(&self) -> builder::FeatureList<'_> {
         builder::FeatureList::new(self)
+    }
+    /**Send feedback to the operators
+
+    Stored with the author's id and username; `workspace_path`, when given, must be one of the caller's workspaces. At most 30 reports an hour per user. Errors: 400 for a blank title or body, 422 for an overlong one, too many tags or a workspace outside the caller's root, 429 past the hourly limit.
+
+    Sends a `POST` request to `/api/feedback`
+
+    ```ignore
+    let response = client.feedback_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn feedback_create(&self) -> builder::FeedbackCreate<'_> {
+        builder::FeedbackCreate::new(self)
     }
     /**Health check
 
@@ -11250,6 +11628,71 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "bus_stats" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::feedback_list`]
+
+    [`Client::feedback_list`]: super::Client::feedback_list*/
+    #[derive(Debug, Clone)]
+    pub struct FeedbackList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<u32>, String>,
+        offset: Result<Option<u32>, String>,
+    }
+    impl<'a> FeedbackList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, limit: Ok(None), offset: Ok(None) }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.offset =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for offset failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/admin/feedback`
+        pub async fn send(self) -> Result<ResponseValue<types::FeedbackList>, Error<types::Error>> {
+            let Self { client, limit, offset } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/admin/feedback", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "feedback_list" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -13260,6 +13703,72 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::feedback_create`]
+
+    [`Client::feedback_create`]: super::Client::feedback_create*/
+    #[derive(Debug, Clone)]
+    pub struct FeedbackCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::FeedbackCreate, String>,
+    }
+    impl<'a> FeedbackCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FeedbackCreate>,
+            <V as std::convert::TryInto<types::FeedbackCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `FeedbackCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::FeedbackCreate) -> types::builder::FeedbackCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/feedback`
+        pub async fn send(self) -> Result<ResponseValue<types::Feedback>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::FeedbackCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/feedback", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "feedback_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -14,6 +14,7 @@ use oqto_api::OqtoApi;
 use oqto_api::auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use oqto_api::bus::{BusEvent, BusPublish, BusSource, BusStats};
 use oqto_api::compat::{self, Aliased};
+use oqto_api::feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
 use oqto_api::history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
     ChatHistoryQuery, ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
@@ -54,8 +55,8 @@ use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
-    chats, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources, projects,
-    sessions, users,
+    chats, feedback, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources,
+    projects, sessions, users,
 };
 
 /// The type that implements the API trait.
@@ -412,6 +413,22 @@ impl OqtoApi for OqtoApiImpl {
         let (ctx, path) = (rqctx.context(), path.into_inner());
         let scope = memories::session(ctx, &caller, &path.session_id).await?;
         Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.memory_id).await?))
+    }
+
+    async fn feedback_create(
+        rqctx: Ctx,
+        body: TypedBody<FeedbackCreate>,
+    ) -> Result<HttpResponseCreated<Feedback>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        Ok(HttpResponseCreated(feedback::send(rqctx.context(), &caller, body.into_inner()).await?))
+    }
+
+    async fn feedback_list(
+        rqctx: Ctx,
+        query: Query<FeedbackListQuery>,
+    ) -> Result<HttpResponseOk<FeedbackList>, HttpError> {
+        admin(&rqctx).await?;
+        Ok(HttpResponseOk(feedback::list(rqctx.context(), query.into_inner()).await?))
     }
 
     async fn bus_stats(rqctx: Ctx) -> Result<HttpResponseOk<BusStats>, HttpError> {

@@ -9,6 +9,7 @@ mod config;
 mod context;
 mod db;
 mod error;
+mod feedback;
 mod history;
 mod hstry;
 mod invites;

@@ -56,25 +56,11 @@ pub async fn session(ctx: &ServerContext, caller: &Caller, session_id: &str) -> 
 }
 
 fn name(field: &str, value: &str) -> Result<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > MAX_NAME_CHARS || value.chars().any(char::is_control) {
-        return Err(Error::Invalid(format!("{field} must be 1 to {MAX_NAME_CHARS} printable characters")));
-    }
-    Ok(value.to_string())
+    crate::util::checked_name(field, value, MAX_NAME_CHARS)
 }
 
 fn tags(given: &[String]) -> Result<Vec<String>> {
-    if given.len() > MAX_TAGS {
-        return Err(Error::Invalid(format!("at most {MAX_TAGS} tags")));
-    }
-    let mut out: Vec<String> = Vec::new();
-    for tag in given {
-        let tag = name("a tag", tag)?.to_lowercase();
-        if !out.contains(&tag) {
-            out.push(tag);
-        }
-    }
-    Ok(out)
+    crate::util::checked_tags(given, MAX_TAGS, MAX_NAME_CHARS)
 }
 
 fn limit(given: Option<u32>) -> Result<u32> {

@@ -17,7 +17,8 @@ pub async fn health(ctx: &ServerContext) -> Health {
 /// themselves off.
 pub fn features(ctx: &ServerContext) -> Features {
     Features {
-        mmry_enabled: false,
+        // Memories are embedded in the database: always there.
+        mmry_enabled: true,
         websocket_events: true,
         agent_browser_enabled: false,
         session_auto_attach: SessionAutoAttach::Off,

@@ -1,5 +1,6 @@
-//! The onboarding area: a user's guided first steps (kept in their
-//! settings under the reserved key `onboarding`) and their first workspace.
+//! The onboarding area: a user's guided first steps (their own row in the
+//! `onboarding` table, which no profile update can touch) and their first
+//! workspace.
 
 use std::path::Path;
 
@@ -11,8 +12,9 @@ use oqto_api::onboarding::{
     OnboardingUpdate, OnboardingView, UnlockedComponents, UserLevel,
 };
 
-/// The key of the user's settings that holds the state.
-pub const SETTINGS_KEY: &str = "onboarding";
+/// Changes are read-modify-write: one at a time (they are rare and quick),
+/// so that two concurrent steps of one user never lose one another.
+static CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The first workspace's directory, relative to the workspace root.
 const FIRST_WORKSPACE: &str = "main";
@@ -44,8 +46,8 @@ fn view(state: OnboardingState) -> OnboardingView {
 
 /// The caller's state (a fresh one when none is stored).
 async fn load(ctx: &ServerContext, caller: &Caller) -> Result<OnboardingState> {
-    let settings = crate::users::settings_of(ctx, &caller.user_id).await?;
-    Ok(settings.get(SETTINGS_KEY).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default())
+    let stored = crate::db::onboarding::get(&ctx.db.pool, &caller.user_id).await?;
+    Ok(stored.and_then(|state| serde_json::from_str(&state).ok()).unwrap_or_default())
 }
 
 /// Applies `change` to the caller's stored state and returns the result.
@@ -54,13 +56,14 @@ async fn change(
     caller: &Caller,
     change: impl FnOnce(&mut OnboardingState) -> Result<()>,
 ) -> Result<OnboardingView> {
+    let _one_at_a_time = CHANGES.lock().await;
     let mut state = load(ctx, caller).await?;
     if state.started_at.is_none() {
         state.started_at = Some(chrono::Utc::now());
     }
     change(&mut state)?;
-    let value = serde_json::to_value(&state).map_err(|e| Error::Internal(e.into()))?;
-    crate::users::set_managed_setting(ctx, &caller.user_id, SETTINGS_KEY, value).await?;
+    let value = serde_json::to_string(&state).map_err(|e| Error::Internal(e.into()))?;
+    crate::db::onboarding::put(&ctx.db.pool, &caller.user_id, &value).await?;
     Ok(view(state))
 }
 

@@ -14,7 +14,8 @@ use crate::db::users::{UserFilter, UserRow};
 use crate::db::{self, like_pattern, now_ms, time};
 use crate::error::{Error, Result, is_unique_violation};
 
-/// Settings keys that only the server writes.
+/// Settings keys a profile may not carry: the onboarding state has its own
+/// table, and a client of the original reads it under this name.
 const RESERVED_SETTINGS: &[&str] = &["onboarding"];
 /// Largest stored settings object, in bytes of JSON.
 const MAX_SETTINGS_BYTES: usize = 64 * 1024;
@@ -150,22 +151,6 @@ async fn store(ctx: &ServerContext, row: &mut UserRow) -> Result<UserView> {
 
 pub async fn me_view(ctx: &ServerContext, caller: &Caller) -> Result<UserView> {
     view(&load(ctx, &caller.user_id).await?)
-}
-
-/// A user's settings object.
-pub async fn settings_of(ctx: &ServerContext, user_id: &str) -> Result<Map<String, Value>> {
-    Ok(serde_json::from_str(&load(ctx, user_id).await?.settings).unwrap_or_default())
-}
-
-/// Stores a settings key that the server manages (one of the reserved keys,
-/// which `PUT /api/me` refuses).
-pub async fn set_managed_setting(ctx: &ServerContext, user_id: &str, key: &str, value: Value) -> Result<()> {
-    debug_assert!(RESERVED_SETTINGS.contains(&key));
-    let mut row = load(ctx, user_id).await?;
-    let mut settings: Map<String, Value> = serde_json::from_str(&row.settings).unwrap_or_default();
-    settings.insert(key.to_string(), value);
-    row.settings = serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?;
-    store(ctx, &mut row).await.map(drop)
 }
 
 pub async fn me_update(ctx: &ServerContext, caller: &Caller, body: MeUpdate) -> Result<UserView> {

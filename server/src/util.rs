@@ -11,6 +11,35 @@ pub fn random_token(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
 }
 
+/// A short name (a category, a store, a tag): trimmed, 1 to `max`
+/// printable characters; 422 otherwise.
+pub fn checked_name(field: &str, value: &str, max: usize) -> crate::error::Result<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(crate::error::Error::Invalid(format!("{field} must be 1 to {max} printable characters")));
+    }
+    Ok(value.to_string())
+}
+
+/// Tags: at most `max_tags`, each a [`checked_name`], lowercased, each once.
+pub fn checked_tags(
+    given: &[String],
+    max_tags: usize,
+    max_chars: usize,
+) -> crate::error::Result<Vec<String>> {
+    if given.len() > max_tags {
+        return Err(crate::error::Error::Invalid(format!("at most {max_tags} tags")));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for tag in given {
+        let tag = checked_name("a tag", tag, max_chars)?.to_lowercase();
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
 /// Writes a file readable only by its owner (mode 0600), creating parent
 /// directories.
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -582,3 +582,14 @@ async fn memory_commands() {
     let out = run(&server, &["memory", "show", "kb", &id], None);
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn feedback_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let sent = json(&server, &["feedback", "send", "Dark mode", "Please add a dark mode"], None);
+    assert_eq!(sent["user_name"], "admin");
+    let listed = json(&server, &["feedback", "list"], None);
+    assert_eq!(listed["items"][0]["title"], "Dark mode");
+}

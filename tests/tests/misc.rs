@@ -13,16 +13,23 @@ async fn health_and_features_are_public_and_truthful() {
     assert!(features.registration_enabled);
     assert!(!features.dev_mode);
     assert!(features.websocket_events, "the mux is always there");
-    assert!(!features.mmry_enabled && features.voice.is_none());
+    assert!(features.mmry_enabled, "memories are embedded in the database");
+    assert!(features.voice.is_none() && !features.agent_browser_enabled, "neither exists yet");
     assert_eq!((features.sandbox.mode.as_str(), features.sandbox.available), ("bubblewrap", true));
     assert_eq!(features.sandbox.default_profile, "development");
 }
 
 #[tokio::test]
 async fn a_server_without_a_sandbox_says_so() {
-    let off = TestServer::start_with(oqto_tests::Options::default().env("OQTO_SANDBOX__MODE", "off")).await;
+    let options = oqto_tests::Options::default()
+        .env("OQTO_SANDBOX__MODE", "off")
+        .env("OQTO_AUTH__REGISTRATION_ENABLED", "false")
+        .env("OQTO_AUTH__DEV_MODE", "true");
+    let off = TestServer::start_with(options).await;
     let features = off.anonymous().feature_list().send().await.unwrap().into_inner();
     assert_eq!((features.sandbox.mode.as_str(), features.sandbox.available), ("off", false));
+    // Every flag follows the running configuration.
+    assert!(!features.registration_enabled && features.dev_mode);
     assert!(off.log().contains("!!! SANDBOX OFF"), "the operator is told loudly (on stderr, at once)");
     let broken = TestServer::start_with(
         oqto_tests::Options::default().env("OQTO_SANDBOX__BWRAP", "/nonexistent/bwrap"),

@@ -90,4 +90,18 @@ async fn onboarding_moves_through_its_stages_per_user() {
     settings.insert("onboarding".into(), serde_json::json!({ "completed": false }));
     let body = types::MeUpdate { settings: Some(settings), ..Default::default() };
     assert_eq!(status(client.me_update().body(body).send().await), 422);
+    // Profile changes leave it alone, and no step is lost when steps and
+    // updates race: five steps from the start complete it.
+    client.onboarding_reset().send().await.unwrap();
+    let steps = (0..5).map(|_| client.onboarding_advance().send());
+    let updates = (0..8).map(|n| {
+        let mut settings = serde_json::Map::new();
+        settings.insert("theme".into(), serde_json::json!(n));
+        client.me_update().body(types::MeUpdate { settings: Some(settings), ..Default::default() }).send()
+    });
+    let (steps, updates) = tokio::join!(futures::future::join_all(steps), futures::future::join_all(updates));
+    assert!(steps.iter().all(|r| r.is_ok()) && updates.iter().all(|r| r.is_ok()));
+    let after = client.onboarding_view().send().await.unwrap().into_inner();
+    assert!(after.completed, "completion survived every profile update");
+    assert!(client.me_view().send().await.unwrap().into_inner().settings.contains_key("theme"));
 }

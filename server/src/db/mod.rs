@@ -6,11 +6,13 @@
 //! booleans as 0/1 integers so that both backends decode them alike.
 
 pub mod chats;
+pub mod feedback;
 pub mod history;
 pub mod invites;
 pub mod keys;
 pub mod locations;
 pub mod memories;
+pub mod onboarding;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

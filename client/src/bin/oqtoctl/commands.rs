@@ -78,6 +78,8 @@ pub fn place(op: CliCommand) -> Place {
         C::SessionMemoryView => G(at("memory session show").alias(&["view"])),
         C::SessionMemoryUpdate => G(at("memory session edit")),
         C::SessionMemoryDelete => G(at("memory session rm").alias(&["delete"])),
+        C::FeedbackCreate => G(at("feedback send").positional(&["title", "body"])),
+        C::FeedbackList => G(at("feedback list")),
         C::BusStats => G(at("admin bus stats")),
         C::BusPublish => G(at("admin bus publish").positional(&["topic"])),
         // A user is named by id, username or email (resolved before the call).
@@ -168,6 +170,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("admin bus", "The event bus: counters and publishing (administrators)"),
     ("admin sessions", "Every user's workspace sessions (administrators)"),
     ("auth", "How one signs in"),
+    ("feedback", "Tell the operators something; read what users told them (administrators)"),
     ("history", "Your chat history: list, grouped, view, messages, update, search"),
     ("invite", "Manage invite codes (administrators)"),
     ("key", "Your personal API keys (`Authorization: Bearer oqto_…`)"),

@@ -14,6 +14,7 @@ impl<T: CliConfig> Cli<T> {
         match cmd {
             CliCommand::BusPublish => Self::cli_bus_publish(),
             CliCommand::BusStats => Self::cli_bus_stats(),
+            CliCommand::FeedbackList => Self::cli_feedback_list(),
             CliCommand::InviteCodeBatchCreate => Self::cli_invite_code_batch_create(),
             CliCommand::InviteCodeStats => Self::cli_invite_code_stats(),
             CliCommand::InviteCodeList => Self::cli_invite_code_list(),
@@ -46,6 +47,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryUpdate => Self::cli_chat_history_update(),
             CliCommand::ChatHistoryMessageList => Self::cli_chat_history_message_list(),
             CliCommand::FeatureList => Self::cli_feature_list(),
+            CliCommand::FeedbackCreate => Self::cli_feedback_create(),
             CliCommand::HealthView => Self::cli_health_view(),
             CliCommand::ApiKeyList => Self::cli_api_key_list(),
             CliCommand::ApiKeyCreate => Self::cli_api_key_create(),
@@ -205,6 +207,25 @@ impl<T: CliConfig> Cli<T> {
         ::clap::Command::new("")
             .about(
                 "The event bus's counters\n\nAdmin only. Events published, delivered, and dropped (over a subscriber's or publisher's rate, or refused for a scope the caller may not use), subscribers, and the ring of recent events `pull` reads.",
+            )
+    }
+    pub fn cli_feedback_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("limit")
+                    .long("limit")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("1 to 200; default 50."),
+            )
+            .arg(
+                ::clap::Arg::new("offset")
+                    .long("offset")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .about(
+                "Every user's feedback\n\nAdmin only. Newest first, `limit` 1 to 200 (default 50) from `offset`, with the `total`.",
             )
     }
     pub fn cli_invite_code_batch_create() -> ::clap::Command {
@@ -1027,6 +1048,47 @@ impl<T: CliConfig> Cli<T> {
         ::clap::Command::new("")
             .about(
                 "Feature flags\n\nPublic. Says which optional parts of the product this server offers, as configured.",
+            )
+    }
+    pub fn cli_feedback_create() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("body")
+                    .long("body")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("1 to 20000 characters."),
+            )
+            .arg(
+                ::clap::Arg::new("title")
+                    .long("title")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("1 to 200 characters."),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("The workspace it is about (one of the caller's)."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Send feedback to the operators\n\nStored with the author's id and username; `workspace_path`, when given, must be one of the caller's workspaces. At most 30 reports an hour per user. Errors: 400 for a blank title or body, 422 for an overlong one, too many tags or a workspace outside the caller's root, 429 past the hourly limit.",
             )
     }
     pub fn cli_health_view() -> ::clap::Command {
@@ -2593,6 +2655,7 @@ impl<T: CliConfig> Cli<T> {
         match cmd {
             CliCommand::BusPublish => self.execute_bus_publish(matches).await,
             CliCommand::BusStats => self.execute_bus_stats(matches).await,
+            CliCommand::FeedbackList => self.execute_feedback_list(matches).await,
             CliCommand::InviteCodeBatchCreate => self.execute_invite_code_batch_create(matches).await,
             CliCommand::InviteCodeStats => self.execute_invite_code_stats(matches).await,
             CliCommand::InviteCodeList => self.execute_invite_code_list(matches).await,
@@ -2625,6 +2688,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryUpdate => self.execute_chat_history_update(matches).await,
             CliCommand::ChatHistoryMessageList => self.execute_chat_history_message_list(matches).await,
             CliCommand::FeatureList => self.execute_feature_list(matches).await,
+            CliCommand::FeedbackCreate => self.execute_feedback_create(matches).await,
             CliCommand::HealthView => self.execute_health_view(matches).await,
             CliCommand::ApiKeyList => self.execute_api_key_list(matches).await,
             CliCommand::ApiKeyCreate => self.execute_api_key_create(matches).await,
@@ -2739,6 +2803,27 @@ impl<T: CliConfig> Cli<T> {
     pub async fn execute_bus_stats(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.bus_stats();
         self.config.execute_bus_stats(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_feedback_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.feedback_list();
+        if let Some(value) = matches.get_one::<u32>("limit") {
+            request = request.limit(value.clone());
+        }
+        if let Some(value) = matches.get_one::<u32>("offset") {
+            request = request.offset(value.clone());
+        }
+        self.config.execute_feedback_list(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -3484,6 +3569,37 @@ impl<T: CliConfig> Cli<T> {
     pub async fn execute_feature_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.feature_list();
         self.config.execute_feature_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_feedback_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.feedback_create();
+        if let Some(value) = matches.get_one::<::std::string::String>("body") {
+            request = request.body_map(|body| body.body(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("title") {
+            request = request.body_map(|body| body.title(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.body_map(|body| body.workspace_path(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::FeedbackCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_feedback_create(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -4954,6 +5070,13 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_feedback_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::FeedbackList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_invite_code_batch_create(
         &self,
         matches: &::clap::ArgMatches,
@@ -5175,6 +5298,13 @@ pub trait CliConfig {
         &self,
         matches: &::clap::ArgMatches,
         request: &mut builder::FeatureList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_feedback_create(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::FeedbackCreate,
     ) -> anyhow::Result<()> {
         Ok(())
     }
@@ -5610,6 +5740,7 @@ pub trait CliConfig {
 pub enum CliCommand {
     BusPublish,
     BusStats,
+    FeedbackList,
     InviteCodeBatchCreate,
     InviteCodeStats,
     InviteCodeList,
@@ -5642,6 +5773,7 @@ pub enum CliCommand {
     ChatHistoryUpdate,
     ChatHistoryMessageList,
     FeatureList,
+    FeedbackCreate,
     HealthView,
     ApiKeyList,
     ApiKeyCreate,
@@ -5709,6 +5841,7 @@ impl CliCommand {
         vec![
             CliCommand::BusPublish,
             CliCommand::BusStats,
+            CliCommand::FeedbackList,
             CliCommand::InviteCodeBatchCreate,
             CliCommand::InviteCodeStats,
             CliCommand::InviteCodeList,
@@ -5741,6 +5874,7 @@ impl CliCommand {
             CliCommand::ChatHistoryUpdate,
             CliCommand::ChatHistoryMessageList,
             CliCommand::FeatureList,
+            CliCommand::FeedbackCreate,
             CliCommand::HealthView,
             CliCommand::ApiKeyList,
             CliCommand::ApiKeyCreate,
@@ -5809,6 +5943,7 @@ impl CliCommand {
         match self {
             CliCommand::BusPublish => "bus_publish",
             CliCommand::BusStats => "bus_stats",
+            CliCommand::FeedbackList => "feedback_list",
             CliCommand::InviteCodeBatchCreate => "invite_code_batch_create",
             CliCommand::InviteCodeStats => "invite_code_stats",
             CliCommand::InviteCodeList => "invite_code_list",
@@ -5841,6 +5976,7 @@ impl CliCommand {
             CliCommand::ChatHistoryUpdate => "chat_history_update",
             CliCommand::ChatHistoryMessageList => "chat_history_message_list",
             CliCommand::FeatureList => "feature_list",
+            CliCommand::FeedbackCreate => "feedback_create",
             CliCommand::HealthView => "health_view",
             CliCommand::ApiKeyList => "api_key_list",
             CliCommand::ApiKeyCreate => "api_key_create",

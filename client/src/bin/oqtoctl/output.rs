@@ -49,6 +49,8 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("ApiKeyCreated.scopes", &["value"]),
     ("ApiKeyView.scopes", &["value"]),
     ("OauthProviders.providers", &["id", "name"]),
+    ("Feedback.tags", &["value"]),
+    ("FeedbackList.items", &["id", "created_at", "user_name", "title", "workspace_path"]),
     (
         "MemoryList.memories",
         &["id", "memory_type", "category", "importance", "store", "content", "updated_at"],
