@@ -17,8 +17,11 @@ pub mod misc;
 pub mod mux;
 pub mod onboarding;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 pub mod workspace;
+
+use std::collections::BTreeMap;
 
 use dropshot::{
     Body, EndpointTagPolicy, FreeformBody, HttpError, HttpResponseCreated, HttpResponseDeleted,
@@ -55,6 +58,7 @@ use sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
 };
+use settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
 use users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
@@ -103,6 +107,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "onboarding" = { description = "The guided first steps and the first workspace" },
             "keys" = { description = "Personal API keys" },
             "feedback" = { description = "Reports from users to the operators" },
+            "settings" = { description = "The server's configuration and each user's own settings" },
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
         },
@@ -1162,6 +1167,67 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
     ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError>;
+
+    // ------------------------------------------------------------ settings
+
+    /// The settings schema
+    ///
+    /// A JSON schema of `app`'s keys, each marked `x-scope` (`user`: every
+    /// user sets their own; `admin`: the server's, administrators only),
+    /// `x-live` (takes effect at once) and, for secrets, `x-secret`. Users
+    /// see only the keys they may set. `oqto`'s schema is generated from the
+    /// server's configuration types. Errors: 404 for an unknown app.
+    #[endpoint { method = GET, path = "/api/settings/schema", tags = ["settings"] }]
+    async fn settings_schema_view(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<SettingsQuery>,
+    ) -> Result<HttpResponseOk<serde_json::Value>, HttpError>;
+
+    /// The settings' values
+    ///
+    /// Every key the caller sees, by dotted path: its value, whether it is
+    /// set, its default, its scope and whether a change is live. Secrets
+    /// (a database URL, API keys) are never returned: `has_value` says
+    /// whether there is one. `pi-agent` and `pi-models` are the caller's own
+    /// agent `settings.json` and `models.json`. Errors: 404 for an unknown
+    /// app, 409 for an agent file that is not valid JSON.
+    #[endpoint { method = GET, path = "/api/settings", tags = ["settings"] }]
+    async fn settings_view(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<SettingsQuery>,
+    ) -> Result<HttpResponseOk<BTreeMap<String, SettingValue>>, HttpError>;
+
+    /// Change settings
+    ///
+    /// Each value is checked against the schema first; one bad value
+    /// refuses the whole change and nothing is written. A user's keys are
+    /// stored for that user only; server keys (administrators) go to the
+    /// config file, written atomically with the previous version kept as
+    /// `.bak`, and what can change while running (log level, idle timeouts,
+    /// session and agent limits, registration, login limits) takes effect at
+    /// once; `restart_required` lists the rest. `null` returns a key to its
+    /// default. Errors: 400 without values, 403 for a server key from a
+    /// user, 422 naming every unknown or invalid key and why (also for a key
+    /// set by an environment variable or a flag).
+    #[endpoint { method = PATCH, path = "/api/settings", tags = ["settings"] }]
+    async fn settings_update(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<SettingsQuery>,
+        body: TypedBody<SettingsUpdate>,
+    ) -> Result<HttpResponseOk<SettingsUpdated>, HttpError>;
+
+    /// Re-read the settings
+    ///
+    /// `oqto` (administrators): re-reads the config file (as the server also
+    /// does when the file changes); an invalid file is refused with the
+    /// reason and the running configuration stays. The agent apps are read
+    /// on every request; reloading them changes nothing. Errors: 403, 422
+    /// for an invalid file.
+    #[endpoint { method = POST, path = "/api/settings/reload", tags = ["settings"] }]
+    async fn settings_reload(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<SettingsQuery>,
+    ) -> Result<HttpResponseOk<SettingsReloaded>, HttpError>;
 
     // ------------------------------------------------------------ feedback
 

@@ -1986,6 +1986,119 @@ pub mod types {
             Default::default()
         }
     }
+    ///Who may change a key.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum SettingScope {
+        ///Every user, for themselves (stored per user).
+        #[serde(rename = "user")]
+        User,
+        ///Administrators, for the whole server (the config file).
+        #[serde(rename = "admin")]
+        Admin,
+    }
+    impl ::std::fmt::Display for SettingScope {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::User => f.write_str("user"),
+                Self::Admin => f.write_str("admin"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SettingScope {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "user" => Ok(Self::User),
+                "admin" => Ok(Self::Admin),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SettingScope {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SettingScope {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///One key's state.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct SettingValue {
+        ///The value it has when not set (absent for a secret).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub default: ::std::option::Option<::serde_json::Value>,
+        ///For a secret: whether it has a value (which is never shown).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub has_value: ::std::option::Option<bool>,
+        ///Whether it is set (by the caller, for a user key; in the file, the environment or a flag, for a server key) rather than defaulted.
+        pub is_configured: bool,
+        ///Whether a change takes effect at once (else at the next start).
+        pub live: bool,
+        pub scope: SettingScope,
+        ///The value in force (absent for a secret).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<::serde_json::Value>,
+    }
+    impl SettingValue {
+        pub fn builder() -> builder::SettingValue {
+            Default::default()
+        }
+    }
+    ///The result of re-reading the settings.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct SettingsReloaded {
+        ///Keys whose new value takes effect only at the next start.
+        pub restart_required: ::std::vec::Vec<::std::string::String>,
+        ///Always `reloaded`.
+        pub status: ::std::string::String,
+    }
+    impl SettingsReloaded {
+        pub fn builder() -> builder::SettingsReloaded {
+            Default::default()
+        }
+    }
+    ///Changes by dotted key; `null` returns a key to its default.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct SettingsUpdate {
+        pub values: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SettingsUpdate {
+        pub fn builder() -> builder::SettingsUpdate {
+            Default::default()
+        }
+    }
+    ///The result of a change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct SettingsUpdated {
+        ///Changed keys that take effect only at the next start.
+        pub restart_required: ::std::vec::Vec<::std::string::String>,
+        ///Every key the caller sees, after the change.
+        pub values: ::std::collections::HashMap<::std::string::String, SettingValue>,
+    }
+    impl SettingsUpdated {
+        pub fn builder() -> builder::SettingsUpdated {
+            Default::default()
+        }
+    }
     ///The parts of the interface a user has unlocked.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct UnlockedComponents {
@@ -8557,6 +8670,245 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SettingValue {
+            default: ::std::result::Result<::std::option::Option<::serde_json::Value>, ::std::string::String>,
+            has_value: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            is_configured: ::std::result::Result<bool, ::std::string::String>,
+            live: ::std::result::Result<bool, ::std::string::String>,
+            scope: ::std::result::Result<super::SettingScope, ::std::string::String>,
+            value: ::std::result::Result<::std::option::Option<::serde_json::Value>, ::std::string::String>,
+        }
+        impl ::std::default::Default for SettingValue {
+            fn default() -> Self {
+                Self {
+                    default: Ok(Default::default()),
+                    has_value: Ok(Default::default()),
+                    is_configured: Err("no value supplied for is_configured".to_string()),
+                    live: Err("no value supplied for live".to_string()),
+                    scope: Err("no value supplied for scope".to_string()),
+                    value: Ok(Default::default()),
+                }
+            }
+        }
+        impl SettingValue {
+            pub fn default<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default =
+                    value.try_into().map_err(|e| format!("error converting supplied value for default: {e}"));
+                self
+            }
+            pub fn has_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_value = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for has_value: {e}"));
+                self
+            }
+            pub fn is_configured<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_configured = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for is_configured: {e}"));
+                self
+            }
+            pub fn live<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.live =
+                    value.try_into().map_err(|e| format!("error converting supplied value for live: {e}"));
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SettingScope>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope =
+                    value.try_into().map_err(|e| format!("error converting supplied value for scope: {e}"));
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value =
+                    value.try_into().map_err(|e| format!("error converting supplied value for value: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SettingValue> for super::SettingValue {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SettingValue) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    default: value.default?,
+                    has_value: value.has_value?,
+                    is_configured: value.is_configured?,
+                    live: value.live?,
+                    scope: value.scope?,
+                    value: value.value?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SettingValue> for SettingValue {
+            fn from(value: super::SettingValue) -> Self {
+                Self {
+                    default: Ok(value.default),
+                    has_value: Ok(value.has_value),
+                    is_configured: Ok(value.is_configured),
+                    live: Ok(value.live),
+                    scope: Ok(value.scope),
+                    value: Ok(value.value),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SettingsReloaded {
+            restart_required:
+                ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SettingsReloaded {
+            fn default() -> Self {
+                Self {
+                    restart_required: Err("no value supplied for restart_required".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl SettingsReloaded {
+            pub fn restart_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.restart_required = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for restart_required: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status =
+                    value.try_into().map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SettingsReloaded> for super::SettingsReloaded {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SettingsReloaded,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { restart_required: value.restart_required?, status: value.status? })
+            }
+        }
+        impl ::std::convert::From<super::SettingsReloaded> for SettingsReloaded {
+            fn from(value: super::SettingsReloaded) -> Self {
+                Self { restart_required: Ok(value.restart_required), status: Ok(value.status) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SettingsUpdate {
+            values: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SettingsUpdate {
+            fn default() -> Self {
+                Self { values: Err("no value supplied for values".to_string()) }
+            }
+        }
+        impl SettingsUpdate {
+            pub fn values<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.values =
+                    value.try_into().map_err(|e| format!("error converting supplied value for values: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SettingsUpdate> for super::SettingsUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SettingsUpdate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { values: value.values? })
+            }
+        }
+        impl ::std::convert::From<super::SettingsUpdate> for SettingsUpdate {
+            fn from(value: super::SettingsUpdate) -> Self {
+                Self { values: Ok(value.values) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SettingsUpdated {
+            restart_required:
+                ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            values: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, super::SettingValue>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SettingsUpdated {
+            fn default() -> Self {
+                Self {
+                    restart_required: Err("no value supplied for restart_required".to_string()),
+                    values: Err("no value supplied for values".to_string()),
+                }
+            }
+        }
+        impl SettingsUpdated {
+            pub fn restart_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.restart_required = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for restart_required: {e}"));
+                self
+            }
+            pub fn values<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::collections::HashMap<::std::string::String, super::SettingValue>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.values =
+                    value.try_into().map_err(|e| format!("error converting supplied value for values: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SettingsUpdated> for super::SettingsUpdated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SettingsUpdated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { restart_required: value.restart_required?, values: value.values? })
+            }
+        }
+        impl ::std::convert::From<super::SettingsUpdated> for SettingsUpdated {
+            fn from(value: super::SettingsUpdated) -> Self {
+                Self { restart_required: Ok(value.restart_required), values: Ok(value.values) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UnlockedComponents {
             canvas: ::std::result::Result<bool, ::std::string::String>,
             file_tree: ::std::result::Result<bool, ::std::string::String>,
@@ -11253,6 +11605,76 @@ impl Client {
     ```*/
     pub fn session_upgrade(&self) -> builder::SessionUpgrade<'_> {
         builder::SessionUpgrade::new(self)
+    }
+    /**The settings' values
+
+    Every key the caller sees, by dotted path: its value, whether it is set, its default, its scope and whether a change is live. Secrets (a database URL, API keys) are never returned: `has_value` says whether there is one. `pi-agent` and `pi-models` are the caller's own agent `settings.json` and `models.json`. Errors: 404 for an unknown app, 409 for an agent file that is not valid JSON.
+
+    Sends a `GET` request to `/api/settings`
+
+    Arguments:
+    - `app`: `oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).
+    ```ignore
+    let response = client.settings_view()
+        .app(app)
+        .send()
+        .await;
+    ```*/
+    pub fn settings_view(&self) -> builder::SettingsView<'_> {
+        builder::SettingsView::new(self)
+    }
+    /**Change settings
+
+    Each value is checked against the schema first; one bad value refuses the whole change and nothing is written. A user's keys are stored for that user only; server keys (administrators) go to the config file, written atomically with the previous version kept as `.bak`, and what can change while running (log level, idle timeouts, session and agent limits, registration, login limits) takes effect at once; `restart_required` lists the rest. `null` returns a key to its default. Errors: 400 without values, 403 for a server key from a user, 422 naming every unknown or invalid key and why (also for a key set by an environment variable or a flag).
+
+    Sends a `PATCH` request to `/api/settings`
+
+    Arguments:
+    - `app`: `oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).
+    - `body`
+    ```ignore
+    let response = client.settings_update()
+        .app(app)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn settings_update(&self) -> builder::SettingsUpdate<'_> {
+        builder::SettingsUpdate::new(self)
+    }
+    /**Re-read the settings
+
+    `oqto` (administrators): re-reads the config file (as the server also does when the file changes); an invalid file is refused with the reason and the running configuration stays. The agent apps are read on every request; reloading them changes nothing. Errors: 403, 422 for an invalid file.
+
+    Sends a `POST` request to `/api/settings/reload`
+
+    Arguments:
+    - `app`: `oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).
+    ```ignore
+    let response = client.settings_reload()
+        .app(app)
+        .send()
+        .await;
+    ```*/
+    pub fn settings_reload(&self) -> builder::SettingsReload<'_> {
+        builder::SettingsReload::new(self)
+    }
+    /**The settings schema
+
+    A JSON schema of `app`'s keys, each marked `x-scope` (`user`: every user sets their own; `admin`: the server's, administrators only), `x-live` (takes effect at once) and, for secrets, `x-secret`. Users see only the keys they may set. `oqto`'s schema is generated from the server's configuration types. Errors: 404 for an unknown app.
+
+    Sends a `GET` request to `/api/settings/schema`
+
+    Arguments:
+    - `app`: `oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).
+    ```ignore
+    let response = client.settings_schema_view()
+        .app(app)
+        .send()
+        .await;
+    ```*/
+    pub fn settings_schema_view(&self) -> builder::SettingsSchemaView<'_> {
+        builder::SettingsSchemaView::new(self)
     }
     /**List a workspace's memories
 
@@ -16388,6 +16810,258 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "session_upgrade" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::settings_view`]
+
+    [`Client::settings_view`]: super::Client::settings_view*/
+    #[derive(Debug, Clone)]
+    pub struct SettingsView<'a> {
+        client: &'a super::Client,
+        app: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> SettingsView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, app: Ok(None) }
+        }
+        pub fn app<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for app failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/settings`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::collections::HashMap<::std::string::String, types::SettingValue>>,
+            Error<types::Error>,
+        > {
+            let Self { client, app } = self;
+            let app = app.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/settings", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("app", &app))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "settings_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::settings_update`]
+
+    [`Client::settings_update`]: super::Client::settings_update*/
+    #[derive(Debug, Clone)]
+    pub struct SettingsUpdate<'a> {
+        client: &'a super::Client,
+        app: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::SettingsUpdate, String>,
+    }
+    impl<'a> SettingsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, app: Ok(None), body: Ok(::std::default::Default::default()) }
+        }
+        pub fn app<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for app failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SettingsUpdate>,
+            <V as std::convert::TryInto<types::SettingsUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `SettingsUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::SettingsUpdate) -> types::builder::SettingsUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/settings`
+        pub async fn send(self) -> Result<ResponseValue<types::SettingsUpdated>, Error<types::Error>> {
+            let Self { client, app, body } = self;
+            let app = app.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::SettingsUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/settings", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("app", &app))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "settings_update" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::settings_reload`]
+
+    [`Client::settings_reload`]: super::Client::settings_reload*/
+    #[derive(Debug, Clone)]
+    pub struct SettingsReload<'a> {
+        client: &'a super::Client,
+        app: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> SettingsReload<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, app: Ok(None) }
+        }
+        pub fn app<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for app failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/settings/reload`
+        pub async fn send(self) -> Result<ResponseValue<types::SettingsReloaded>, Error<types::Error>> {
+            let Self { client, app } = self;
+            let app = app.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/settings/reload", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("app", &app))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "settings_reload" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::settings_schema_view`]
+
+    [`Client::settings_schema_view`]: super::Client::settings_schema_view*/
+    #[derive(Debug, Clone)]
+    pub struct SettingsSchemaView<'a> {
+        client: &'a super::Client,
+        app: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> SettingsSchemaView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, app: Ok(None) }
+        }
+        pub fn app<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for app failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/settings/schema`
+        pub async fn send(self) -> Result<ResponseValue<::serde_json::Value>, Error<types::Error>> {
+            let Self { client, app } = self;
+            let app = app.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/settings/schema", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("app", &app))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "settings_schema_view" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

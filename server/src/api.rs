@@ -39,6 +39,7 @@ use oqto_api::sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
 };
+use oqto_api::settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
 use oqto_api::users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
@@ -56,7 +57,7 @@ use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
     chats, feedback, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources,
-    projects, sessions, users,
+    projects, sessions, settings, users,
 };
 
 /// The type that implements the API trait.
@@ -413,6 +414,61 @@ impl OqtoApi for OqtoApiImpl {
         let (ctx, path) = (rqctx.context(), path.into_inner());
         let scope = memories::session(ctx, &caller, &path.session_id).await?;
         Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.memory_id).await?))
+    }
+
+    async fn settings_schema_view(
+        rqctx: Ctx,
+        query: Query<SettingsQuery>,
+    ) -> Result<HttpResponseOk<serde_json::Value>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
+            settings::Which::Oqto => settings::oqto::schema_for(ctx, &caller),
+            settings::Which::Pi(app) => app.schema(),
+        }))
+    }
+
+    async fn settings_view(
+        rqctx: Ctx,
+        query: Query<SettingsQuery>,
+    ) -> Result<HttpResponseOk<std::collections::BTreeMap<String, SettingValue>>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let ctx = rqctx.context();
+        Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
+            settings::Which::Oqto => settings::oqto::view(ctx, &caller).await?,
+            settings::Which::Pi(app) => settings::pi::view(ctx, &caller, app)?,
+        }))
+    }
+
+    async fn settings_update(
+        rqctx: Ctx,
+        query: Query<SettingsQuery>,
+        body: TypedBody<SettingsUpdate>,
+    ) -> Result<HttpResponseOk<SettingsUpdated>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let (ctx, values) = (rqctx.context(), body.into_inner().values);
+        Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
+            settings::Which::Oqto => settings::oqto::update(ctx, &caller, values).await?,
+            settings::Which::Pi(app) => SettingsUpdated {
+                values: settings::pi::update(ctx, &caller, app, values)?,
+                restart_required: Vec::new(),
+            },
+        }))
+    }
+
+    async fn settings_reload(
+        rqctx: Ctx,
+        query: Query<SettingsQuery>,
+    ) -> Result<HttpResponseOk<SettingsReloaded>, HttpError> {
+        let caller = caller(&rqctx).await?;
+        let restart_required = match settings::which(query.into_inner().app.as_deref())? {
+            settings::Which::Oqto => {
+                caller.require_admin()?;
+                settings::reload(rqctx.context()).await?
+            }
+            settings::Which::Pi(_) => Vec::new(),
+        };
+        Ok(HttpResponseOk(SettingsReloaded { status: "reloaded".into(), restart_required }))
     }
 
     async fn feedback_create(

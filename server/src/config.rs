@@ -11,10 +11,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where the database, the JWT secret and per-user data live.
@@ -30,10 +31,31 @@ pub struct Config {
     pub history: HistoryConfig,
     pub projects: ProjectsConfig,
     pub log: LogConfig,
+    /// Each user's preferences for the web client; the values here are the
+    /// defaults, every user may set their own (`PATCH /api/settings`).
+    pub ui: UiConfig,
+}
+
+/// A user's preferences for the web client.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    /// `system`, `light` or `dark`.
+    pub theme: String,
+    /// The interface language, a BCP 47 tag (`en`, `de-AT`).
+    pub language: String,
+    /// Keyboard shortcuts: action name to key binding (`mod+k`).
+    pub shortcuts: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig { theme: "system".into(), language: "en".into(), shortcuts: Default::default() }
+    }
 }
 
 /// Projects.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProjectsConfig {
     /// Directory of project templates (one subdirectory each); empty means
@@ -52,7 +74,7 @@ pub struct ProjectsConfig {
 }
 
 /// Chat history.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HistoryConfig {
     /// gRPC URL of an hstry service (`http://host:port`). Empty: the embedded
@@ -62,7 +84,7 @@ pub struct HistoryConfig {
 }
 
 /// Agent sandboxing.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxConfig {
     /// `bubblewrap` (every process on a user's behalf runs in a bubblewrap
@@ -81,7 +103,7 @@ pub struct SandboxConfig {
 }
 
 /// How processes on a user's behalf are isolated.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SandboxKind {
     #[default]
@@ -101,7 +123,7 @@ impl Default for SandboxConfig {
 }
 
 /// Where users' workspaces live.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkspaceConfig {
     /// Each user's workspace root; `{user_id}` and `{username}` are
@@ -110,7 +132,7 @@ pub struct WorkspaceConfig {
 }
 
 /// Workspace sessions.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionsConfig {
     /// Running sessions per user; starting one more stops the least
@@ -121,7 +143,7 @@ pub struct SessionsConfig {
 }
 
 /// The agent processes that run chats.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
     /// Program and arguments of the agent in RPC mode. The server adds
@@ -153,7 +175,7 @@ pub struct AgentConfig {
 }
 
 /// The multiplexed WebSocket.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MuxConfig {
     /// Seconds between application-level pings (and token re-checks).
@@ -194,7 +216,7 @@ impl Default for MuxConfig {
 }
 
 /// The HTTP listener.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address and port to listen on.
@@ -207,7 +229,7 @@ pub struct ServerConfig {
 }
 
 /// Storage.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://…` or `postgres://…`; empty means SQLite at
@@ -218,7 +240,7 @@ pub struct DatabaseConfig {
 }
 
 /// Authentication.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Enables `POST /api/auth/dev-login` (loopback callers only).
@@ -241,7 +263,7 @@ pub struct AuthConfig {
 }
 
 /// Logging.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// trace, debug, info, warn, error or critical.
@@ -263,6 +285,7 @@ impl Default for Config {
             history: HistoryConfig::default(),
             projects: ProjectsConfig::default(),
             log: LogConfig::default(),
+            ui: UiConfig::default(),
         }
     }
 }
@@ -322,44 +345,29 @@ impl Config {
 
     /// Loads the configuration. An explicitly named file must exist; the
     /// default file is read when present.
+    #[cfg(test)]
     pub fn load(
         explicit: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
         overrides: &Overrides,
     ) -> Result<Config> {
-        let mut tree = toml::Value::try_from(Config::default())?;
-        let file = explicit.map(Path::to_path_buf).unwrap_or_else(Config::default_path);
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let from_file: toml::Value = toml::from_str(&text)
-                    .with_context(|| format!("parsing config file {}", file.display()))?;
-                merge(&mut tree, from_file);
-            }
-            Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
-        }
-        for (name, value) in env {
-            apply_env(&mut tree, &name, &value)?;
-        }
-        let mut config: Config =
-            tree.try_into().with_context(|| format!("invalid configuration (file {})", file.display()))?;
-        if let Some(bind) = overrides.bind {
-            config.server.bind = bind;
-        }
-        if let Some(dir) = &overrides.data_dir {
-            config.data_dir = dir.clone();
-        }
-        if let Some(url) = &overrides.database_url {
-            config.database.url = url.clone();
-        }
-        if let Some(dev) = overrides.dev_mode {
-            config.auth.dev_mode = dev;
-        }
-        config.validate()?;
-        Ok(config)
+        Sources::read(explicit, env, overrides)?.config()
     }
 
-    fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> Result<()> {
+        if !LOG_LEVELS.contains(&self.log.level.as_str()) {
+            bail!("log.level must be one of {}", LOG_LEVELS.join(", "));
+        }
+        if !["system", "light", "dark"].contains(&self.ui.theme.as_str()) {
+            bail!("ui.theme must be system, light or dark");
+        }
+        let language = &self.ui.language;
+        if language.is_empty()
+            || language.len() > 35
+            || !language.split('-').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            bail!("ui.language must be a language tag such as en or de-AT");
+        }
         if self.auth.token_ttl_secs == 0 {
             bail!("auth.token_ttl_secs must be positive");
         }
@@ -429,6 +437,109 @@ impl Config {
         } else {
             self.auth.jwt_secret_file.clone()
         }
+    }
+}
+
+/// The levels `log.level` takes.
+pub const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "critical"];
+
+/// Where the configuration comes from: defaults, the file, the environment
+/// and the command line. The file is what `PATCH /api/settings` changes;
+/// keys set by the environment or a flag stay as set (they are "pinned").
+#[derive(Clone, Debug)]
+pub struct Sources {
+    /// The config file (it need not exist).
+    pub file: PathBuf,
+    /// The file's contents (an empty table when there is no file).
+    pub file_tree: toml::Table,
+    env: Vec<(String, String)>,
+    overrides: Overrides,
+}
+
+impl Sources {
+    /// Reads the file (an explicitly named one must exist).
+    pub fn read(
+        explicit: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Sources> {
+        let file = explicit.map(Path::to_path_buf).unwrap_or_else(Config::default_path);
+        let file_tree = match std::fs::read_to_string(&file) {
+            Ok(text) => Self::parse(&file, &text)?,
+            Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+        };
+        let env = env.into_iter().filter(|(name, _)| name.starts_with("OQTO_")).collect();
+        Ok(Sources { file, file_tree, env, overrides: overrides.clone() })
+    }
+
+    /// A config file's text as a table.
+    pub fn parse(file: &Path, text: &str) -> Result<toml::Table> {
+        toml::from_str(text).with_context(|| format!("parsing config file {}", file.display()))
+    }
+
+    /// The configuration these sources give.
+    pub fn config(&self) -> Result<Config> {
+        self.config_with(&self.file_tree)
+    }
+
+    /// The configuration with `file_tree` in place of the file.
+    pub fn config_with(&self, file_tree: &toml::Table) -> Result<Config> {
+        let mut tree = toml::Value::try_from(Config::default())?;
+        merge(&mut tree, toml::Value::Table(file_tree.clone()));
+        for (name, value) in &self.env {
+            apply_env(&mut tree, name, value)?;
+        }
+        let mut config: Config = tree
+            .try_into()
+            .with_context(|| format!("invalid configuration (file {})", self.file.display()))?;
+        let o = &self.overrides;
+        if let Some(bind) = o.bind {
+            config.server.bind = bind;
+        }
+        if let Some(dir) = &o.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(url) = &o.database_url {
+            config.database.url = url.clone();
+        }
+        if let Some(dev) = o.dev_mode {
+            config.auth.dev_mode = dev;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The dotted keys set by an environment variable or a flag, which the
+    /// file cannot change.
+    pub fn pinned(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        let defaults =
+            toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Table(Default::default()));
+        for (name, _) in &self.env {
+            let Some(rest) = name.strip_prefix("OQTO_") else { continue };
+            let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            let mut node = &defaults;
+            if path.iter().all(|key| node.get(key.as_str()).map(|next| node = next).is_some())
+                && !node.is_table()
+            {
+                keys.push(path.join("."));
+            }
+        }
+        let o = &self.overrides;
+        for (set, key) in [
+            (o.bind.is_some(), "server.bind"),
+            (o.data_dir.is_some(), "data_dir"),
+            (o.database_url.is_some(), "database.url"),
+            (o.dev_mode.is_some(), "auth.dev_mode"),
+        ] {
+            if set {
+                keys.push(key.to_string());
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
     }
 }
 

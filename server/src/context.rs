@@ -25,6 +25,8 @@ pub struct ServerContext {
     /// How processes on a user's behalf are started.
     pub sandbox: Arc<crate::sandbox::launch::Sandbox>,
     pub hub: crate::mux::Hub,
+    /// What can change while running (settings) and the config file.
+    pub settings: Arc<crate::settings::Settings>,
     /// The event bus (its subscribers are mux connections).
     pub bus: Arc<crate::bus::Bus>,
     /// The history index's in-memory state.
@@ -38,7 +40,12 @@ pub struct ServerContext {
 
 impl ServerContext {
     /// Opens the data dir, the database and the signing secret.
-    pub async fn open(config: Config, log: slog::Logger) -> Result<Arc<ServerContext>> {
+    pub async fn open(
+        config: Config,
+        log: slog::Logger,
+        sources: crate::config::Sources,
+        level: crate::server::LiveLevel,
+    ) -> Result<Arc<ServerContext>> {
         private_data_dir(&config)?;
         let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
         let secret = load_or_create_secret(&config.jwt_secret_file())?;
@@ -58,12 +65,14 @@ impl ServerContext {
         let agent_marker = format!("{:016x}", fnv1a(data_dir.to_string_lossy().as_bytes()));
         let sandbox = Arc::new(crate::sandbox::launch::Sandbox::probe(&config.sandbox));
         let bus = Arc::new(crate::bus::Bus::default());
+        let settings = Arc::new(crate::settings::Settings::new(sources, &config, level));
         let chats = Arc::new(Chats::new(
             config.agent.clone(),
             Arc::clone(&sandbox),
             agent_marker.clone(),
             log.new(slog::o!("area" => "agent")),
             Arc::clone(&bus),
+            Arc::clone(&settings),
         ));
         let hstry = match config.history.hstry_url.trim() {
             "" => None,
@@ -80,6 +89,7 @@ impl ServerContext {
             sandbox,
             hub: crate::mux::Hub::default(),
             bus,
+            settings,
             indexer: crate::history::Indexer::default(),
             agent_marker,
             hstry,

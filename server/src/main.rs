@@ -25,6 +25,7 @@ mod redact;
 mod sandbox;
 mod server;
 mod sessions;
+mod settings;
 mod users;
 mod util;
 mod workspace;
@@ -133,15 +134,16 @@ async fn run(cli: Cli) -> Result<()> {
         overrides.bind = args.bind;
         overrides.dev_mode = args.dev_mode.then_some(true);
     }
-    let config = Config::load(cli.config.as_deref(), std::env::vars(), &overrides)?;
+    let sources = config::Sources::read(cli.config.as_deref(), std::env::vars(), &overrides)?;
+    let config = sources.config()?;
     match cli.command {
-        Command::Serve(_) => server::serve(config).await,
+        Command::Serve(_) => server::serve(sources).await,
         Command::Migrate => {
             let db = db::Db::connect(&config.database_url(), 1).await?;
             println!("migrations applied ({:?})", db.backend);
             Ok(())
         }
-        Command::User(command) => user_command(config, command).await,
+        Command::User(command) => user_command(config, sources, command).await,
     }
 }
 
@@ -160,9 +162,9 @@ fn read_password(from_stdin: bool) -> Result<String> {
     Ok(password)
 }
 
-async fn user_command(config: Config, command: UserCommand) -> Result<()> {
-    let log = server::logger(&config)?;
-    let ctx = context::ServerContext::open(config, log).await?;
+async fn user_command(config: Config, sources: config::Sources, command: UserCommand) -> Result<()> {
+    let (log, level) = server::logger(&config)?;
+    let ctx = context::ServerContext::open(config, log, sources, level).await?;
     match command {
         UserCommand::Create { email, name, username, admin, password_stdin } => {
             let password = read_password(password_stdin)?;

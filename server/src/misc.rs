@@ -22,7 +22,7 @@ pub fn features(ctx: &ServerContext) -> Features {
         websocket_events: true,
         agent_browser_enabled: false,
         session_auto_attach: SessionAutoAttach::Off,
-        registration_enabled: ctx.config.auth.registration_enabled,
+        registration_enabled: ctx.settings.current().auth.registration_enabled,
         dev_mode: ctx.config.auth.dev_mode,
         voice: None,
         sandbox: SandboxFeatures {

@@ -2,6 +2,7 @@
 //! background upkeep, Dropshot.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -12,25 +13,58 @@ use crate::config::Config;
 use crate::context::ServerContext;
 use crate::db;
 
-/// The slog logger (Dropshot's), at the configured level, on stderr.
-pub fn logger(config: &Config) -> Result<slog::Logger> {
-    let level = match config.log.level.as_str() {
-        "trace" => ConfigLoggingLevel::Trace,
-        "debug" => ConfigLoggingLevel::Debug,
-        "info" => ConfigLoggingLevel::Info,
-        "warn" => ConfigLoggingLevel::Warn,
-        "error" => ConfigLoggingLevel::Error,
-        "critical" => ConfigLoggingLevel::Critical,
-        other => anyhow::bail!("log.level {other:?} is not one of trace, debug, info, warn, error, critical"),
-    };
-    let logger = ConfigLogging::StderrTerminal { level }.to_logger("oqto").context("creating the logger")?;
-    Ok(slog::Logger::root(slog::Drain::fuse(crate::redact::Redacting(logger)), slog::o!()))
+/// The level of a `log.level` name.
+pub fn log_level(name: &str) -> Result<slog::Level> {
+    name.parse::<slog::Level>().ok().filter(|_| crate::config::LOG_LEVELS.contains(&name)).ok_or_else(|| {
+        anyhow::anyhow!("log.level {name:?} is not one of {}", crate::config::LOG_LEVELS.join(", "))
+    })
+}
+
+/// The level below which records are dropped; settings change it live.
+#[derive(Clone, Debug)]
+pub struct LiveLevel(Arc<AtomicUsize>);
+
+impl LiveLevel {
+    pub fn set(&self, level: slog::Level) {
+        self.0.store(level.as_usize(), Ordering::Relaxed);
+    }
+}
+
+/// A drain that passes records at the live level or more severe.
+struct AtLevel<D> {
+    inner: D,
+    level: LiveLevel,
+}
+
+impl<D: slog::Drain> slog::Drain for AtLevel<D> {
+    type Ok = Option<D::Ok>;
+    type Err = D::Err;
+
+    fn log(&self, record: &slog::Record<'_>, values: &slog::OwnedKVList) -> Result<Self::Ok, Self::Err> {
+        if record.level().as_usize() <= self.level.0.load(Ordering::Relaxed) {
+            self.inner.log(record, values).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// The slog logger (Dropshot's) on stderr, at the configured level, which
+/// the returned handle changes while running.
+pub fn logger(config: &Config) -> Result<(slog::Logger, LiveLevel)> {
+    let level = LiveLevel(Arc::new(AtomicUsize::new(log_level(&config.log.level)?.as_usize())));
+    let logger = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Trace }
+        .to_logger("oqto")
+        .context("creating the logger")?;
+    let drain = crate::redact::Redacting(AtLevel { inner: logger, level: level.clone() });
+    Ok((slog::Logger::root(slog::Drain::fuse(drain), slog::o!()), level))
 }
 
 /// Runs the server until it fails or the process is stopped.
-pub async fn serve(config: Config) -> Result<()> {
-    let log = logger(&config)?;
-    let ctx = ServerContext::open(config, log.clone()).await?;
+pub async fn serve(sources: crate::config::Sources) -> Result<()> {
+    let config = sources.config()?;
+    let (log, level) = logger(&config)?;
+    let ctx = ServerContext::open(config, log.clone(), sources, level).await?;
     ensure_first_admin(&ctx).await?;
     // What a crashed predecessor on this data dir left running.
     for orphan in crate::sessions::kill_orphans(&ctx) {
@@ -38,6 +72,7 @@ pub async fn serve(config: Config) -> Result<()> {
     }
     tokio::spawn(purge_revocations(Arc::clone(&ctx)));
     tokio::spawn(stop_idle(Arc::clone(&ctx)));
+    crate::settings::watch(&ctx);
     tokio::spawn(crate::history::live(Arc::clone(&ctx)));
 
     // Before the listening line: whoever waits for that line reads this too.
@@ -140,11 +175,15 @@ async fn purge_revocations(ctx: Arc<ServerContext>) {
 
 /// Stops idle chats and idle workspace sessions.
 async fn stop_idle(ctx: Arc<ServerContext>) {
-    let shortest = ctx.config.agent.idle_timeout_secs.min(ctx.config.sessions.idle_timeout_secs);
-    let period = Duration::from_millis((shortest * 1000 / 4).clamp(250, 30_000));
-    let mut tick = tokio::time::interval(period);
     loop {
-        tick.tick().await;
+        // The timeouts can change while running (settings).
+        let current = ctx.settings.current();
+        let shortest = current.agent.idle_timeout_secs.min(current.sessions.idle_timeout_secs);
+        let period = Duration::from_millis((shortest * 1000 / 4).clamp(250, 30_000));
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = ctx.settings.changed() => {}
+        }
         ctx.chats.stop_idle().await;
         if let Err(e) = crate::sessions::stop_idle(&ctx).await {
             slog::warn!(ctx.log, "stopping idle sessions failed"; "error" => %e);

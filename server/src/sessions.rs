@@ -109,7 +109,7 @@ async fn load_own(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<Ses
 /// Starts (or restarts) a session: enforces the per-user cap, makes sure
 /// the directory exists, and records it running.
 async fn start(ctx: &ServerContext, row: &mut SessionRow) -> Result<()> {
-    let cap = ctx.config.sessions.max_running_per_user as usize;
+    let cap = ctx.settings.current().sessions.max_running_per_user as usize;
     let mut running: Vec<SessionRow> = db::sessions::list_for_user(&ctx.db.pool, &row.user_id)
         .await?
         .into_iter()
@@ -423,7 +423,7 @@ pub async fn end_user(ctx: &ServerContext, user_id: &str, reason: &str) -> Resul
 /// Stops running sessions idle for longer than the configured timeout
 /// (those with a streaming chat are not idle).
 pub async fn stop_idle(ctx: &ServerContext) -> Result<()> {
-    let before = now_ms() - (ctx.config.sessions.idle_timeout_secs as i64) * 1000;
+    let before = now_ms() - (ctx.settings.current().sessions.idle_timeout_secs as i64) * 1000;
     for mut row in db::sessions::idle_running(&ctx.db.pool, before).await? {
         if ctx.chats.running_in_session(&row.id).iter().any(|c| c.is_streaming()) {
             continue;

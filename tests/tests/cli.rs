@@ -593,3 +593,26 @@ async fn feedback_commands() {
     let listed = json(&server, &["feedback", "list"], None);
     assert_eq!(listed["items"][0]["title"], "Dark mode");
 }
+
+#[tokio::test]
+async fn settings_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let set = json(&server, &["settings", "set", "ui.theme=dark", "agent.idle_timeout_secs=120"], None);
+    assert_eq!(set["values"]["ui.theme"]["value"], "dark");
+    assert_eq!(set["values"]["agent.idle_timeout_secs"]["value"], 120);
+    let got = json(&server, &["settings", "get"], None);
+    assert_eq!(got["agent.idle_timeout_secs"]["is_configured"], true);
+    assert!(json(&server, &["settings", "schema"], None)["properties"]["ui"].is_object());
+    assert_eq!(json(&server, &["settings", "reload"], None)["status"], "reloaded");
+    let models = json(
+        &server,
+        &["settings", "set", "--app", "pi-models", "providers.p.baseUrl=http://127.0.0.1:9"],
+        None,
+    );
+    assert_eq!(models["values"]["providers.p.baseUrl"]["value"], "http://127.0.0.1:9");
+    let out = run(&server, &["settings", "set", "ui.theme=neon"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ui.theme"));
+}

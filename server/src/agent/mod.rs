@@ -292,6 +292,8 @@ pub struct Chats {
     /// Chats whose agent finished a message or a turn, or stopped.
     pub history: HistoryDirty,
     bus: Arc<crate::bus::Bus>,
+    /// The limits and the idle timeout in force (they change live).
+    settings: Arc<crate::settings::Settings>,
 }
 
 impl Chats {
@@ -301,6 +303,7 @@ impl Chats {
         marker: String,
         log: slog::Logger,
         bus: Arc<crate::bus::Bus>,
+        settings: Arc<crate::settings::Settings>,
     ) -> Chats {
         Chats {
             config,
@@ -311,6 +314,7 @@ impl Chats {
             chosen_models: Mutex::new(HashMap::new()),
             history: HistoryDirty::default(),
             bus,
+            settings,
         }
     }
 
@@ -410,18 +414,19 @@ impl Chats {
         if st.process.is_some() {
             return Ok(false);
         }
-        if running.len() >= self.config.max_processes as usize {
+        let limits = self.settings.current();
+        if running.len() >= limits.agent.max_processes as usize {
             return Err(Error::Unavailable(format!(
                 "the server runs its maximum of {} agents; try again later",
-                self.config.max_processes
+                limits.agent.max_processes
             )));
         }
         if running.iter().filter(|c| c.user_id == chat.user_id).count()
-            >= self.config.max_chats_per_user as usize
+            >= limits.agent.max_chats_per_user as usize
         {
             return Err(Error::Conflict(format!(
                 "you already run {} chats; close one first",
-                self.config.max_chats_per_user
+                limits.agent.max_chats_per_user
             )));
         }
         let create = |dir: &PathBuf| {
@@ -677,7 +682,7 @@ impl Chats {
 
     /// Stops agents idle for longer than the configured timeout.
     pub async fn stop_idle(&self) {
-        let limit = Duration::from_secs(self.config.idle_timeout_secs);
+        let limit = Duration::from_secs(self.settings.current().agent.idle_timeout_secs);
         let idle: Vec<_> = self
             .all()
             .into_iter()

@@ -378,7 +378,7 @@ pub async fn register(
     reg: Registration,
     peer: SocketAddr,
 ) -> Result<(AuthToken, Issued)> {
-    if !ctx.config.auth.registration_enabled {
+    if !ctx.settings.current().auth.registration_enabled {
         return Err(Error::Forbidden("registration is disabled on this server".to_string()));
     }
     let code = reg.invite_code.trim().to_string();

@@ -16,20 +16,38 @@ enum Key {
 
 /// Failed-login counters.
 pub struct LoginLimiter {
+    limits: Mutex<Limits>,
+    failures: Mutex<HashMap<Key, VecDeque<Instant>>>,
+}
+
+/// The window and the attempts allowed in it (changeable while running).
+#[derive(Clone, Copy, Debug)]
+struct Limits {
     window: Duration,
     per_account: usize,
     per_address: usize,
-    failures: Mutex<HashMap<Key, VecDeque<Instant>>>,
 }
 
 impl LoginLimiter {
     pub fn new(window: Duration, per_account: u32, per_address: u32) -> Self {
         LoginLimiter {
-            window,
-            per_account: per_account as usize,
-            per_address: per_address as usize,
+            limits: Mutex::new(Limits {
+                window,
+                per_account: per_account as usize,
+                per_address: per_address as usize,
+            }),
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Changes the window and the limits (a settings change, live).
+    pub fn set_limits(&self, window: Duration, per_account: u32, per_address: u32) {
+        *self.limits.lock().unwrap_or_else(|p| p.into_inner()) =
+            Limits { window, per_account: per_account as usize, per_address: per_address as usize };
+    }
+
+    fn limits(&self) -> Limits {
+        *self.limits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Reserves one attempt for `account` from `address` before the
@@ -38,19 +56,20 @@ impl LoginLimiter {
     /// parallel are counted as they arrive. `Err(seconds)` when the account
     /// or the address must wait that long (nothing is reserved then).
     pub fn reserve(&self, account: &str, address: IpAddr, now: Instant) -> Result<(), u64> {
+        let limits = self.limits();
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let keys = [
-            (Key::Account(account.to_string()), self.per_account),
-            (Key::Address(address), self.per_address),
+            (Key::Account(account.to_string()), limits.per_account),
+            (Key::Address(address), limits.per_address),
         ];
         let mut wait = Duration::ZERO;
         for (key, limit) in &keys {
             let times = failures.entry(key.clone()).or_default();
-            prune(times, now, self.window);
+            prune(times, now, limits.window);
             if times.len() >= (*limit).max(1)
                 && let Some(oldest) = times.front()
             {
-                wait = wait.max(self.window.saturating_sub(now.duration_since(*oldest)));
+                wait = wait.max(limits.window.saturating_sub(now.duration_since(*oldest)));
             }
         }
         if !wait.is_zero() {
@@ -61,7 +80,7 @@ impl LoginLimiter {
         }
         // Keep the map from growing without bound under a spray of names.
         if failures.len() > 100_000 {
-            let window = self.window;
+            let window = limits.window;
             failures.retain(|_, times| {
                 prune(times, now, window);
                 !times.is_empty()

@@ -15,6 +15,7 @@ pub mod memories;
 pub mod onboarding;
 pub mod sessions;
 pub mod tokens;
+pub mod user_settings;
 pub mod users;
 
 use std::time::Duration;

@@ -78,6 +78,11 @@ pub fn place(op: CliCommand) -> Place {
         C::SessionMemoryView => G(at("memory session show").alias(&["view"])),
         C::SessionMemoryUpdate => G(at("memory session edit")),
         C::SessionMemoryDelete => G(at("memory session rm").alias(&["delete"])),
+        C::SettingsSchemaView => G(at("settings schema")),
+        C::SettingsView => G(at("settings get").alias(&["show"])),
+        // Values as `key=JSON` pairs.
+        C::SettingsUpdate => H("settings set"),
+        C::SettingsReload => G(at("settings reload")),
         C::FeedbackCreate => G(at("feedback send").positional(&["title", "body"])),
         C::FeedbackList => G(at("feedback list")),
         C::BusStats => G(at("admin bus stats")),
@@ -179,6 +184,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("memory session", "Memories of a workspace session's workspace"),
     ("mux", "The multiplexed WebSocket: tickets and connection figures"),
     ("onboarding", "Your guided first steps and your first workspace"),
+    ("settings", "The server's configuration (administrators) and your own settings"),
     ("session", "Manage your workspace sessions"),
 ];
 

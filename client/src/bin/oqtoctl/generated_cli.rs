@@ -93,6 +93,10 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SessionStop => Self::cli_session_stop(),
             CliCommand::SessionUpdateView => Self::cli_session_update_view(),
             CliCommand::SessionUpgrade => Self::cli_session_upgrade(),
+            CliCommand::SettingsView => Self::cli_settings_view(),
+            CliCommand::SettingsUpdate => Self::cli_settings_update(),
+            CliCommand::SettingsReload => Self::cli_settings_reload(),
+            CliCommand::SettingsSchemaView => Self::cli_settings_schema_view(),
             CliCommand::MemoryList => Self::cli_memory_list(),
             CliCommand::MemoryCreate => Self::cli_memory_create(),
             CliCommand::MemoryView => Self::cli_memory_view(),
@@ -2095,6 +2099,80 @@ impl<T: CliConfig> Cli<T> {
                 "Restart the session on the configured agent runtime\n\nStops its chats and starts it again with the configured version. Errors: 404.",
             )
     }
+    pub fn cli_settings_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("app")
+                    .long("app")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "`oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).",
+                    ),
+            )
+            .about(
+                "The settings' values\n\nEvery key the caller sees, by dotted path: its value, whether it is set, its default, its scope and whether a change is live. Secrets (a database URL, API keys) are never returned: `has_value` says whether there is one. `pi-agent` and `pi-models` are the caller's own agent `settings.json` and `models.json`. Errors: 404 for an unknown app, 409 for an agent file that is not valid JSON.",
+            )
+    }
+    pub fn cli_settings_update() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("app")
+                    .long("app")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "`oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Change settings\n\nEach value is checked against the schema first; one bad value refuses the whole change and nothing is written. A user's keys are stored for that user only; server keys (administrators) go to the config file, written atomically with the previous version kept as `.bak`, and what can change while running (log level, idle timeouts, session and agent limits, registration, login limits) takes effect at once; `restart_required` lists the rest. `null` returns a key to its default. Errors: 400 without values, 403 for a server key from a user, 422 naming every unknown or invalid key and why (also for a key set by an environment variable or a flag).",
+            )
+    }
+    pub fn cli_settings_reload() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("app")
+                    .long("app")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "`oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).",
+                    ),
+            )
+            .about(
+                "Re-read the settings\n\n`oqto` (administrators): re-reads the config file (as the server also does when the file changes); an invalid file is refused with the reason and the running configuration stays. The agent apps are read on every request; reloading them changes nothing. Errors: 403, 422 for an invalid file.",
+            )
+    }
+    pub fn cli_settings_schema_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("app")
+                    .long("app")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "`oqto` (the default: the server's configuration; users see and change their own preferences), `pi-agent` or `pi-models` (the caller's own agent `settings.json` and `models.json`).",
+                    ),
+            )
+            .about(
+                "The settings schema\n\nA JSON schema of `app`'s keys, each marked `x-scope` (`user`: every user sets their own; `admin`: the server's, administrators only), `x-live` (takes effect at once) and, for secrets, `x-secret`. Users see only the keys they may set. `oqto`'s schema is generated from the server's configuration types. Errors: 404 for an unknown app.",
+            )
+    }
     pub fn cli_memory_list() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -2736,6 +2814,10 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SessionStop => self.execute_session_stop(matches).await,
             CliCommand::SessionUpdateView => self.execute_session_update_view(matches).await,
             CliCommand::SessionUpgrade => self.execute_session_upgrade(matches).await,
+            CliCommand::SettingsView => self.execute_settings_view(matches).await,
+            CliCommand::SettingsUpdate => self.execute_settings_update(matches).await,
+            CliCommand::SettingsReload => self.execute_settings_reload(matches).await,
+            CliCommand::SettingsSchemaView => self.execute_settings_schema_view(matches).await,
             CliCommand::MemoryList => self.execute_memory_list(matches).await,
             CliCommand::MemoryCreate => self.execute_memory_create(matches).await,
             CliCommand::MemoryView => self.execute_memory_view(matches).await,
@@ -4606,6 +4688,85 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_settings_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.settings_view();
+        if let Some(value) = matches.get_one::<::std::string::String>("app") {
+            request = request.app(value.clone());
+        }
+        self.config.execute_settings_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_settings_update(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.settings_update();
+        if let Some(value) = matches.get_one::<::std::string::String>("app") {
+            request = request.app(value.clone());
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::SettingsUpdate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_settings_update(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_settings_reload(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.settings_reload();
+        if let Some(value) = matches.get_one::<::std::string::String>("app") {
+            request = request.app(value.clone());
+        }
+        self.config.execute_settings_reload(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_settings_schema_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.settings_schema_view();
+        if let Some(value) = matches.get_one::<::std::string::String>("app") {
+            request = request.app(value.clone());
+        }
+        self.config.execute_settings_schema_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_memory_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.memory_list();
         if let Some(value) = matches.get_one::<u32>("limit") {
@@ -5623,6 +5784,34 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_settings_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SettingsView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_settings_update(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SettingsUpdate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_settings_reload(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SettingsReload,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_settings_schema_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SettingsSchemaView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_memory_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -5819,6 +6008,10 @@ pub enum CliCommand {
     SessionStop,
     SessionUpdateView,
     SessionUpgrade,
+    SettingsView,
+    SettingsUpdate,
+    SettingsReload,
+    SettingsSchemaView,
     MemoryList,
     MemoryCreate,
     MemoryView,
@@ -5920,6 +6113,10 @@ impl CliCommand {
             CliCommand::SessionStop,
             CliCommand::SessionUpdateView,
             CliCommand::SessionUpgrade,
+            CliCommand::SettingsView,
+            CliCommand::SettingsUpdate,
+            CliCommand::SettingsReload,
+            CliCommand::SettingsSchemaView,
             CliCommand::MemoryList,
             CliCommand::MemoryCreate,
             CliCommand::MemoryView,
@@ -6022,6 +6219,10 @@ impl CliCommand {
             CliCommand::SessionStop => "session_stop",
             CliCommand::SessionUpdateView => "session_update_view",
             CliCommand::SessionUpgrade => "session_upgrade",
+            CliCommand::SettingsView => "settings_view",
+            CliCommand::SettingsUpdate => "settings_update",
+            CliCommand::SettingsReload => "settings_reload",
+            CliCommand::SettingsSchemaView => "settings_schema_view",
             CliCommand::MemoryList => "memory_list",
             CliCommand::MemoryCreate => "memory_create",
             CliCommand::MemoryView => "memory_view",

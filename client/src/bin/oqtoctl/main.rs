@@ -17,6 +17,7 @@ mod generated_cli;
 mod output;
 mod profile;
 mod projects;
+mod settings;
 mod term;
 mod users;
 
@@ -82,6 +83,9 @@ enum Command {
     /// A workspace's metadata, sandbox and agent resources.
     #[command(subcommand)]
     Workspace(projects::WorkspaceCommand),
+    /// The server's configuration (administrators) and your own settings.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
     /// Call any route of the server with the profile's credentials.
     Api(api::ApiArgs),
     /// Print shell completions.
@@ -138,6 +142,7 @@ async fn run(matches: &ArgMatches, tree: clap::Command, document: &Value) -> any
         }
         Command::Me(cmd) => auth::run_me(&profile, cmd, &out).await,
         Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
+        Command::Settings(cmd) => settings::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chat(args) => chat::chat(&profile, args, out.is_structured()).await,
         Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
         Command::Files(cmd) => files::run(&profile, cmd, &out).await,

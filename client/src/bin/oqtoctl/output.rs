@@ -50,6 +50,8 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("ApiKeyView.scopes", &["value"]),
     ("OauthProviders.providers", &["id", "name"]),
     ("Feedback.tags", &["value"]),
+    ("SettingsUpdated.restart_required", &["value"]),
+    ("SettingsReloaded.restart_required", &["value"]),
     ("FeedbackList.items", &["id", "created_at", "user_name", "title", "workspace_path"]),
     (
         "MemoryList.memories",
