@@ -16,6 +16,7 @@ pub mod memories;
 pub mod misc;
 pub mod mux;
 pub mod onboarding;
+pub mod reply;
 pub mod sessions;
 pub mod settings;
 pub mod users;
@@ -54,6 +55,7 @@ use onboarding::{
     OnboardingBootstrap, OnboardingBootstrapped, OnboardingCheck, OnboardingUnlockPath, OnboardingUpdate,
     OnboardingView,
 };
+use reply::Reply;
 use sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -130,7 +132,7 @@ pub trait OqtoApi {
     async fn auth_login(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<LoginCredentials>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError>;
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<AuthToken>>>, HttpError>;
 
     /// Register a new account with an invite code
     ///
@@ -142,7 +144,7 @@ pub trait OqtoApi {
     async fn auth_register(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<Registration>,
-    ) -> Result<HttpResponseHeaders<HttpResponseCreated<AuthToken>>, HttpError>;
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseCreated<AuthToken>>>, HttpError>;
 
     /// Log out
     ///
@@ -151,7 +153,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/auth/logout", tags = ["auth"] }]
     async fn auth_logout(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, HttpError>;
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseUpdatedNoContent>>, HttpError>;
 
     /// Log in without a password (development mode only)
     ///
@@ -162,7 +164,7 @@ pub trait OqtoApi {
     async fn auth_dev_login(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<DevLogin>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError>;
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<AuthToken>>>, HttpError>;
 
     /// Change the caller's password
     ///
@@ -173,7 +175,7 @@ pub trait OqtoApi {
     async fn auth_password_change(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<PasswordChange>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError>;
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<AuthToken>>>, HttpError>;
 
     // --------------------------------------------------------------- users
 
@@ -181,7 +183,9 @@ pub trait OqtoApi {
     ///
     /// Errors: 401 without a valid token.
     #[endpoint { method = GET, path = "/api/me", tags = ["users"] }]
-    async fn me_view(rqctx: RequestContext<Self::Context>) -> Result<HttpResponseOk<UserView>, HttpError>;
+    async fn me_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError>;
 
     /// Update the caller's profile
     ///
@@ -192,7 +196,7 @@ pub trait OqtoApi {
     async fn me_update(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<MeUpdate>,
-    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError>;
 
     /// List users
     ///
@@ -201,7 +205,7 @@ pub trait OqtoApi {
     async fn user_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<UserListQuery>,
-    ) -> Result<HttpResponseOk<Vec<UserView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<UserView>>>, HttpError>;
 
     /// Create a user
     ///
@@ -212,7 +216,7 @@ pub trait OqtoApi {
     async fn user_create(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<UserCreate>,
-    ) -> Result<HttpResponseCreated<UserCreated>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<UserCreated>>, HttpError>;
 
     /// Synchronise per-user configuration
     ///
@@ -225,15 +229,16 @@ pub trait OqtoApi {
     async fn user_config_sync(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<UserConfigSync>,
-    ) -> Result<HttpResponseOk<Vec<UserConfigSyncResult>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<UserConfigSyncResult>>>, HttpError>;
 
     /// Counts of users by role
     ///
     /// Admin only. Also served at the original's path
     /// `GET /api/admin/users/stats`.
     #[endpoint { method = GET, path = "/api/admin/user-stats", tags = ["users"] }]
-    async fn user_stats(rqctx: RequestContext<Self::Context>)
-    -> Result<HttpResponseOk<UserStats>, HttpError>;
+    async fn user_stats(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<UserStats>>, HttpError>;
 
     /// Fetch a user
     ///
@@ -242,7 +247,7 @@ pub trait OqtoApi {
     async fn user_view(
         rqctx: RequestContext<Self::Context>,
         path: Path<UserPath>,
-    ) -> Result<Aliased<HttpResponseOk<UserView>>, HttpError>;
+    ) -> Result<Reply<Aliased<HttpResponseOk<UserView>>>, HttpError>;
 
     /// Update a user
     ///
@@ -255,7 +260,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<UserPath>,
         body: TypedBody<UserUpdate>,
-    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError>;
 
     /// Delete a user
     ///
@@ -265,7 +270,7 @@ pub trait OqtoApi {
     async fn user_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<UserPath>,
-    ) -> Result<HttpResponseDeleted, HttpError>;
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError>;
 
     /// Activate a user
     ///
@@ -274,7 +279,7 @@ pub trait OqtoApi {
     async fn user_activate(
         rqctx: RequestContext<Self::Context>,
         path: Path<UserPath>,
-    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError>;
 
     /// Deactivate a user
     ///
@@ -285,7 +290,7 @@ pub trait OqtoApi {
     async fn user_deactivate(
         rqctx: RequestContext<Self::Context>,
         path: Path<UserPath>,
-    ) -> Result<HttpResponseOk<UserView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError>;
 
     /// The original's `POST /api/admin/users/sync-configs`
     ///
@@ -301,7 +306,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<UserPath>,
         body: UntypedBody,
-    ) -> Result<Response<Body>, HttpError>;
+    ) -> Result<Reply<Response<Body>>, HttpError>;
 
     // ------------------------------------------------------------- invites
 
@@ -312,7 +317,7 @@ pub trait OqtoApi {
     async fn invite_code_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<InviteCodeListQuery>,
-    ) -> Result<HttpResponseOk<Vec<InviteCodeView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<InviteCodeView>>>, HttpError>;
 
     /// Create an invite code
     ///
@@ -321,7 +326,7 @@ pub trait OqtoApi {
     async fn invite_code_create(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<InviteCodeCreate>,
-    ) -> Result<HttpResponseCreated<InviteCodeView>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<InviteCodeView>>, HttpError>;
 
     /// Create many invite codes
     ///
@@ -332,7 +337,7 @@ pub trait OqtoApi {
     async fn invite_code_batch_create(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<InviteCodeBatchCreate>,
-    ) -> Result<HttpResponseCreated<Vec<InviteCodeView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<Vec<InviteCodeView>>>, HttpError>;
 
     /// Counts of invite codes by state
     ///
@@ -341,7 +346,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/admin/invite-code-stats", tags = ["invites"] }]
     async fn invite_code_stats(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<InviteCodeStats>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<InviteCodeStats>>, HttpError>;
 
     /// Fetch an invite code
     ///
@@ -350,7 +355,7 @@ pub trait OqtoApi {
     async fn invite_code_view(
         rqctx: RequestContext<Self::Context>,
         path: Path<InviteCodePath>,
-    ) -> Result<Aliased<HttpResponseOk<InviteCodeView>>, HttpError>;
+    ) -> Result<Reply<Aliased<HttpResponseOk<InviteCodeView>>>, HttpError>;
 
     /// Delete an invite code
     ///
@@ -359,7 +364,7 @@ pub trait OqtoApi {
     async fn invite_code_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<InviteCodePath>,
-    ) -> Result<HttpResponseDeleted, HttpError>;
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError>;
 
     /// Revoke an invite code
     ///
@@ -369,7 +374,7 @@ pub trait OqtoApi {
     async fn invite_code_revoke(
         rqctx: RequestContext<Self::Context>,
         path: Path<InviteCodePath>,
-    ) -> Result<HttpResponseOk<InviteCodeView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<InviteCodeView>>, HttpError>;
 
     /// The original's `POST /api/admin/invite-codes/batch`
     ///
@@ -385,7 +390,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<InviteCodePath>,
         body: UntypedBody,
-    ) -> Result<Response<Body>, HttpError>;
+    ) -> Result<Reply<Response<Body>>, HttpError>;
 
     // ------------------------------------------------------------ sessions
 
@@ -395,7 +400,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/sessions", tags = ["sessions"] }]
     async fn session_list(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<SessionView>>>, HttpError>;
 
     /// Create and start a workspace session
     ///
@@ -407,7 +412,7 @@ pub trait OqtoApi {
     async fn session_create(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<SessionCreate>,
-    ) -> Result<HttpResponseCreated<SessionView>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<SessionView>>, HttpError>;
 
     /// Get a running workspace session, or resume or create one
     ///
@@ -419,7 +424,7 @@ pub trait OqtoApi {
     async fn session_get_or_create(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<SessionGetOrCreate>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError>;
 
     /// Get or create the workspace session of one workspace
     ///
@@ -429,7 +434,7 @@ pub trait OqtoApi {
     async fn session_get_or_create_for_workspace(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<SessionForWorkspace>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError>;
 
     /// Which of the caller's sessions run an outdated agent runtime
     ///
@@ -437,7 +442,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/session-updates", tags = ["sessions"] }]
     async fn session_update_list(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<Vec<SessionUpdateView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<SessionUpdateView>>>, HttpError>;
 
     /// Fetch a workspace session
     ///
@@ -446,7 +451,7 @@ pub trait OqtoApi {
     async fn session_view(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<Aliased<HttpResponseOk<SessionView>>, HttpError>;
+    ) -> Result<Reply<Aliased<HttpResponseOk<SessionView>>>, HttpError>;
 
     /// Delete a stopped workspace session
     ///
@@ -456,7 +461,7 @@ pub trait OqtoApi {
     async fn session_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseDeleted, HttpError>;
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError>;
 
     /// The original's `POST /api/sessions/get-or-create[-for-workspace]`
     ///
@@ -471,7 +476,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
         body: UntypedBody,
-    ) -> Result<Response<Body>, HttpError>;
+    ) -> Result<Reply<Response<Body>>, HttpError>;
 
     /// Stop a workspace session
     ///
@@ -481,7 +486,7 @@ pub trait OqtoApi {
     async fn session_stop(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseUpdatedNoContent, HttpError>;
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, HttpError>;
 
     /// Resume a stopped or failed workspace session
     ///
@@ -491,7 +496,7 @@ pub trait OqtoApi {
     async fn session_resume(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError>;
 
     /// Keep a workspace session alive
     ///
@@ -500,7 +505,7 @@ pub trait OqtoApi {
     async fn session_activity(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseUpdatedNoContent, HttpError>;
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, HttpError>;
 
     /// Whether the session's agent runtime is outdated
     ///
@@ -510,7 +515,7 @@ pub trait OqtoApi {
     async fn session_update_view(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseOk<SessionUpdateView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SessionUpdateView>>, HttpError>;
 
     /// Restart the session on the configured agent runtime
     ///
@@ -520,7 +525,7 @@ pub trait OqtoApi {
     async fn session_upgrade(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError>;
 
     /// List every user's workspace sessions
     ///
@@ -528,7 +533,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/admin/sessions", tags = ["sessions"] }]
     async fn admin_session_list(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<SessionView>>>, HttpError>;
 
     /// Stop and delete any workspace session
     ///
@@ -537,7 +542,7 @@ pub trait OqtoApi {
     async fn admin_session_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseDeleted, HttpError>;
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError>;
 
     /// Kill orphan agent processes
     ///
@@ -547,7 +552,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/admin/local/cleanup", tags = ["sessions"] }]
     async fn admin_local_cleanup(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<LocalCleanupReport>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<LocalCleanupReport>>, HttpError>;
 
     // ------------------------------------------------------------- history
 
@@ -559,7 +564,7 @@ pub trait OqtoApi {
     async fn chat_history_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<ChatHistoryQuery>,
-    ) -> Result<HttpResponseOk<Vec<ChatHistoryEntry>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<ChatHistoryEntry>>>, HttpError>;
 
     /// The caller's chats grouped by time
     ///
@@ -571,7 +576,7 @@ pub trait OqtoApi {
     async fn chat_history_grouped_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<ChatHistoryGroupedQuery>,
-    ) -> Result<HttpResponseOk<ChatHistoryGroups>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryGroups>>, HttpError>;
 
     /// One chat's history entry
     ///
@@ -580,7 +585,7 @@ pub trait OqtoApi {
     async fn chat_history_view(
         rqctx: RequestContext<Self::Context>,
         path: Path<ChatHistoryPath>,
-    ) -> Result<Aliased<HttpResponseOk<ChatHistoryEntry>>, HttpError>;
+    ) -> Result<Reply<Aliased<HttpResponseOk<ChatHistoryEntry>>>, HttpError>;
 
     /// Rename a chat
     ///
@@ -591,7 +596,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<ChatHistoryPath>,
         body: TypedBody<ChatHistoryUpdate>,
-    ) -> Result<HttpResponseOk<ChatHistoryEntry>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryEntry>>, HttpError>;
 
     /// Delete a chat for good
     ///
@@ -603,7 +608,7 @@ pub trait OqtoApi {
     async fn chat_history_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<ChatHistoryPath>,
-    ) -> Result<HttpResponseDeleted, HttpError>;
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError>;
 
     /// Re-index the caller's session files
     ///
@@ -614,7 +619,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/chat-history-backfill", tags = ["history"] }]
     async fn chat_history_backfill(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryBackfill>>, HttpError>;
 
     /// The original's `POST /api/chat-history/backfill`
     #[endpoint {
@@ -626,7 +631,7 @@ pub trait OqtoApi {
     async fn chat_history_backfill_alias(
         rqctx: RequestContext<Self::Context>,
         path: Path<ChatHistoryPath>,
-    ) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryBackfill>>, HttpError>;
 
     /// A chat's messages
     ///
@@ -636,7 +641,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<ChatHistoryPath>,
         query: Query<ChatMessagesQuery>,
-    ) -> Result<HttpResponseOk<Vec<ChatMessage>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<ChatMessage>>>, HttpError>;
 
     /// Search the caller's chats
     ///
@@ -646,7 +651,7 @@ pub trait OqtoApi {
     async fn search(
         rqctx: RequestContext<Self::Context>,
         query: Query<SearchQuery>,
-    ) -> Result<HttpResponseOk<SearchResults>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SearchResults>>, HttpError>;
 
     // ------------------------------------------------------------ projects
 
@@ -660,7 +665,7 @@ pub trait OqtoApi {
     async fn project_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<ProjectListQuery>,
-    ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<ProjectView>>>, HttpError>;
 
     /// List your workspace locations
     ///
@@ -671,7 +676,7 @@ pub trait OqtoApi {
     async fn project_location_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<LocationListQuery>,
-    ) -> Result<HttpResponseOk<Vec<WorkspaceLocation>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<WorkspaceLocation>>>, HttpError>;
 
     /// Add or change a workspace location
     ///
@@ -684,7 +689,7 @@ pub trait OqtoApi {
     async fn project_location_upsert(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<LocationUpsert>,
-    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<WorkspaceLocation>>, HttpError>;
 
     /// Pick the active location of a group
     ///
@@ -693,7 +698,7 @@ pub trait OqtoApi {
     async fn project_location_activate(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<LocationSelect>,
-    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<WorkspaceLocation>>, HttpError>;
 
     /// List project templates
     ///
@@ -702,7 +707,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/projects/templates", tags = ["projects"] }]
     async fn project_template_list(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<ProjectTemplateList>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<ProjectTemplateList>>, HttpError>;
 
     /// Create a project from a template
     ///
@@ -714,7 +719,7 @@ pub trait OqtoApi {
     async fn project_create_from_template(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<ProjectFromTemplate>,
-    ) -> Result<HttpResponseCreated<ProjectView>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<ProjectView>>, HttpError>;
 
     /// A project's logo image
     ///
@@ -728,7 +733,7 @@ pub trait OqtoApi {
     async fn project_logo_view(
         rqctx: RequestContext<Self::Context>,
         query: Query<ProjectLogoQuery>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError>;
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError>;
 
     /// The original's `GET /api/projects/logo/{*path}`
     ///
@@ -743,7 +748,7 @@ pub trait OqtoApi {
     async fn project_logo_alias(
         rqctx: RequestContext<Self::Context>,
         path: Path<ProjectLogoPath>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError>;
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError>;
 
     /// A workspace's metadata
     ///
@@ -753,7 +758,7 @@ pub trait OqtoApi {
     async fn workspace_meta_view(
         rqctx: RequestContext<Self::Context>,
         query: Query<WorkspaceQuery>,
-    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<WorkspaceMeta>>, HttpError>;
 
     /// Change a workspace's metadata
     ///
@@ -762,7 +767,7 @@ pub trait OqtoApi {
     async fn workspace_meta_update(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<WorkspaceMetaUpdate>,
-    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<WorkspaceMeta>>, HttpError>;
 
     /// A workspace's effective sandbox profile
     ///
@@ -775,7 +780,7 @@ pub trait OqtoApi {
     async fn workspace_sandbox_view(
         rqctx: RequestContext<Self::Context>,
         query: Query<WorkspaceQuery>,
-    ) -> Result<HttpResponseOk<SandboxView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SandboxView>>, HttpError>;
 
     /// Add restrictions to a workspace's sandbox
     ///
@@ -787,7 +792,7 @@ pub trait OqtoApi {
     async fn workspace_sandbox_update(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<SandboxUpdate>,
-    ) -> Result<HttpResponseOk<SandboxView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SandboxView>>, HttpError>;
 
     /// A workspace's agent resources
     ///
@@ -798,7 +803,7 @@ pub trait OqtoApi {
     async fn workspace_pi_resources_view(
         rqctx: RequestContext<Self::Context>,
         query: Query<WorkspaceQuery>,
-    ) -> Result<HttpResponseOk<PiResources>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<PiResources>>, HttpError>;
 
     /// Apply agent resources to a workspace
     ///
@@ -813,7 +818,7 @@ pub trait OqtoApi {
     async fn workspace_pi_resources_apply(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<PiResourcesApply>,
-    ) -> Result<HttpResponseOk<PiResources>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<PiResources>>, HttpError>;
 
     // ----------------------------------------------------------------- mux
 
@@ -841,7 +846,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/ws/ticket", tags = ["mux"] }]
     async fn mux_ticket_create(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseCreated<MuxTicket>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<MuxTicket>>, HttpError>;
 
     /// Live mux connections
     ///
@@ -851,7 +856,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/ws/debug", tags = ["mux"] }]
     async fn mux_debug_view(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<MuxDebugView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MuxDebugView>>, HttpError>;
 
     // ---------------------------------------------------------------- keys
 
@@ -862,7 +867,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/keys", tags = ["keys"] }]
     async fn api_key_list(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<Vec<ApiKeyView>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Vec<ApiKeyView>>>, HttpError>;
 
     /// Create an API key
     ///
@@ -878,7 +883,7 @@ pub trait OqtoApi {
     async fn api_key_create(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<ApiKeyCreate>,
-    ) -> Result<HttpResponseCreated<ApiKeyCreated>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<ApiKeyCreated>>, HttpError>;
 
     /// Revoke an API key
     ///
@@ -889,7 +894,7 @@ pub trait OqtoApi {
     async fn api_key_revoke(
         rqctx: RequestContext<Self::Context>,
         path: Path<ApiKeyPath>,
-    ) -> Result<HttpResponseOk<ApiKeyView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<ApiKeyView>>, HttpError>;
 
     /// Delete an API key
     ///
@@ -899,7 +904,7 @@ pub trait OqtoApi {
     async fn api_key_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<ApiKeyPath>,
-    ) -> Result<HttpResponseDeleted, HttpError>;
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError>;
 
     /// Sign-in providers other than passwords
     ///
@@ -907,7 +912,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/oauth/providers", tags = ["auth"] }]
     async fn oauth_provider_list(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<OauthProviders>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OauthProviders>>, HttpError>;
 
     // ---------------------------------------------------------- onboarding
 
@@ -918,7 +923,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/onboarding", tags = ["onboarding"] }]
     async fn onboarding_view(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError>;
 
     /// Change the caller's onboarding
     ///
@@ -928,7 +933,7 @@ pub trait OqtoApi {
     async fn onboarding_update(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<OnboardingUpdate>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError>;
 
     /// Whether the caller still has to be onboarded
     ///
@@ -936,7 +941,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/onboarding/check", tags = ["onboarding"] }]
     async fn onboarding_check(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<OnboardingCheck>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingCheck>>, HttpError>;
 
     /// Advance the caller's onboarding by one step
     ///
@@ -946,7 +951,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/onboarding/advance", tags = ["onboarding"] }]
     async fn onboarding_advance(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError>;
 
     /// Unlock one part of the interface for the caller
     ///
@@ -955,7 +960,7 @@ pub trait OqtoApi {
     async fn onboarding_unlock(
         rqctx: RequestContext<Self::Context>,
         path: Path<OnboardingUnlockPath>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError>;
 
     /// Skip onboarding: everything unlocked
     ///
@@ -964,7 +969,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/onboarding/godmode", tags = ["onboarding"] }]
     async fn onboarding_godmode(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError>;
 
     /// Complete the caller's onboarding
     ///
@@ -972,7 +977,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/onboarding/complete", tags = ["onboarding"] }]
     async fn onboarding_complete(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError>;
 
     /// Start the caller's onboarding over
     ///
@@ -980,7 +985,7 @@ pub trait OqtoApi {
     #[endpoint { method = POST, path = "/api/onboarding/reset", tags = ["onboarding"] }]
     async fn onboarding_reset(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError>;
 
     /// Create the caller's first workspace
     ///
@@ -995,7 +1000,7 @@ pub trait OqtoApi {
     async fn onboarding_bootstrap(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<OnboardingBootstrap>,
-    ) -> Result<HttpResponseOk<OnboardingBootstrapped>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<OnboardingBootstrapped>>, HttpError>;
 
     // ------------------------------------------------------------ memories
 
@@ -1008,7 +1013,7 @@ pub trait OqtoApi {
     async fn memory_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<MemoryWorkspaceListQuery>,
-    ) -> Result<HttpResponseOk<MemoryList>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemoryList>>, HttpError>;
 
     /// Add a memory to a workspace
     ///
@@ -1022,7 +1027,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         query: Query<MemoryWorkspaceQuery>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<MemoryCreated>>, HttpError>;
 
     /// Search a workspace's memories
     ///
@@ -1036,7 +1041,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         query: Query<MemoryWorkspaceQuery>,
         body: TypedBody<MemorySearch>,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError>;
 
     /// The original's `POST /api/workspace/memories/search`
     #[endpoint {
@@ -1050,7 +1055,7 @@ pub trait OqtoApi {
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
         body: UntypedBody,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError>;
 
     /// A workspace's memory stores
     ///
@@ -1059,7 +1064,7 @@ pub trait OqtoApi {
     async fn memory_store_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<MemoryWorkspaceQuery>,
-    ) -> Result<HttpResponseOk<MemoryStores>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemoryStores>>, HttpError>;
 
     /// Fetch a memory of a workspace
     ///
@@ -1069,7 +1074,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
-    ) -> Result<HttpResponseOk<Memory>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Memory>>, HttpError>;
 
     /// Change a memory of a workspace
     ///
@@ -1081,7 +1086,7 @@ pub trait OqtoApi {
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseOk<Memory>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Memory>>, HttpError>;
 
     /// Delete a memory of a workspace
     ///
@@ -1091,7 +1096,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
-    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemoryDeleted>>, HttpError>;
 
     /// List the memories of a workspace session's workspace
     ///
@@ -1102,7 +1107,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoriesPath>,
         query: Query<MemoryListQuery>,
-    ) -> Result<HttpResponseOk<MemoryList>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemoryList>>, HttpError>;
 
     /// Add a memory to a workspace session's workspace
     #[endpoint { method = POST, path = "/api/session/{session_id}/memories", tags = ["memories"] }]
@@ -1110,7 +1115,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoriesPath>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<MemoryCreated>>, HttpError>;
 
     /// Search the memories of a workspace session's workspace
     ///
@@ -1121,7 +1126,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoriesPath>,
         body: TypedBody<MemorySearch>,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError>;
 
     /// The original's `POST /api/session/{session_id}/memories/search`
     #[endpoint {
@@ -1134,7 +1139,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
         body: UntypedBody,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError>;
 
     /// The memory stores of a workspace session's workspace
     ///
@@ -1144,14 +1149,14 @@ pub trait OqtoApi {
     async fn session_memory_store_list(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoriesPath>,
-    ) -> Result<HttpResponseOk<MemoryStores>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemoryStores>>, HttpError>;
 
     /// Fetch a memory of a workspace session's workspace
     #[endpoint { method = GET, path = "/api/session/{session_id}/memories/{memory_id}", tags = ["memories"] }]
     async fn session_memory_view(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
-    ) -> Result<Aliased<HttpResponseOk<Memory>>, HttpError>;
+    ) -> Result<Reply<Aliased<HttpResponseOk<Memory>>>, HttpError>;
 
     /// Change a memory of a workspace session's workspace
     #[endpoint { method = PUT, path = "/api/session/{session_id}/memories/{memory_id}", tags = ["memories"] }]
@@ -1159,14 +1164,14 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseOk<Memory>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Memory>>, HttpError>;
 
     /// Delete a memory of a workspace session's workspace
     #[endpoint { method = DELETE, path = "/api/session/{session_id}/memories/{memory_id}", tags = ["memories"] }]
     async fn session_memory_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
-    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<MemoryDeleted>>, HttpError>;
 
     // ------------------------------------------------------------ settings
 
@@ -1181,7 +1186,7 @@ pub trait OqtoApi {
     async fn settings_schema_view(
         rqctx: RequestContext<Self::Context>,
         query: Query<SettingsQuery>,
-    ) -> Result<HttpResponseOk<serde_json::Value>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<serde_json::Value>>, HttpError>;
 
     /// The settings' values
     ///
@@ -1195,7 +1200,7 @@ pub trait OqtoApi {
     async fn settings_view(
         rqctx: RequestContext<Self::Context>,
         query: Query<SettingsQuery>,
-    ) -> Result<HttpResponseOk<BTreeMap<String, SettingValue>>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<BTreeMap<String, SettingValue>>>, HttpError>;
 
     /// Change settings
     ///
@@ -1214,7 +1219,7 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         query: Query<SettingsQuery>,
         body: TypedBody<SettingsUpdate>,
-    ) -> Result<HttpResponseOk<SettingsUpdated>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SettingsUpdated>>, HttpError>;
 
     /// Re-read the settings
     ///
@@ -1227,7 +1232,7 @@ pub trait OqtoApi {
     async fn settings_reload(
         rqctx: RequestContext<Self::Context>,
         query: Query<SettingsQuery>,
-    ) -> Result<HttpResponseOk<SettingsReloaded>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<SettingsReloaded>>, HttpError>;
 
     // ------------------------------------------------------------ feedback
 
@@ -1242,7 +1247,7 @@ pub trait OqtoApi {
     async fn feedback_create(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<FeedbackCreate>,
-    ) -> Result<HttpResponseCreated<Feedback>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<Feedback>>, HttpError>;
 
     /// Every user's feedback
     ///
@@ -1252,7 +1257,7 @@ pub trait OqtoApi {
     async fn feedback_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<FeedbackListQuery>,
-    ) -> Result<HttpResponseOk<FeedbackList>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<FeedbackList>>, HttpError>;
 
     // ----------------------------------------------------------------- bus
 
@@ -1263,7 +1268,9 @@ pub trait OqtoApi {
     /// may not use), subscribers, and the ring of recent events `pull`
     /// reads.
     #[endpoint { method = GET, path = "/api/admin/bus/stats", tags = ["bus"] }]
-    async fn bus_stats(rqctx: RequestContext<Self::Context>) -> Result<HttpResponseOk<BusStats>, HttpError>;
+    async fn bus_stats(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<BusStats>>, HttpError>;
 
     /// Publish an event on the bus
     ///
@@ -1275,7 +1282,7 @@ pub trait OqtoApi {
     async fn bus_publish(
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<BusPublish>,
-    ) -> Result<HttpResponseCreated<BusEvent>, HttpError>;
+    ) -> Result<Reply<HttpResponseCreated<BusEvent>>, HttpError>;
 
     // ---------------------------------------------------------------- misc
 
@@ -1283,7 +1290,9 @@ pub trait OqtoApi {
     ///
     /// Public. `status` is `ok` when the database answers.
     #[endpoint { method = GET, path = "/api/health", tags = ["misc"] }]
-    async fn health_view(rqctx: RequestContext<Self::Context>) -> Result<HttpResponseOk<Health>, HttpError>;
+    async fn health_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<Health>>, HttpError>;
 
     /// Feature flags
     ///
@@ -1292,7 +1301,7 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/features", tags = ["misc"] }]
     async fn feature_list(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<Features>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<Features>>, HttpError>;
 
     /// This API's OpenAPI document
     ///
@@ -1300,5 +1309,5 @@ pub trait OqtoApi {
     #[endpoint { method = GET, path = "/api/openapi.json", tags = ["misc"] }]
     async fn openapi_view(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<serde_json::Value>, HttpError>;
+    ) -> Result<Reply<HttpResponseOk<serde_json::Value>>, HttpError>;
 }

@@ -2,6 +2,7 @@
 //! authenticates through [`caller`] or [`admin`], calls the area module and
 //! maps the result. Logic lives in the area modules.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use dropshot::{
@@ -35,6 +36,7 @@ use oqto_api::onboarding::{
     OnboardingBootstrap, OnboardingBootstrapped, OnboardingCheck, OnboardingUnlockPath, OnboardingUpdate,
     OnboardingView,
 };
+use oqto_api::reply::{ErrorBody, Reply};
 use oqto_api::sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -64,6 +66,50 @@ use crate::{
 pub enum OqtoApiImpl {}
 
 type Ctx = RequestContext<Arc<ServerContext>>;
+
+/// Runs an operation and makes its reply: the typed response, or the
+/// error with the server's own body ([`ErrorBody`]: Dropshot's fields and
+/// `error`), both with the CORS headers for an allowed origin.
+async fn reply<T>(
+    rqctx: &Ctx,
+    work: impl Future<Output = Result<T, HttpError>>,
+) -> Result<Reply<T>, HttpError> {
+    let headers = crate::cors::headers(rqctx.context(), rqctx.request.headers());
+    Ok(match work.await {
+        Ok(typed) => Reply::typed(typed, headers),
+        Err(error) => Reply::raw(error_response(rqctx, error), headers),
+    })
+}
+
+/// An error as the server answers it: its status and headers (such as
+/// `Retry-After`), the body `{request_id, error_code, message, error}`.
+/// A server-side cause is logged here, never sent.
+pub fn error_response(rqctx: &Ctx, error: HttpError) -> Response<Body> {
+    let status = error.status_code.as_status();
+    if status.is_server_error() {
+        slog::error!(rqctx.log, "request failed"; "status" => status.as_u16(),
+            "error_message_internal" => &error.internal_message);
+    } else {
+        slog::info!(rqctx.log, "request refused"; "status" => status.as_u16(),
+            "error_message_external" => &error.external_message);
+    }
+    let body = ErrorBody {
+        request_id: rqctx.request_id.clone(),
+        error_code: error.error_code.clone(),
+        message: error.external_message.clone(),
+        error: error.external_message.clone(),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    if let Some(headers) = error.headers {
+        response.headers_mut().extend(*headers);
+    }
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    response
+}
 
 /// The authenticated caller, or 401.
 async fn caller(rqctx: &Ctx) -> Result<Caller, HttpError> {
@@ -158,105 +204,147 @@ impl OqtoApi for OqtoApiImpl {
     async fn auth_login(
         rqctx: Ctx,
         body: TypedBody<LoginCredentials>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError> {
-        let ctx = rqctx.context();
-        let (token, issued) = auth::login(ctx, body.into_inner(), rqctx.request.remote_addr()).await?;
-        Ok(with_session(ctx, HttpResponseOk(token), &issued))
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<AuthToken>>>, HttpError> {
+        reply(&rqctx, async {
+            let ctx = rqctx.context();
+            let (token, issued) = auth::login(ctx, body.into_inner(), rqctx.request.remote_addr()).await?;
+            Ok(with_session(ctx, HttpResponseOk(token), &issued))
+        })
+        .await
     }
 
     async fn auth_register(
         rqctx: Ctx,
         body: TypedBody<Registration>,
-    ) -> Result<HttpResponseHeaders<HttpResponseCreated<AuthToken>>, HttpError> {
-        let ctx = rqctx.context();
-        let (token, issued) = auth::register(ctx, body.into_inner(), rqctx.request.remote_addr()).await?;
-        Ok(with_session(ctx, HttpResponseCreated(token), &issued))
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseCreated<AuthToken>>>, HttpError> {
+        reply(&rqctx, async {
+            let ctx = rqctx.context();
+            let (token, issued) = auth::register(ctx, body.into_inner(), rqctx.request.remote_addr()).await?;
+            Ok(with_session(ctx, HttpResponseCreated(token), &issued))
+        })
+        .await
     }
 
-    async fn auth_logout(rqctx: Ctx) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, HttpError> {
-        let ctx = rqctx.context();
-        auth::logout(ctx, rqctx.request.headers()).await?;
-        Ok(with_cookie(HttpResponseUpdatedNoContent(), auth::clearing_cookie(ctx)))
+    async fn auth_logout(
+        rqctx: Ctx,
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseUpdatedNoContent>>, HttpError> {
+        reply(&rqctx, async {
+            let ctx = rqctx.context();
+            auth::logout(ctx, rqctx.request.headers()).await?;
+            Ok(with_cookie(HttpResponseUpdatedNoContent(), auth::clearing_cookie(ctx)))
+        })
+        .await
     }
 
     async fn auth_dev_login(
         rqctx: Ctx,
         body: TypedBody<DevLogin>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError> {
-        let ctx = rqctx.context();
-        let (token, issued) = auth::dev_login(ctx, body.into_inner(), rqctx.request.remote_addr()).await?;
-        Ok(with_session(ctx, HttpResponseOk(token), &issued))
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<AuthToken>>>, HttpError> {
+        reply(&rqctx, async {
+            let ctx = rqctx.context();
+            let (token, issued) =
+                auth::dev_login(ctx, body.into_inner(), rqctx.request.remote_addr()).await?;
+            Ok(with_session(ctx, HttpResponseOk(token), &issued))
+        })
+        .await
     }
 
     async fn auth_password_change(
         rqctx: Ctx,
         body: TypedBody<PasswordChange>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<AuthToken>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let (token, issued) = auth::change_password(ctx, &caller, body.into_inner()).await?;
-        Ok(with_session(ctx, HttpResponseOk(token), &issued))
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<AuthToken>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let (token, issued) = auth::change_password(ctx, &caller, body.into_inner()).await?;
+            Ok(with_session(ctx, HttpResponseOk(token), &issued))
+        })
+        .await
     }
 
-    async fn api_key_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<ApiKeyView>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(keys::list(rqctx.context(), &caller).await?))
+    async fn api_key_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Vec<ApiKeyView>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(keys::list(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn api_key_create(
         rqctx: Ctx,
         body: TypedBody<ApiKeyCreate>,
-    ) -> Result<HttpResponseCreated<ApiKeyCreated>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseCreated(keys::create(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseCreated<ApiKeyCreated>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseCreated(keys::create(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn api_key_revoke(
         rqctx: Ctx,
         path: Path<ApiKeyPath>,
-    ) -> Result<HttpResponseOk<ApiKeyView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(keys::revoke(rqctx.context(), &caller, &path.into_inner().key_id).await?))
+    ) -> Result<Reply<HttpResponseOk<ApiKeyView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(keys::revoke(rqctx.context(), &caller, &path.into_inner().key_id).await?))
+        })
+        .await
     }
 
-    async fn api_key_delete(rqctx: Ctx, path: Path<ApiKeyPath>) -> Result<HttpResponseDeleted, HttpError> {
-        let caller = caller(&rqctx).await?;
-        keys::delete(rqctx.context(), &caller, &path.into_inner().key_id).await?;
-        Ok(HttpResponseDeleted())
+    async fn api_key_delete(
+        rqctx: Ctx,
+        path: Path<ApiKeyPath>,
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            keys::delete(rqctx.context(), &caller, &path.into_inner().key_id).await?;
+            Ok(HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn memory_list(
         rqctx: Ctx,
         query: Query<MemoryWorkspaceListQuery>,
-    ) -> Result<HttpResponseOk<MemoryList>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let (ctx, q) = (rqctx.context(), query.into_inner());
-        let scope = memories::workspace(ctx, &caller, &q.workspace_path).await?;
-        Ok(HttpResponseOk(memories::list(ctx, &scope, q.store, q.limit, q.offset).await?))
+    ) -> Result<Reply<HttpResponseOk<MemoryList>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let (ctx, q) = (rqctx.context(), query.into_inner());
+            let scope = memories::workspace(ctx, &caller, &q.workspace_path).await?;
+            Ok(HttpResponseOk(memories::list(ctx, &scope, q.store, q.limit, q.offset).await?))
+        })
+        .await
     }
 
     async fn memory_create(
         rqctx: Ctx,
         query: Query<MemoryWorkspaceQuery>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
-        Ok(HttpResponseCreated(MemoryCreated {
-            memory: memories::create(ctx, &scope, body.into_inner()).await?,
-        }))
+    ) -> Result<Reply<HttpResponseCreated<MemoryCreated>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+            Ok(HttpResponseCreated(MemoryCreated {
+                memory: memories::create(ctx, &scope, body.into_inner()).await?,
+            }))
+        })
+        .await
     }
 
     async fn memory_search(
         rqctx: Ctx,
         query: Query<MemoryWorkspaceQuery>,
         body: TypedBody<MemorySearch>,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
-        Ok(HttpResponseOk(memories::search(ctx, &scope, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+            Ok(HttpResponseOk(memories::search(ctx, &scope, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn memory_search_alias(
@@ -264,36 +352,45 @@ impl OqtoApi for OqtoApiImpl {
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
         body: UntypedBody,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        if path.into_inner().memory_id != compat::MEMORY_SEARCH_ALIAS {
-            return Err(Error::NotFound("no such route".to_string()).into());
-        }
-        let search = parse_body(&rqctx, &body)?;
-        let ctx = rqctx.context();
-        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
-        Ok(HttpResponseOk(memories::search(ctx, &scope, search).await?))
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            if path.into_inner().memory_id != compat::MEMORY_SEARCH_ALIAS {
+                return Err(Error::NotFound("no such route".to_string()).into());
+            }
+            let search = parse_body(&rqctx, &body)?;
+            let ctx = rqctx.context();
+            let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+            Ok(HttpResponseOk(memories::search(ctx, &scope, search).await?))
+        })
+        .await
     }
 
     async fn memory_store_list(
         rqctx: Ctx,
         query: Query<MemoryWorkspaceQuery>,
-    ) -> Result<HttpResponseOk<MemoryStores>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
-        Ok(HttpResponseOk(memories::stores(ctx, &scope).await?))
+    ) -> Result<Reply<HttpResponseOk<MemoryStores>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+            Ok(HttpResponseOk(memories::stores(ctx, &scope).await?))
+        })
+        .await
     }
 
     async fn memory_view(
         rqctx: Ctx,
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
-    ) -> Result<HttpResponseOk<Memory>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
-        Ok(HttpResponseOk(memories::get(ctx, &scope, &path.into_inner().memory_id).await?))
+    ) -> Result<Reply<HttpResponseOk<Memory>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+            Ok(HttpResponseOk(memories::get(ctx, &scope, &path.into_inner().memory_id).await?))
+        })
+        .await
     }
 
     async fn memory_update(
@@ -301,796 +398,1076 @@ impl OqtoApi for OqtoApiImpl {
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseOk<Memory>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
-        let id = path.into_inner().memory_id;
-        Ok(HttpResponseOk(memories::update(ctx, &scope, &id, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<Memory>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+            let id = path.into_inner().memory_id;
+            Ok(HttpResponseOk(memories::update(ctx, &scope, &id, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn memory_delete(
         rqctx: Ctx,
         path: Path<MemoryPath>,
         query: Query<MemoryWorkspaceQuery>,
-    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
-        Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.into_inner().memory_id).await?))
+    ) -> Result<Reply<HttpResponseOk<MemoryDeleted>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::workspace(ctx, &caller, &query.into_inner().workspace_path).await?;
+            Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.into_inner().memory_id).await?))
+        })
+        .await
     }
 
     async fn session_memory_list(
         rqctx: Ctx,
         path: Path<SessionMemoriesPath>,
         query: Query<MemoryListQuery>,
-    ) -> Result<HttpResponseOk<MemoryList>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let (ctx, q) = (rqctx.context(), query.into_inner());
-        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
-        Ok(HttpResponseOk(memories::list(ctx, &scope, q.store, q.limit, q.offset).await?))
+    ) -> Result<Reply<HttpResponseOk<MemoryList>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let (ctx, q) = (rqctx.context(), query.into_inner());
+            let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+            Ok(HttpResponseOk(memories::list(ctx, &scope, q.store, q.limit, q.offset).await?))
+        })
+        .await
     }
 
     async fn session_memory_create(
         rqctx: Ctx,
         path: Path<SessionMemoriesPath>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseCreated<MemoryCreated>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
-        Ok(HttpResponseCreated(MemoryCreated {
-            memory: memories::create(ctx, &scope, body.into_inner()).await?,
-        }))
+    ) -> Result<Reply<HttpResponseCreated<MemoryCreated>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+            Ok(HttpResponseCreated(MemoryCreated {
+                memory: memories::create(ctx, &scope, body.into_inner()).await?,
+            }))
+        })
+        .await
     }
 
     async fn session_memory_search(
         rqctx: Ctx,
         path: Path<SessionMemoriesPath>,
         body: TypedBody<MemorySearch>,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
-        Ok(HttpResponseOk(memories::search(ctx, &scope, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+            Ok(HttpResponseOk(memories::search(ctx, &scope, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn session_memory_search_alias(
         rqctx: Ctx,
         path: Path<SessionMemoryPath>,
         body: UntypedBody,
-    ) -> Result<HttpResponseOk<MemorySearchResults>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let path = path.into_inner();
-        if path.memory_id != compat::MEMORY_SEARCH_ALIAS {
-            return Err(Error::NotFound("no such route".to_string()).into());
-        }
-        let search = parse_body(&rqctx, &body)?;
-        let ctx = rqctx.context();
-        let scope = memories::session(ctx, &caller, &path.session_id).await?;
-        Ok(HttpResponseOk(memories::search(ctx, &scope, search).await?))
+    ) -> Result<Reply<HttpResponseOk<MemorySearchResults>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let path = path.into_inner();
+            if path.memory_id != compat::MEMORY_SEARCH_ALIAS {
+                return Err(Error::NotFound("no such route".to_string()).into());
+            }
+            let search = parse_body(&rqctx, &body)?;
+            let ctx = rqctx.context();
+            let scope = memories::session(ctx, &caller, &path.session_id).await?;
+            Ok(HttpResponseOk(memories::search(ctx, &scope, search).await?))
+        })
+        .await
     }
 
     async fn session_memory_store_list(
         rqctx: Ctx,
         path: Path<SessionMemoriesPath>,
-    ) -> Result<HttpResponseOk<MemoryStores>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
-        Ok(HttpResponseOk(memories::stores(ctx, &scope).await?))
+    ) -> Result<Reply<HttpResponseOk<MemoryStores>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let scope = memories::session(ctx, &caller, &path.into_inner().session_id).await?;
+            Ok(HttpResponseOk(memories::stores(ctx, &scope).await?))
+        })
+        .await
     }
 
     async fn session_memory_view(
         rqctx: Ctx,
         path: Path<SessionMemoryPath>,
-    ) -> Result<Aliased<HttpResponseOk<Memory>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let (ctx, path) = (rqctx.context(), path.into_inner());
-        let scope = memories::session(ctx, &caller, &path.session_id).await?;
-        if path.memory_id == compat::MEMORY_STORES_ALIAS {
-            let stores = memories::stores(ctx, &scope).await?;
-            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &stores)?));
-        }
-        Ok(Aliased::Typed(HttpResponseOk(memories::get(ctx, &scope, &path.memory_id).await?)))
+    ) -> Result<Reply<Aliased<HttpResponseOk<Memory>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let (ctx, path) = (rqctx.context(), path.into_inner());
+            let scope = memories::session(ctx, &caller, &path.session_id).await?;
+            if path.memory_id == compat::MEMORY_STORES_ALIAS {
+                let stores = memories::stores(ctx, &scope).await?;
+                return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &stores)?));
+            }
+            Ok(Aliased::Typed(HttpResponseOk(memories::get(ctx, &scope, &path.memory_id).await?)))
+        })
+        .await
     }
 
     async fn session_memory_update(
         rqctx: Ctx,
         path: Path<SessionMemoryPath>,
         body: TypedBody<MemoryCreate>,
-    ) -> Result<HttpResponseOk<Memory>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let (ctx, path) = (rqctx.context(), path.into_inner());
-        let scope = memories::session(ctx, &caller, &path.session_id).await?;
-        Ok(HttpResponseOk(memories::update(ctx, &scope, &path.memory_id, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<Memory>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let (ctx, path) = (rqctx.context(), path.into_inner());
+            let scope = memories::session(ctx, &caller, &path.session_id).await?;
+            Ok(HttpResponseOk(memories::update(ctx, &scope, &path.memory_id, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn session_memory_delete(
         rqctx: Ctx,
         path: Path<SessionMemoryPath>,
-    ) -> Result<HttpResponseOk<MemoryDeleted>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let (ctx, path) = (rqctx.context(), path.into_inner());
-        let scope = memories::session(ctx, &caller, &path.session_id).await?;
-        Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.memory_id).await?))
+    ) -> Result<Reply<HttpResponseOk<MemoryDeleted>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let (ctx, path) = (rqctx.context(), path.into_inner());
+            let scope = memories::session(ctx, &caller, &path.session_id).await?;
+            Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.memory_id).await?))
+        })
+        .await
     }
 
     async fn settings_schema_view(
         rqctx: Ctx,
         query: Query<SettingsQuery>,
-    ) -> Result<HttpResponseOk<serde_json::Value>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
-            settings::Which::Oqto => settings::oqto::schema_for(ctx, &caller),
-            settings::Which::Pi(app) => app.schema(),
-        }))
+    ) -> Result<Reply<HttpResponseOk<serde_json::Value>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
+                settings::Which::Oqto => settings::oqto::schema_for(ctx, &caller),
+                settings::Which::Pi(app) => app.schema(),
+            }))
+        })
+        .await
     }
 
     async fn settings_view(
         rqctx: Ctx,
         query: Query<SettingsQuery>,
-    ) -> Result<HttpResponseOk<std::collections::BTreeMap<String, SettingValue>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
-            settings::Which::Oqto => settings::oqto::view(ctx, &caller).await?,
-            settings::Which::Pi(app) => settings::pi::view(ctx, &caller, app)?,
-        }))
+    ) -> Result<Reply<HttpResponseOk<std::collections::BTreeMap<String, SettingValue>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
+                settings::Which::Oqto => settings::oqto::view(ctx, &caller).await?,
+                settings::Which::Pi(app) => settings::pi::view(ctx, &caller, app)?,
+            }))
+        })
+        .await
     }
 
     async fn settings_update(
         rqctx: Ctx,
         query: Query<SettingsQuery>,
         body: TypedBody<SettingsUpdate>,
-    ) -> Result<HttpResponseOk<SettingsUpdated>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let (ctx, values) = (rqctx.context(), body.into_inner().values);
-        Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
-            settings::Which::Oqto => settings::oqto::update(ctx, &caller, values).await?,
-            settings::Which::Pi(app) => SettingsUpdated {
-                values: settings::pi::update(ctx, &caller, app, values)?,
-                restart_required: Vec::new(),
-            },
-        }))
+    ) -> Result<Reply<HttpResponseOk<SettingsUpdated>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let (ctx, values) = (rqctx.context(), body.into_inner().values);
+            Ok(HttpResponseOk(match settings::which(query.into_inner().app.as_deref())? {
+                settings::Which::Oqto => settings::oqto::update(ctx, &caller, values).await?,
+                settings::Which::Pi(app) => SettingsUpdated {
+                    values: settings::pi::update(ctx, &caller, app, values)?,
+                    restart_required: Vec::new(),
+                },
+            }))
+        })
+        .await
     }
 
     async fn settings_reload(
         rqctx: Ctx,
         query: Query<SettingsQuery>,
-    ) -> Result<HttpResponseOk<SettingsReloaded>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let restart_required = match settings::which(query.into_inner().app.as_deref())? {
-            settings::Which::Oqto => {
-                caller.require_admin()?;
-                settings::reload(rqctx.context()).await?
-            }
-            settings::Which::Pi(_) => Vec::new(),
-        };
-        Ok(HttpResponseOk(SettingsReloaded { status: "reloaded".into(), restart_required }))
+    ) -> Result<Reply<HttpResponseOk<SettingsReloaded>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let restart_required = match settings::which(query.into_inner().app.as_deref())? {
+                settings::Which::Oqto => {
+                    caller.require_admin()?;
+                    settings::reload(rqctx.context()).await?
+                }
+                settings::Which::Pi(_) => Vec::new(),
+            };
+            Ok(HttpResponseOk(SettingsReloaded { status: "reloaded".into(), restart_required }))
+        })
+        .await
     }
 
     async fn feedback_create(
         rqctx: Ctx,
         body: TypedBody<FeedbackCreate>,
-    ) -> Result<HttpResponseCreated<Feedback>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseCreated(feedback::send(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseCreated<Feedback>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseCreated(feedback::send(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn feedback_list(
         rqctx: Ctx,
         query: Query<FeedbackListQuery>,
-    ) -> Result<HttpResponseOk<FeedbackList>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(feedback::list(rqctx.context(), query.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<FeedbackList>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(feedback::list(rqctx.context(), query.into_inner()).await?))
+        })
+        .await
     }
 
-    async fn bus_stats(rqctx: Ctx) -> Result<HttpResponseOk<BusStats>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(rqctx.context().bus.stats()))
+    async fn bus_stats(rqctx: Ctx) -> Result<Reply<HttpResponseOk<BusStats>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(rqctx.context().bus.stats()))
+        })
+        .await
     }
 
     async fn bus_publish(
         rqctx: Ctx,
         body: TypedBody<BusPublish>,
-    ) -> Result<HttpResponseCreated<BusEvent>, HttpError> {
-        let caller = admin(&rqctx).await?;
-        let source = BusSource::Admin { user_id: caller.user_id.clone() };
-        let publisher = format!("user:{}", caller.user_id);
-        let event =
-            crate::bus::publish(rqctx.context(), &caller, &publisher, source, body.into_inner()).await?;
-        Ok(HttpResponseCreated(event))
+    ) -> Result<Reply<HttpResponseCreated<BusEvent>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            let source = BusSource::Admin { user_id: caller.user_id.clone() };
+            let publisher = format!("user:{}", caller.user_id);
+            let event =
+                crate::bus::publish(rqctx.context(), &caller, &publisher, source, body.into_inner()).await?;
+            Ok(HttpResponseCreated(event))
+        })
+        .await
     }
 
-    async fn oauth_provider_list(_rqctx: Ctx) -> Result<HttpResponseOk<OauthProviders>, HttpError> {
-        Ok(HttpResponseOk(OauthProviders { enabled: false, providers: Vec::new() }))
+    async fn oauth_provider_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<OauthProviders>>, HttpError> {
+        reply(&rqctx, async { Ok(HttpResponseOk(OauthProviders { enabled: false, providers: Vec::new() })) })
+            .await
     }
 
-    async fn onboarding_view(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::get(rqctx.context(), &caller).await?))
+    async fn onboarding_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::get(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn onboarding_update(
         rqctx: Ctx,
         body: TypedBody<OnboardingUpdate>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::update(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::update(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
-    async fn onboarding_check(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingCheck>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::check(rqctx.context(), &caller).await?))
+    async fn onboarding_check(rqctx: Ctx) -> Result<Reply<HttpResponseOk<OnboardingCheck>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::check(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
-    async fn onboarding_advance(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::advance(rqctx.context(), &caller).await?))
+    async fn onboarding_advance(rqctx: Ctx) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::advance(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn onboarding_unlock(
         rqctx: Ctx,
         path: Path<OnboardingUnlockPath>,
-    ) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::unlock(rqctx.context(), &caller, &path.into_inner().component).await?))
+    ) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                onboarding::unlock(rqctx.context(), &caller, &path.into_inner().component).await?,
+            ))
+        })
+        .await
     }
 
-    async fn onboarding_godmode(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::godmode(rqctx.context(), &caller).await?))
+    async fn onboarding_godmode(rqctx: Ctx) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::godmode(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
-    async fn onboarding_complete(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::finish(rqctx.context(), &caller).await?))
+    async fn onboarding_complete(rqctx: Ctx) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::finish(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
-    async fn onboarding_reset(rqctx: Ctx) -> Result<HttpResponseOk<OnboardingView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::reset(rqctx.context(), &caller).await?))
+    async fn onboarding_reset(rqctx: Ctx) -> Result<Reply<HttpResponseOk<OnboardingView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::reset(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn onboarding_bootstrap(
         rqctx: Ctx,
         body: TypedBody<OnboardingBootstrap>,
-    ) -> Result<HttpResponseOk<OnboardingBootstrapped>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(onboarding::bootstrap(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<OnboardingBootstrapped>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(onboarding::bootstrap(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
-    async fn me_view(rqctx: Ctx) -> Result<HttpResponseOk<UserView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(users::me_view(rqctx.context(), &caller).await?))
+    async fn me_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<UserView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(users::me_view(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
-    async fn me_update(rqctx: Ctx, body: TypedBody<MeUpdate>) -> Result<HttpResponseOk<UserView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(users::me_update(rqctx.context(), &caller, body.into_inner()).await?))
+    async fn me_update(
+        rqctx: Ctx,
+        body: TypedBody<MeUpdate>,
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(users::me_update(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn user_list(
         rqctx: Ctx,
         query: Query<UserListQuery>,
-    ) -> Result<HttpResponseOk<Vec<UserView>>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(users::list(rqctx.context(), query.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<Vec<UserView>>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(users::list(rqctx.context(), query.into_inner()).await?))
+        })
+        .await
     }
 
     async fn user_create(
         rqctx: Ctx,
         body: TypedBody<UserCreate>,
-    ) -> Result<HttpResponseCreated<UserCreated>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseCreated(users::create(rqctx.context(), body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseCreated<UserCreated>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseCreated(users::create(rqctx.context(), body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn user_config_sync(
         rqctx: Ctx,
         body: TypedBody<UserConfigSync>,
-    ) -> Result<HttpResponseOk<Vec<UserConfigSyncResult>>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(users::config_sync(rqctx.context(), body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<Vec<UserConfigSyncResult>>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(users::config_sync(rqctx.context(), body.into_inner()).await?))
+        })
+        .await
     }
 
-    async fn user_stats(rqctx: Ctx) -> Result<HttpResponseOk<UserStats>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(users::stats(rqctx.context()).await?))
+    async fn user_stats(rqctx: Ctx) -> Result<Reply<HttpResponseOk<UserStats>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(users::stats(rqctx.context()).await?))
+        })
+        .await
     }
 
     async fn user_view(
         rqctx: Ctx,
         path: Path<UserPath>,
-    ) -> Result<Aliased<HttpResponseOk<UserView>>, HttpError> {
-        admin(&rqctx).await?;
-        let ctx = rqctx.context();
-        let id = path.into_inner().user_id;
-        if id == compat::USER_STATS_ALIAS {
-            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &users::stats(ctx).await?)?));
-        }
-        Ok(Aliased::Typed(HttpResponseOk(users::get(ctx, &id).await?)))
+    ) -> Result<Reply<Aliased<HttpResponseOk<UserView>>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            let ctx = rqctx.context();
+            let id = path.into_inner().user_id;
+            if id == compat::USER_STATS_ALIAS {
+                return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &users::stats(ctx).await?)?));
+            }
+            Ok(Aliased::Typed(HttpResponseOk(users::get(ctx, &id).await?)))
+        })
+        .await
     }
 
     async fn user_update(
         rqctx: Ctx,
         path: Path<UserPath>,
         body: TypedBody<UserUpdate>,
-    ) -> Result<HttpResponseOk<UserView>, HttpError> {
-        let caller = admin(&rqctx).await?;
-        let id = path.into_inner().user_id;
-        Ok(HttpResponseOk(users::update(rqctx.context(), &caller, &id, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            let id = path.into_inner().user_id;
+            Ok(HttpResponseOk(users::update(rqctx.context(), &caller, &id, body.into_inner()).await?))
+        })
+        .await
     }
 
-    async fn user_delete(rqctx: Ctx, path: Path<UserPath>) -> Result<HttpResponseDeleted, HttpError> {
-        let caller = admin(&rqctx).await?;
-        users::delete(rqctx.context(), &caller, &path.into_inner().user_id).await?;
-        Ok(HttpResponseDeleted())
+    async fn user_delete(rqctx: Ctx, path: Path<UserPath>) -> Result<Reply<HttpResponseDeleted>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            users::delete(rqctx.context(), &caller, &path.into_inner().user_id).await?;
+            Ok(HttpResponseDeleted())
+        })
+        .await
     }
 
-    async fn user_activate(rqctx: Ctx, path: Path<UserPath>) -> Result<HttpResponseOk<UserView>, HttpError> {
-        let caller = admin(&rqctx).await?;
-        let id = path.into_inner().user_id;
-        Ok(HttpResponseOk(users::set_active(rqctx.context(), &caller, &id, true).await?))
+    async fn user_activate(
+        rqctx: Ctx,
+        path: Path<UserPath>,
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            let id = path.into_inner().user_id;
+            Ok(HttpResponseOk(users::set_active(rqctx.context(), &caller, &id, true).await?))
+        })
+        .await
     }
 
     async fn user_deactivate(
         rqctx: Ctx,
         path: Path<UserPath>,
-    ) -> Result<HttpResponseOk<UserView>, HttpError> {
-        let caller = admin(&rqctx).await?;
-        let id = path.into_inner().user_id;
-        Ok(HttpResponseOk(users::set_active(rqctx.context(), &caller, &id, false).await?))
+    ) -> Result<Reply<HttpResponseOk<UserView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            let id = path.into_inner().user_id;
+            Ok(HttpResponseOk(users::set_active(rqctx.context(), &caller, &id, false).await?))
+        })
+        .await
     }
 
     async fn user_collection_alias(
         rqctx: Ctx,
         path: Path<UserPath>,
         body: UntypedBody,
-    ) -> Result<Response<Body>, HttpError> {
-        admin(&rqctx).await?;
-        if path.into_inner().user_id != compat::USER_CONFIG_SYNC_ALIAS {
-            return Err(not_found("operation"));
-        }
-        let results = users::config_sync(rqctx.context(), parse_body(&rqctx, &body)?).await?;
-        json_response(http::StatusCode::OK, &results)
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            if path.into_inner().user_id != compat::USER_CONFIG_SYNC_ALIAS {
+                return Err(not_found("operation"));
+            }
+            let results = users::config_sync(rqctx.context(), parse_body(&rqctx, &body)?).await?;
+            json_response(http::StatusCode::OK, &results)
+        })
+        .await
     }
 
     async fn invite_code_list(
         rqctx: Ctx,
         query: Query<InviteCodeListQuery>,
-    ) -> Result<HttpResponseOk<Vec<InviteCodeView>>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(invites::list(rqctx.context(), query.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<Vec<InviteCodeView>>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(invites::list(rqctx.context(), query.into_inner()).await?))
+        })
+        .await
     }
 
     async fn invite_code_create(
         rqctx: Ctx,
         body: TypedBody<InviteCodeCreate>,
-    ) -> Result<HttpResponseCreated<InviteCodeView>, HttpError> {
-        let caller = admin(&rqctx).await?;
-        Ok(HttpResponseCreated(invites::create(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseCreated<InviteCodeView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            Ok(HttpResponseCreated(invites::create(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn invite_code_batch_create(
         rqctx: Ctx,
         body: TypedBody<InviteCodeBatchCreate>,
-    ) -> Result<HttpResponseCreated<Vec<InviteCodeView>>, HttpError> {
-        let caller = admin(&rqctx).await?;
-        Ok(HttpResponseCreated(invites::batch_create(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseCreated<Vec<InviteCodeView>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            Ok(HttpResponseCreated(invites::batch_create(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
-    async fn invite_code_stats(rqctx: Ctx) -> Result<HttpResponseOk<InviteCodeStats>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(invites::stats(rqctx.context()).await?))
+    async fn invite_code_stats(rqctx: Ctx) -> Result<Reply<HttpResponseOk<InviteCodeStats>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(invites::stats(rqctx.context()).await?))
+        })
+        .await
     }
 
     async fn invite_code_view(
         rqctx: Ctx,
         path: Path<InviteCodePath>,
-    ) -> Result<Aliased<HttpResponseOk<InviteCodeView>>, HttpError> {
-        admin(&rqctx).await?;
-        let ctx = rqctx.context();
-        let id = path.into_inner().code_id;
-        if id == compat::INVITE_CODE_STATS_ALIAS {
-            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &invites::stats(ctx).await?)?));
-        }
-        Ok(Aliased::Typed(HttpResponseOk(invites::get(ctx, &id).await?)))
+    ) -> Result<Reply<Aliased<HttpResponseOk<InviteCodeView>>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            let ctx = rqctx.context();
+            let id = path.into_inner().code_id;
+            if id == compat::INVITE_CODE_STATS_ALIAS {
+                return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &invites::stats(ctx).await?)?));
+            }
+            Ok(Aliased::Typed(HttpResponseOk(invites::get(ctx, &id).await?)))
+        })
+        .await
     }
 
     async fn invite_code_delete(
         rqctx: Ctx,
         path: Path<InviteCodePath>,
-    ) -> Result<HttpResponseDeleted, HttpError> {
-        admin(&rqctx).await?;
-        invites::delete(rqctx.context(), &path.into_inner().code_id).await?;
-        Ok(HttpResponseDeleted())
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            invites::delete(rqctx.context(), &path.into_inner().code_id).await?;
+            Ok(HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn invite_code_revoke(
         rqctx: Ctx,
         path: Path<InviteCodePath>,
-    ) -> Result<HttpResponseOk<InviteCodeView>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(invites::revoke(rqctx.context(), &path.into_inner().code_id).await?))
+    ) -> Result<Reply<HttpResponseOk<InviteCodeView>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(invites::revoke(rqctx.context(), &path.into_inner().code_id).await?))
+        })
+        .await
     }
 
     async fn invite_code_collection_alias(
         rqctx: Ctx,
         path: Path<InviteCodePath>,
         body: UntypedBody,
-    ) -> Result<Response<Body>, HttpError> {
-        let caller = admin(&rqctx).await?;
-        if path.into_inner().code_id != compat::INVITE_CODE_BATCH_ALIAS {
-            return Err(not_found("operation"));
-        }
-        let codes = invites::batch_create(rqctx.context(), &caller, parse_body(&rqctx, &body)?).await?;
-        json_response(http::StatusCode::CREATED, &codes)
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = admin(&rqctx).await?;
+            if path.into_inner().code_id != compat::INVITE_CODE_BATCH_ALIAS {
+                return Err(not_found("operation"));
+            }
+            let codes = invites::batch_create(rqctx.context(), &caller, parse_body(&rqctx, &body)?).await?;
+            json_response(http::StatusCode::CREATED, &codes)
+        })
+        .await
     }
 
-    async fn session_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(sessions::list(rqctx.context(), &caller).await?))
+    async fn session_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Vec<SessionView>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(sessions::list(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn session_create(
         rqctx: Ctx,
         body: TypedBody<SessionCreate>,
-    ) -> Result<HttpResponseCreated<SessionView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let body = body.into_inner();
-        Ok(HttpResponseCreated(sessions::create(rqctx.context(), &caller, &body.workspace_path).await?))
+    ) -> Result<Reply<HttpResponseCreated<SessionView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let body = body.into_inner();
+            Ok(HttpResponseCreated(sessions::create(rqctx.context(), &caller, &body.workspace_path).await?))
+        })
+        .await
     }
 
     async fn session_get_or_create(
         rqctx: Ctx,
         body: TypedBody<SessionGetOrCreate>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let body = body.into_inner();
-        Ok(HttpResponseOk(
-            sessions::get_or_create(rqctx.context(), &caller, body.workspace_path.as_deref()).await?,
-        ))
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let body = body.into_inner();
+            Ok(HttpResponseOk(
+                sessions::get_or_create(rqctx.context(), &caller, body.workspace_path.as_deref()).await?,
+            ))
+        })
+        .await
     }
 
     async fn session_get_or_create_for_workspace(
         rqctx: Ctx,
         body: TypedBody<SessionForWorkspace>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let body = body.into_inner();
-        Ok(HttpResponseOk(
-            sessions::get_or_create(rqctx.context(), &caller, Some(&body.workspace_path)).await?,
-        ))
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let body = body.into_inner();
+            Ok(HttpResponseOk(
+                sessions::get_or_create(rqctx.context(), &caller, Some(&body.workspace_path)).await?,
+            ))
+        })
+        .await
     }
 
-    async fn session_update_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<SessionUpdateView>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(sessions::update_list(rqctx.context(), &caller).await?))
+    async fn session_update_list(
+        rqctx: Ctx,
+    ) -> Result<Reply<HttpResponseOk<Vec<SessionUpdateView>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(sessions::update_list(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn session_view(
         rqctx: Ctx,
         path: Path<SessionPath>,
-    ) -> Result<Aliased<HttpResponseOk<SessionView>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let key = path.into_inner().session_id;
-        if key == compat::SESSION_UPDATES_ALIAS {
-            let updates = sessions::update_list(ctx, &caller).await?;
-            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &updates)?));
-        }
-        Ok(Aliased::Typed(HttpResponseOk(sessions::get(ctx, &caller, &key).await?)))
+    ) -> Result<Reply<Aliased<HttpResponseOk<SessionView>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let key = path.into_inner().session_id;
+            if key == compat::SESSION_UPDATES_ALIAS {
+                let updates = sessions::update_list(ctx, &caller).await?;
+                return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &updates)?));
+            }
+            Ok(Aliased::Typed(HttpResponseOk(sessions::get(ctx, &caller, &key).await?)))
+        })
+        .await
     }
 
-    async fn session_delete(rqctx: Ctx, path: Path<SessionPath>) -> Result<HttpResponseDeleted, HttpError> {
-        let caller = caller(&rqctx).await?;
-        sessions::delete(rqctx.context(), &caller, &path.into_inner().session_id).await?;
-        Ok(HttpResponseDeleted())
+    async fn session_delete(
+        rqctx: Ctx,
+        path: Path<SessionPath>,
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            sessions::delete(rqctx.context(), &caller, &path.into_inner().session_id).await?;
+            Ok(HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn session_collection_alias(
         rqctx: Ctx,
         path: Path<SessionPath>,
         body: UntypedBody,
-    ) -> Result<Response<Body>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let segment = path.into_inner().session_id;
-        let workspace = if segment == compat::SESSION_GET_OR_CREATE_ALIAS {
-            parse_body::<SessionGetOrCreate>(&rqctx, &body)?.workspace_path
-        } else if segment == compat::SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS {
-            Some(parse_body::<SessionForWorkspace>(&rqctx, &body)?.workspace_path)
-        } else {
-            return Err(not_found("operation"));
-        };
-        let session = sessions::get_or_create(ctx, &caller, workspace.as_deref()).await?;
-        json_response(http::StatusCode::OK, &session)
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let segment = path.into_inner().session_id;
+            let workspace = if segment == compat::SESSION_GET_OR_CREATE_ALIAS {
+                parse_body::<SessionGetOrCreate>(&rqctx, &body)?.workspace_path
+            } else if segment == compat::SESSION_GET_OR_CREATE_FOR_WORKSPACE_ALIAS {
+                Some(parse_body::<SessionForWorkspace>(&rqctx, &body)?.workspace_path)
+            } else {
+                return Err(not_found("operation"));
+            };
+            let session = sessions::get_or_create(ctx, &caller, workspace.as_deref()).await?;
+            json_response(http::StatusCode::OK, &session)
+        })
+        .await
     }
 
     async fn session_stop(
         rqctx: Ctx,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseUpdatedNoContent, HttpError> {
-        let caller = caller(&rqctx).await?;
-        sessions::stop(rqctx.context(), &caller, &path.into_inner().session_id).await?;
-        Ok(HttpResponseUpdatedNoContent())
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            sessions::stop(rqctx.context(), &caller, &path.into_inner().session_id).await?;
+            Ok(HttpResponseUpdatedNoContent())
+        })
+        .await
     }
 
     async fn session_resume(
         rqctx: Ctx,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(sessions::resume(rqctx.context(), &caller, &path.into_inner().session_id).await?))
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                sessions::resume(rqctx.context(), &caller, &path.into_inner().session_id).await?,
+            ))
+        })
+        .await
     }
 
     async fn session_activity(
         rqctx: Ctx,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseUpdatedNoContent, HttpError> {
-        let caller = caller(&rqctx).await?;
-        sessions::activity(rqctx.context(), &caller, &path.into_inner().session_id).await?;
-        Ok(HttpResponseUpdatedNoContent())
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            sessions::activity(rqctx.context(), &caller, &path.into_inner().session_id).await?;
+            Ok(HttpResponseUpdatedNoContent())
+        })
+        .await
     }
 
     async fn session_update_view(
         rqctx: Ctx,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseOk<SessionUpdateView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(
-            sessions::update_check(rqctx.context(), &caller, &path.into_inner().session_id).await?,
-        ))
+    ) -> Result<Reply<HttpResponseOk<SessionUpdateView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                sessions::update_check(rqctx.context(), &caller, &path.into_inner().session_id).await?,
+            ))
+        })
+        .await
     }
 
     async fn session_upgrade(
         rqctx: Ctx,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseOk<SessionView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(sessions::upgrade(rqctx.context(), &caller, &path.into_inner().session_id).await?))
+    ) -> Result<Reply<HttpResponseOk<SessionView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                sessions::upgrade(rqctx.context(), &caller, &path.into_inner().session_id).await?,
+            ))
+        })
+        .await
     }
 
-    async fn admin_session_list(rqctx: Ctx) -> Result<HttpResponseOk<Vec<SessionView>>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(sessions::admin_list(rqctx.context()).await?))
+    async fn admin_session_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Vec<SessionView>>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(sessions::admin_list(rqctx.context()).await?))
+        })
+        .await
     }
 
     async fn admin_session_delete(
         rqctx: Ctx,
         path: Path<SessionPath>,
-    ) -> Result<HttpResponseDeleted, HttpError> {
-        admin(&rqctx).await?;
-        sessions::admin_delete(rqctx.context(), &path.into_inner().session_id).await?;
-        Ok(HttpResponseDeleted())
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            sessions::admin_delete(rqctx.context(), &path.into_inner().session_id).await?;
+            Ok(HttpResponseDeleted())
+        })
+        .await
     }
 
-    async fn admin_local_cleanup(rqctx: Ctx) -> Result<HttpResponseOk<LocalCleanupReport>, HttpError> {
-        admin(&rqctx).await?;
-        Ok(HttpResponseOk(sessions::local_cleanup(rqctx.context()).await?))
+    async fn admin_local_cleanup(rqctx: Ctx) -> Result<Reply<HttpResponseOk<LocalCleanupReport>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(sessions::local_cleanup(rqctx.context()).await?))
+        })
+        .await
     }
 
     async fn chat_history_list(
         rqctx: Ctx,
         query: Query<ChatHistoryQuery>,
-    ) -> Result<HttpResponseOk<Vec<ChatHistoryEntry>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let q = query.into_inner();
-        Ok(HttpResponseOk(
-            history::list(rqctx.context(), &caller, q.workspace.as_deref(), q.limit, q.offset).await?,
-        ))
+    ) -> Result<Reply<HttpResponseOk<Vec<ChatHistoryEntry>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let q = query.into_inner();
+            Ok(HttpResponseOk(
+                history::list(rqctx.context(), &caller, q.workspace.as_deref(), q.limit, q.offset).await?,
+            ))
+        })
+        .await
     }
 
     async fn chat_history_grouped_list(
         rqctx: Ctx,
         query: Query<ChatHistoryGroupedQuery>,
-    ) -> Result<HttpResponseOk<ChatHistoryGroups>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let q = query.into_inner();
-        let groups =
-            history::grouped(rqctx.context(), &caller, q.tz.as_deref(), q.workspace.as_deref(), q.limit)
-                .await?;
-        Ok(HttpResponseOk(groups))
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryGroups>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let q = query.into_inner();
+            let groups =
+                history::grouped(rqctx.context(), &caller, q.tz.as_deref(), q.workspace.as_deref(), q.limit)
+                    .await?;
+            Ok(HttpResponseOk(groups))
+        })
+        .await
     }
 
     async fn chat_history_view(
         rqctx: Ctx,
         path: Path<ChatHistoryPath>,
-    ) -> Result<Aliased<HttpResponseOk<ChatHistoryEntry>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let ctx = rqctx.context();
-        let id = path.into_inner().session_id;
-        if id == compat::CHAT_HISTORY_GROUPED_ALIAS {
-            let q: ChatHistoryGroupedQuery = parse_query(&rqctx)?;
-            let groups =
-                history::grouped(ctx, &caller, q.tz.as_deref(), q.workspace.as_deref(), q.limit).await?;
-            return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &groups)?));
-        }
-        Ok(Aliased::Typed(HttpResponseOk(history::view(ctx, &caller, &id).await?)))
+    ) -> Result<Reply<Aliased<HttpResponseOk<ChatHistoryEntry>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let ctx = rqctx.context();
+            let id = path.into_inner().session_id;
+            if id == compat::CHAT_HISTORY_GROUPED_ALIAS {
+                let q: ChatHistoryGroupedQuery = parse_query(&rqctx)?;
+                let groups =
+                    history::grouped(ctx, &caller, q.tz.as_deref(), q.workspace.as_deref(), q.limit).await?;
+                return Ok(Aliased::Alias(json_response(http::StatusCode::OK, &groups)?));
+            }
+            Ok(Aliased::Typed(HttpResponseOk(history::view(ctx, &caller, &id).await?)))
+        })
+        .await
     }
 
     async fn chat_history_delete(
         rqctx: Ctx,
         path: Path<ChatHistoryPath>,
-    ) -> Result<HttpResponseDeleted, HttpError> {
-        let caller = caller(&rqctx).await?;
-        chats::delete(rqctx.context(), &caller.user_id, &path.into_inner().session_id).await?;
-        Ok(HttpResponseDeleted())
+    ) -> Result<Reply<HttpResponseDeleted>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            chats::delete(rqctx.context(), &caller.user_id, &path.into_inner().session_id).await?;
+            Ok(HttpResponseDeleted())
+        })
+        .await
     }
 
-    async fn chat_history_backfill(rqctx: Ctx) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(history::backfill(rqctx.context(), &caller).await?))
+    async fn chat_history_backfill(
+        rqctx: Ctx,
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryBackfill>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(history::backfill(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn chat_history_backfill_alias(
         rqctx: Ctx,
         path: Path<ChatHistoryPath>,
-    ) -> Result<HttpResponseOk<ChatHistoryBackfill>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        if path.into_inner().session_id != compat::CHAT_HISTORY_BACKFILL_ALIAS {
-            return Err(Error::NotFound("no such route".to_string()).into());
-        }
-        Ok(HttpResponseOk(history::backfill(rqctx.context(), &caller).await?))
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryBackfill>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            if path.into_inner().session_id != compat::CHAT_HISTORY_BACKFILL_ALIAS {
+                return Err(Error::NotFound("no such route".to_string()).into());
+            }
+            Ok(HttpResponseOk(history::backfill(rqctx.context(), &caller).await?))
+        })
+        .await
     }
 
     async fn chat_history_update(
         rqctx: Ctx,
         path: Path<ChatHistoryPath>,
         body: TypedBody<ChatHistoryUpdate>,
-    ) -> Result<HttpResponseOk<ChatHistoryEntry>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let id = path.into_inner().session_id;
-        Ok(HttpResponseOk(history::rename(rqctx.context(), &caller, &id, body.into_inner().title).await?))
+    ) -> Result<Reply<HttpResponseOk<ChatHistoryEntry>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let id = path.into_inner().session_id;
+            Ok(HttpResponseOk(history::rename(rqctx.context(), &caller, &id, body.into_inner().title).await?))
+        })
+        .await
     }
 
     async fn chat_history_message_list(
         rqctx: Ctx,
         path: Path<ChatHistoryPath>,
         query: Query<ChatMessagesQuery>,
-    ) -> Result<HttpResponseOk<Vec<ChatMessage>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let id = path.into_inner().session_id;
-        let q = query.into_inner();
-        Ok(HttpResponseOk(history::messages(rqctx.context(), &caller, &id, q.limit, q.offset).await?))
+    ) -> Result<Reply<HttpResponseOk<Vec<ChatMessage>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let id = path.into_inner().session_id;
+            let q = query.into_inner();
+            Ok(HttpResponseOk(history::messages(rqctx.context(), &caller, &id, q.limit, q.offset).await?))
+        })
+        .await
     }
 
     async fn search(
         rqctx: Ctx,
         query: Query<SearchQuery>,
-    ) -> Result<HttpResponseOk<SearchResults>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let q = query.into_inner();
-        Ok(HttpResponseOk(history::search(rqctx.context(), &caller, &q.q, q.limit).await?))
+    ) -> Result<Reply<HttpResponseOk<SearchResults>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let q = query.into_inner();
+            Ok(HttpResponseOk(history::search(rqctx.context(), &caller, &q.q, q.limit).await?))
+        })
+        .await
     }
 
     async fn project_list(
         rqctx: Ctx,
         query: Query<ProjectListQuery>,
-    ) -> Result<HttpResponseOk<Vec<ProjectView>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(projects::list(rqctx.context(), &caller, query.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<Vec<ProjectView>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(projects::list(rqctx.context(), &caller, query.into_inner()).await?))
+        })
+        .await
     }
 
     async fn project_location_list(
         rqctx: Ctx,
         query: Query<LocationListQuery>,
-    ) -> Result<HttpResponseOk<Vec<WorkspaceLocation>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let group = query.into_inner().workspace_id;
-        Ok(HttpResponseOk(locations::list(rqctx.context(), &caller, group.as_deref()).await?))
+    ) -> Result<Reply<HttpResponseOk<Vec<WorkspaceLocation>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let group = query.into_inner().workspace_id;
+            Ok(HttpResponseOk(locations::list(rqctx.context(), &caller, group.as_deref()).await?))
+        })
+        .await
     }
 
     async fn project_location_upsert(
         rqctx: Ctx,
         body: TypedBody<LocationUpsert>,
-    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(locations::upsert(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<WorkspaceLocation>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(locations::upsert(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn project_location_activate(
         rqctx: Ctx,
         body: TypedBody<LocationSelect>,
-    ) -> Result<HttpResponseOk<WorkspaceLocation>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(locations::activate(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<WorkspaceLocation>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(locations::activate(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
-    async fn project_template_list(rqctx: Ctx) -> Result<HttpResponseOk<ProjectTemplateList>, HttpError> {
-        caller(&rqctx).await?;
-        Ok(HttpResponseOk(projects::templates(rqctx.context())))
+    async fn project_template_list(
+        rqctx: Ctx,
+    ) -> Result<Reply<HttpResponseOk<ProjectTemplateList>>, HttpError> {
+        reply(&rqctx, async {
+            caller(&rqctx).await?;
+            Ok(HttpResponseOk(projects::templates(rqctx.context())))
+        })
+        .await
     }
 
     async fn project_create_from_template(
         rqctx: Ctx,
         body: TypedBody<ProjectFromTemplate>,
-    ) -> Result<HttpResponseCreated<ProjectView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseCreated(
-            projects::create_from_template(rqctx.context(), &caller, body.into_inner()).await?,
-        ))
+    ) -> Result<Reply<HttpResponseCreated<ProjectView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseCreated(
+                projects::create_from_template(rqctx.context(), &caller, body.into_inner()).await?,
+            ))
+        })
+        .await
     }
 
     async fn project_logo_view(
         rqctx: Ctx,
         query: Query<ProjectLogoQuery>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        logo_response(projects::logo(rqctx.context(), &caller, &query.into_inner().path).await?)
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            logo_response(projects::logo(rqctx.context(), &caller, &query.into_inner().path).await?)
+        })
+        .await
     }
 
     async fn project_logo_alias(
         rqctx: Ctx,
         path: Path<ProjectLogoPath>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        // Dropshot routes `/api/projects/logo?path=…` here too (the wildcard
-        // also matches an empty rest): then the query names the file.
-        let segments = path.into_inner().path;
-        let file = if segments.is_empty() {
-            let query: ProjectLogoQuery = parse_query(&rqctx)?;
-            query.path
-        } else {
-            segments.join("/")
-        };
-        logo_response(projects::logo(rqctx.context(), &caller, &file).await?)
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            // Dropshot routes `/api/projects/logo?path=…` here too (the wildcard
+            // also matches an empty rest): then the query names the file.
+            let segments = path.into_inner().path;
+            let file = if segments.is_empty() {
+                let query: ProjectLogoQuery = parse_query(&rqctx)?;
+                query.path
+            } else {
+                segments.join("/")
+            };
+            logo_response(projects::logo(rqctx.context(), &caller, &file).await?)
+        })
+        .await
     }
 
     async fn workspace_meta_view(
         rqctx: Ctx,
         query: Query<WorkspaceQuery>,
-    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(
-            projects::meta(rqctx.context(), &caller, &query.into_inner().workspace_path).await?,
-        ))
+    ) -> Result<Reply<HttpResponseOk<WorkspaceMeta>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                projects::meta(rqctx.context(), &caller, &query.into_inner().workspace_path).await?,
+            ))
+        })
+        .await
     }
 
     async fn workspace_meta_update(
         rqctx: Ctx,
         body: TypedBody<WorkspaceMetaUpdate>,
-    ) -> Result<HttpResponseOk<WorkspaceMeta>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(projects::update_meta(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<WorkspaceMeta>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(projects::update_meta(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn workspace_sandbox_view(
         rqctx: Ctx,
         query: Query<WorkspaceQuery>,
-    ) -> Result<HttpResponseOk<SandboxView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(
-            projects::sandbox(rqctx.context(), &caller, &query.into_inner().workspace_path).await?,
-        ))
+    ) -> Result<Reply<HttpResponseOk<SandboxView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                projects::sandbox(rqctx.context(), &caller, &query.into_inner().workspace_path).await?,
+            ))
+        })
+        .await
     }
 
     async fn workspace_sandbox_update(
         rqctx: Ctx,
         body: TypedBody<SandboxUpdate>,
-    ) -> Result<HttpResponseOk<SandboxView>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(projects::update_sandbox(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<SandboxView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(projects::update_sandbox(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn workspace_pi_resources_view(
         rqctx: Ctx,
         query: Query<WorkspaceQuery>,
-    ) -> Result<HttpResponseOk<PiResources>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        let workspace = query.into_inner().workspace_path;
-        Ok(HttpResponseOk(pi_resources::view(rqctx.context(), &caller, &workspace).await?))
+    ) -> Result<Reply<HttpResponseOk<PiResources>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let workspace = query.into_inner().workspace_path;
+            Ok(HttpResponseOk(pi_resources::view(rqctx.context(), &caller, &workspace).await?))
+        })
+        .await
     }
 
     async fn workspace_pi_resources_apply(
         rqctx: Ctx,
         body: TypedBody<PiResourcesApply>,
-    ) -> Result<HttpResponseOk<PiResources>, HttpError> {
-        let caller = caller(&rqctx).await?;
-        Ok(HttpResponseOk(pi_resources::apply(rqctx.context(), &caller, body.into_inner()).await?))
+    ) -> Result<Reply<HttpResponseOk<PiResources>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(pi_resources::apply(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
     }
 
     async fn mux_connect(
@@ -1100,44 +1477,59 @@ impl OqtoApi for OqtoApiImpl {
     ) -> WebsocketEndpointResult {
         let ctx = Arc::clone(rqctx.context());
         let headers = rqctx.request.headers();
-        let token = match (auth::bearer_token(headers), query.into_inner().token) {
-            (Some(token), _) | (None, Some(token)) => token,
-            (None, None) => {
-                let token = auth::cookie_token(headers).ok_or_else(Error::unauthenticated)?;
-                auth::check_origin(&ctx, headers)?;
-                token
-            }
+        let authenticated = async {
+            let token = match (auth::bearer_token(headers), query.into_inner().token) {
+                (Some(token), _) | (None, Some(token)) => token,
+                (None, None) => {
+                    let token = auth::cookie_token(headers).ok_or_else(Error::unauthenticated)?;
+                    auth::check_origin(&ctx, headers)?;
+                    token
+                }
+            };
+            auth::authenticate_mux(&ctx, &token).await
         };
-        let (caller, grant) = auth::authenticate_mux(&ctx, &token).await?;
+        // A refused upgrade is a Dropshot error body: a WebSocket
+        // endpoint can answer nothing but the upgrade itself.
+        let (caller, grant) = authenticated.await?;
         websocket.handle(move |upgraded| async move {
             mux::serve(ctx, caller, grant, upgraded).await;
             Ok(())
         })
     }
 
-    async fn mux_ticket_create(rqctx: Ctx) -> Result<HttpResponseCreated<MuxTicket>, HttpError> {
-        caller(&rqctx).await?;
-        Ok(HttpResponseCreated(auth::mux_ticket(rqctx.context(), rqctx.request.headers())?))
+    async fn mux_ticket_create(rqctx: Ctx) -> Result<Reply<HttpResponseCreated<MuxTicket>>, HttpError> {
+        reply(&rqctx, async {
+            caller(&rqctx).await?;
+            Ok(HttpResponseCreated(auth::mux_ticket(rqctx.context(), rqctx.request.headers())?))
+        })
+        .await
     }
 
-    async fn mux_debug_view(rqctx: Ctx) -> Result<HttpResponseOk<MuxDebugView>, HttpError> {
-        let ctx = rqctx.context();
-        let admin =
-            auth::authenticate(ctx, rqctx.request.headers()).await.is_ok_and(|c| c.require_admin().is_ok());
-        Ok(HttpResponseOk(ctx.hub.debug(admin)))
+    async fn mux_debug_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<MuxDebugView>>, HttpError> {
+        reply(&rqctx, async {
+            let ctx = rqctx.context();
+            let admin = auth::authenticate(ctx, rqctx.request.headers())
+                .await
+                .is_ok_and(|c| c.require_admin().is_ok());
+            Ok(HttpResponseOk(ctx.hub.debug(admin)))
+        })
+        .await
     }
 
-    async fn health_view(rqctx: Ctx) -> Result<HttpResponseOk<Health>, HttpError> {
-        Ok(HttpResponseOk(misc::health(rqctx.context()).await))
+    async fn health_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Health>>, HttpError> {
+        reply(&rqctx, async { Ok(HttpResponseOk(misc::health(rqctx.context()).await)) }).await
     }
 
-    async fn feature_list(rqctx: Ctx) -> Result<HttpResponseOk<Features>, HttpError> {
-        Ok(HttpResponseOk(misc::features(rqctx.context())))
+    async fn feature_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Features>>, HttpError> {
+        reply(&rqctx, async { Ok(HttpResponseOk(misc::features(rqctx.context()))) }).await
     }
 
-    async fn openapi_view(_rqctx: Ctx) -> Result<HttpResponseOk<serde_json::Value>, HttpError> {
-        let document = serde_json::from_str(misc::OPENAPI_DOCUMENT)
-            .map_err(|e| HttpError::for_internal_error(format!("checked-in document: {e}")))?;
-        Ok(HttpResponseOk(document))
+    async fn openapi_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<serde_json::Value>>, HttpError> {
+        reply(&rqctx, async {
+            let document = serde_json::from_str(misc::OPENAPI_DOCUMENT)
+                .map_err(|e| HttpError::for_internal_error(format!("checked-in document: {e}")))?;
+            Ok(HttpResponseOk(document))
+        })
+        .await
     }
 }

@@ -383,6 +383,18 @@ impl Config {
         if crate::sandbox::builtin(&self.sandbox.default_profile).is_none() {
             bail!("sandbox.default_profile must be one of {}", crate::sandbox::PROFILES.join(", "));
         }
+        for origin in &self.server.allowed_origins {
+            let valid = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                !scheme.is_empty()
+                    && !rest.is_empty()
+                    && !rest.trim_end_matches('/').contains(['/', '*', ' '])
+            });
+            if !valid {
+                bail!(
+                    "server.allowed_origins: {origin:?} is not an origin such as https://app.example.org (no wildcards)"
+                );
+            }
+        }
         if self.server.request_body_max_bytes < 1024 {
             bail!("server.request_body_max_bytes must be at least 1024");
         }
@@ -615,6 +627,22 @@ mod tests {
         assert_eq!(config.auth.token_ttl_secs, 60);
         assert_eq!(config.data_dir, PathBuf::from("/srv/oqto"));
         assert_eq!(config.log.level, "debug");
+    }
+
+    #[test]
+    fn allowed_origins_are_origins_without_wildcards() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        for (origins, ok) in [
+            ("[\"https://app.example.org\", \"http://localhost:5173\", \"tauri://localhost\"]", true),
+            ("[\"*\"]", false),
+            ("[\"https://*.example.org\"]", false),
+            ("[\"https://app.example.org/path\"]", false),
+            ("[\"app.example.org\"]", false),
+        ] {
+            std::fs::write(&file, format!("[server]\nallowed_origins = {origins}\n")).unwrap();
+            assert_eq!(Config::load(Some(&file), Vec::new(), &Overrides::default()).is_ok(), ok, "{origins}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod bus;
 mod chats;
 mod config;
 mod context;
+mod cors;
 mod db;
 mod error;
 mod feedback;

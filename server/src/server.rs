@@ -77,8 +77,9 @@ pub async fn serve(sources: crate::config::Sources) -> Result<()> {
 
     // Before the listening line: whoever waits for that line reads this too.
     report_sandbox(&ctx);
-    let api = oqto_api::oqto_api_mod::api_description::<OqtoApiImpl>()
+    let mut api = oqto_api::oqto_api_mod::api_description::<OqtoApiImpl>()
         .map_err(|e| anyhow::anyhow!("API description: {e:?}"))?;
+    crate::cors::register_preflights(&mut api, crate::misc::OPENAPI_DOCUMENT)?;
     let dropshot_config = ConfigDropshot {
         bind_address: ctx.config.server.bind,
         default_request_body_max_bytes: ctx.config.server.request_body_max_bytes,

@@ -104,3 +104,123 @@ async fn bad_input_gets_a_json_4xx() {
         assert!(body["message"].is_string() && body["request_id"].is_string(), "{body}");
     }
 }
+
+/// Every error the server writes carries `error` (the original's clients
+/// show it) beside `message`, `error_code` and `request_id`, and keeps its
+/// headers; only Dropshot's own errors (no such route, unparseable input)
+/// keep Dropshot's body.
+#[tokio::test]
+async fn every_error_body_of_ours_says_error() {
+    let server = TestServer::start().await;
+    let token = server.login("admin", &server.admin_password).await;
+    let http = server.http();
+    let wrong = serde_json::json!({"username": "admin", "password": "wrong password"});
+    let response = http.post(format!("{}/api/auth/login", server.url)).json(&wrong).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], body["message"], "{body}");
+    assert_eq!(body["error"], "wrong username or password");
+    assert_eq!(
+        (body["error_code"].as_str(), body["request_id"].as_str()),
+        (Some("Unauthorized"), Some(request_id.as_str()))
+    );
+    for (method, path, code) in [
+        (reqwest::Method::GET, "/api/admin/users/nobody", 404),
+        (reqwest::Method::GET, "/api/workspace/memories?workspace_path=../x", 422),
+        (reqwest::Method::GET, "/api/admin/feedback?limit=0", 400),
+    ] {
+        let (status, body) = server.raw(method, path, &token, None).await;
+        assert_eq!(status, code, "{path}: {body}");
+        assert!(body["error"].is_string() && body["error"] == body["message"], "{path}: {body}");
+        assert!(body["request_id"].is_string() && body["error_code"].is_string(), "{path}: {body}");
+    }
+    // The headers of an error stay: 429 with Retry-After.
+    let mut limited = None;
+    for _ in 0..30 {
+        let response = http.post(format!("{}/api/auth/login", server.url)).json(&wrong).send().await.unwrap();
+        if response.status().as_u16() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let limited = limited.expect("429 after repeated failures");
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["error_code"], "TooManyRequests");
+    assert!(body["error"].as_str().unwrap().contains("try again"), "{body}");
+    // Dropshot's own: an unknown route.
+    let (status, body) = server.raw(reqwest::Method::GET, "/api/no-such-route", &token, None).await;
+    assert_eq!(status, 404);
+    assert!(body["message"].is_string() && body["request_id"].is_string(), "{body}");
+}
+
+/// A client on an allowed origin (a desktop build, a dev server) gets
+/// preflight answers and CORS headers on every reply, errors included; any
+/// other origin gets neither.
+#[tokio::test]
+async fn an_allowed_origin_may_call_the_api_across_origins() {
+    let allowed = "http://localhost:5173";
+    let options =
+        oqto_tests::Options::default().env("OQTO_SERVER__ALLOWED_ORIGINS", &format!("[\"{allowed}\"]"));
+    let server = TestServer::start_with(options).await;
+    let http = server.http();
+    let preflight = |origin: &str, path: &str| {
+        http.request(reqwest::Method::OPTIONS, format!("{}{path}", server.url))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type, authorization")
+            .send()
+    };
+    let ok = preflight(allowed, "/api/auth/login").await.unwrap();
+    assert_eq!(ok.status().as_u16(), 204);
+    let h = ok.headers();
+    assert_eq!(h["access-control-allow-origin"], allowed);
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert_eq!(h["access-control-allow-headers"], "content-type, authorization");
+    // Paths with variables too.
+    let item = preflight(allowed, "/api/session/s1/memories/m1").await.unwrap();
+    assert_eq!(item.status().as_u16(), 204);
+    let refused = preflight("https://evil.example", "/api/auth/login").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("not allowed"), "{body}");
+
+    // The real request: a wrong password is readable by the page (CORS headers on the error).
+    let wrong = serde_json::json!({"username": "admin", "password": "wrong password"});
+    let response = http
+        .post(format!("{}/api/auth/login", server.url))
+        .header("origin", allowed)
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.headers()["access-control-allow-origin"], allowed);
+    assert_eq!(response.headers()["vary"], "Origin");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "wrong username or password");
+    let login = serde_json::json!({"username": "admin", "password": server.admin_password});
+    let response = http
+        .post(format!("{}/api/auth/login", server.url))
+        .header("origin", allowed)
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["access-control-allow-origin"], allowed);
+    assert_eq!(response.headers()["access-control-allow-credentials"], "true");
+    // Another origin's request gets no CORS headers (its page cannot read the answer).
+    let other = http
+        .get(format!("{}/api/health", server.url))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    let same = http.get(format!("{}/api/health", server.url)).send().await.unwrap();
+    assert!(!same.headers().contains_key("access-control-allow-origin"));
+}

@@ -184,7 +184,7 @@ pub fn check_origin(ctx: &ServerContext, headers: &HeaderMap) -> Result<()> {
     let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let own =
         ["http://", "https://"].iter().any(|scheme| !host.is_empty() && origin == format!("{scheme}{host}"));
-    let listed = ctx.config.server.allowed_origins.iter().any(|o| o.trim_end_matches('/') == origin);
+    let listed = crate::cors::allowed(ctx, origin);
     if own || listed {
         Ok(())
     } else {
