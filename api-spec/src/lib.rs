@@ -19,6 +19,7 @@ pub mod onboarding;
 pub mod reply;
 pub mod sessions;
 pub mod settings;
+pub mod ui;
 pub mod users;
 pub mod workspace;
 
@@ -61,6 +62,10 @@ use sessions::{
     SessionUpdateView, SessionView,
 };
 use settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
+use ui::{
+    UiDelivered, UiNavigate, UiPalette, UiPaletteExec, UiPanel, UiSession, UiSidebar, UiSpotlight, UiTheme,
+    UiTour, UiView,
+};
 use users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
@@ -109,6 +114,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "onboarding" = { description = "The guided first steps and the first workspace" },
             "keys" = { description = "Personal API keys" },
             "feedback" = { description = "Reports from users to the operators" },
+            "ui" = { description = "Steering the caller's own open web clients" },
             "settings" = { description = "The server's configuration and each user's own settings" },
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
@@ -1172,6 +1178,108 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
     ) -> Result<Reply<HttpResponseOk<MemoryDeleted>>, HttpError>;
+
+    // ------------------------------------------------------------------ ui
+
+    /// Go to a page of the web client
+    ///
+    /// Sent as a `ui.navigate` event to the caller's own mux connections only;
+    /// `delivered` says to how many. `path` must start with `/` and name no other site (422 otherwise).
+    #[endpoint { method = POST, path = "/api/ui/navigate", tags = ["ui"] }]
+    async fn ui_navigate(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiNavigate>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Switch the web client to a chat
+    ///
+    /// Sent as a `ui.session` event to the caller's own mux connections only;
+    /// `delivered` says to how many. The chat must be one of the caller's (404 otherwise).
+    #[endpoint { method = POST, path = "/api/ui/session", tags = ["ui"] }]
+    async fn ui_session(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiSession>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Switch the web client's main view
+    ///
+    /// Sent as a `ui.view` event to the caller's own mux connections only;
+    /// `delivered` says to how many. `view` is a name of letters, digits, `-` and `_` (422 otherwise).
+    #[endpoint { method = POST, path = "/api/ui/view", tags = ["ui"] }]
+    async fn ui_view(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiView>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Open or close the command palette
+    ///
+    /// Sent as a `ui.palette` event to the caller's own mux connections only;
+    /// `delivered` says to how many.
+    #[endpoint { method = POST, path = "/api/ui/palette", tags = ["ui"] }]
+    async fn ui_palette(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiPalette>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Run a command of the palette
+    ///
+    /// Sent as a `ui.palette_exec` event to the caller's own mux connections only;
+    /// `delivered` says to how many. `command` is one of the palette's commands (`new_chat`, `toggle_theme`, …; 400 otherwise); `args` at most 16 KiB.
+    #[endpoint { method = POST, path = "/api/ui/palette/exec", tags = ["ui"] }]
+    async fn ui_palette_exec(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiPaletteExec>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Highlight an element of the page
+    ///
+    /// Sent as a `ui.spotlight` event to the caller's own mux connections only;
+    /// `delivered` says to how many. Texts are at most 2000 characters, `target` at most 256.
+    #[endpoint { method = POST, path = "/api/ui/spotlight", tags = ["ui"] }]
+    async fn ui_spotlight(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiSpotlight>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Start a guided tour of spotlights
+    ///
+    /// Sent as a `ui.tour` event to the caller's own mux connections only;
+    /// `delivered` says to how many. 1 to 50 steps; `start_index` must name one of them.
+    #[endpoint { method = POST, path = "/api/ui/tour", tags = ["ui"] }]
+    async fn ui_tour(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiTour>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Collapse or expand the sidebar
+    ///
+    /// Sent as a `ui.sidebar` event to the caller's own mux connections only;
+    /// `delivered` says to how many. Toggles when `collapsed` is absent.
+    #[endpoint { method = POST, path = "/api/ui/sidebar", tags = ["ui"] }]
+    async fn ui_sidebar(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiSidebar>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Show a view in the right panel, or collapse it
+    ///
+    /// Sent as a `ui.panel` event to the caller's own mux connections only;
+    /// `delivered` says to how many. `view` as for `ui/view`.
+    #[endpoint { method = POST, path = "/api/ui/panel", tags = ["ui"] }]
+    async fn ui_panel(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiPanel>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
+
+    /// Switch the web client's theme
+    ///
+    /// Sent as a `ui.theme` event to the caller's own mux connections only;
+    /// `delivered` says to how many. `theme` is `light`, `dark` or `system` (400 otherwise).
+    #[endpoint { method = POST, path = "/api/ui/theme", tags = ["ui"] }]
+    async fn ui_theme(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<UiTheme>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError>;
 
     // ------------------------------------------------------------ settings
 

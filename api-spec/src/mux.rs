@@ -327,6 +327,8 @@ pub enum ServerFrame {
     Terminal(TerminalEvent),
     /// Replies and events of the `bus` channel.
     Bus(BusFrame),
+    /// Steering of the user's web client (`POST /api/ui/*`).
+    Ui(UiEvent),
 }
 
 /// An agent event (`{"channel":"agent","session_id":…,"ts":…,"seq":…,"event":…}`).
@@ -1152,4 +1154,33 @@ pub enum BusFrame {
     },
     /// An event of a subscribed scope and topic.
     Event(crate::bus::BusEvent),
+}
+
+// ---------------------------------------------------------------------- ui
+
+/// A UI control event (`{"channel":"ui","type":"ui.navigate",…}`), sent to
+/// the requesting user's connections only.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(tag = "type")]
+pub enum UiEvent {
+    #[serde(rename = "ui.navigate")]
+    Navigate(crate::ui::UiNavigate),
+    #[serde(rename = "ui.session")]
+    Session(crate::ui::UiSession),
+    #[serde(rename = "ui.view")]
+    View(crate::ui::UiView),
+    #[serde(rename = "ui.palette")]
+    Palette(crate::ui::UiPalette),
+    #[serde(rename = "ui.palette_exec")]
+    PaletteExec(crate::ui::UiPaletteExec),
+    #[serde(rename = "ui.spotlight")]
+    Spotlight(crate::ui::UiSpotlight),
+    #[serde(rename = "ui.tour")]
+    Tour(crate::ui::UiTour),
+    #[serde(rename = "ui.sidebar")]
+    Sidebar(crate::ui::UiSidebar),
+    #[serde(rename = "ui.panel")]
+    Panel(crate::ui::UiPanel),
+    #[serde(rename = "ui.theme")]
+    Theme(crate::ui::UiTheme),
 }

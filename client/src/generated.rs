@@ -2099,6 +2099,395 @@ pub mod types {
             Default::default()
         }
     }
+    ///The answer to a UI request.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiDelivered {
+        ///How many of the caller's connections it was sent to (0: no web client of theirs is open).
+        pub delivered: u32,
+        ///Always `true`: the request was valid and sent.
+        pub success: bool,
+    }
+    impl UiDelivered {
+        pub fn builder() -> builder::UiDelivered {
+            Default::default()
+        }
+    }
+    ///Go to a page of the web client.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiNavigate {
+        ///A path of the web client (`/sessions/abc`): it starts with `/`, and names no other site.
+        pub path: ::std::string::String,
+        ///Replace the current history entry instead of adding one.
+        #[serde(default)]
+        pub replace: bool,
+    }
+    impl UiNavigate {
+        pub fn builder() -> builder::UiNavigate {
+            Default::default()
+        }
+    }
+    ///Open or close the command palette.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiPalette {
+        #[serde(default = "defaults::default_bool::<true>")]
+        pub open: bool,
+    }
+    impl ::std::default::Default for UiPalette {
+        fn default() -> Self {
+            Self { open: defaults::default_bool::<true>() }
+        }
+    }
+    impl UiPalette {
+        pub fn builder() -> builder::UiPalette {
+            Default::default()
+        }
+    }
+    ///The commands the palette runs.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum UiPaletteCommand {
+        #[serde(rename = "new_chat")]
+        NewChat,
+        #[serde(rename = "new_session")]
+        NewSession,
+        #[serde(rename = "toggle_theme")]
+        ToggleTheme,
+        #[serde(rename = "toggle_sidebar")]
+        ToggleSidebar,
+        #[serde(rename = "toggle_panel")]
+        TogglePanel,
+        #[serde(rename = "open_settings")]
+        OpenSettings,
+        #[serde(rename = "open_search")]
+        OpenSearch,
+        #[serde(rename = "open_files")]
+        OpenFiles,
+        #[serde(rename = "open_terminal")]
+        OpenTerminal,
+        #[serde(rename = "open_memories")]
+        OpenMemories,
+        #[serde(rename = "focus_input")]
+        FocusInput,
+    }
+    impl ::std::fmt::Display for UiPaletteCommand {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::NewChat => f.write_str("new_chat"),
+                Self::NewSession => f.write_str("new_session"),
+                Self::ToggleTheme => f.write_str("toggle_theme"),
+                Self::ToggleSidebar => f.write_str("toggle_sidebar"),
+                Self::TogglePanel => f.write_str("toggle_panel"),
+                Self::OpenSettings => f.write_str("open_settings"),
+                Self::OpenSearch => f.write_str("open_search"),
+                Self::OpenFiles => f.write_str("open_files"),
+                Self::OpenTerminal => f.write_str("open_terminal"),
+                Self::OpenMemories => f.write_str("open_memories"),
+                Self::FocusInput => f.write_str("focus_input"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UiPaletteCommand {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "new_chat" => Ok(Self::NewChat),
+                "new_session" => Ok(Self::NewSession),
+                "toggle_theme" => Ok(Self::ToggleTheme),
+                "toggle_sidebar" => Ok(Self::ToggleSidebar),
+                "toggle_panel" => Ok(Self::TogglePanel),
+                "open_settings" => Ok(Self::OpenSettings),
+                "open_search" => Ok(Self::OpenSearch),
+                "open_files" => Ok(Self::OpenFiles),
+                "open_terminal" => Ok(Self::OpenTerminal),
+                "open_memories" => Ok(Self::OpenMemories),
+                "focus_input" => Ok(Self::FocusInput),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UiPaletteCommand {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UiPaletteCommand {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Run a palette command.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiPaletteExec {
+        ///The command's arguments (at most 16 KiB), passed on as given.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub args: ::std::option::Option<::serde_json::Value>,
+        pub command: UiPaletteCommand,
+    }
+    impl UiPaletteExec {
+        pub fn builder() -> builder::UiPaletteExec {
+            Default::default()
+        }
+    }
+    ///Show a view in the right panel, or collapse it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
+    pub struct UiPanel {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub collapsed: ::std::option::Option<bool>,
+        ///A view's name: letters, digits, `-` and `_`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub view: ::std::option::Option<::std::string::String>,
+    }
+    impl UiPanel {
+        pub fn builder() -> builder::UiPanel {
+            Default::default()
+        }
+    }
+    ///Where a spotlight's text sits.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum UiPosition {
+        #[serde(rename = "top")]
+        Top,
+        #[serde(rename = "bottom")]
+        Bottom,
+        #[serde(rename = "left")]
+        Left,
+        #[serde(rename = "right")]
+        Right,
+    }
+    impl ::std::fmt::Display for UiPosition {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Top => f.write_str("top"),
+                Self::Bottom => f.write_str("bottom"),
+                Self::Left => f.write_str("left"),
+                Self::Right => f.write_str("right"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UiPosition {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "top" => Ok(Self::Top),
+                "bottom" => Ok(Self::Bottom),
+                "left" => Ok(Self::Left),
+                "right" => Ok(Self::Right),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UiPosition {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UiPosition {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Switch to a chat.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiSession {
+        ///How to show it (a name such as `split`), passed on as given.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mode: ::std::option::Option<::std::string::String>,
+        pub session_id: ::std::string::String,
+    }
+    impl UiSession {
+        pub fn builder() -> builder::UiSession {
+            Default::default()
+        }
+    }
+    ///Collapse or expand the sidebar (toggle when absent).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
+    pub struct UiSidebar {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub collapsed: ::std::option::Option<bool>,
+    }
+    impl UiSidebar {
+        pub fn builder() -> builder::UiSidebar {
+            Default::default()
+        }
+    }
+    ///Highlight an element of the page, with an explanation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiSpotlight {
+        ///What the user should do (shown, not run).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub action: ::std::option::Option<::std::string::String>,
+        ///`false` removes the spotlight.
+        #[serde(default = "defaults::default_bool::<true>")]
+        pub active: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub position: ::std::option::Option<UiPosition>,
+        ///The element (a `data-spotlight` name or CSS selector), at most 256 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub target: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl ::std::default::Default for UiSpotlight {
+        fn default() -> Self {
+            Self {
+                action: Default::default(),
+                active: defaults::default_bool::<true>(),
+                description: Default::default(),
+                position: Default::default(),
+                target: Default::default(),
+                title: Default::default(),
+            }
+        }
+    }
+    impl UiSpotlight {
+        pub fn builder() -> builder::UiSpotlight {
+            Default::default()
+        }
+    }
+    ///Switch the theme.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiTheme {
+        pub theme: UiThemeName,
+    }
+    impl UiTheme {
+        pub fn builder() -> builder::UiTheme {
+            Default::default()
+        }
+    }
+    ///The web client's themes.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum UiThemeName {
+        #[serde(rename = "light")]
+        Light,
+        #[serde(rename = "dark")]
+        Dark,
+        #[serde(rename = "system")]
+        System,
+    }
+    impl ::std::fmt::Display for UiThemeName {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Light => f.write_str("light"),
+                Self::Dark => f.write_str("dark"),
+                Self::System => f.write_str("system"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UiThemeName {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "light" => Ok(Self::Light),
+                "dark" => Ok(Self::Dark),
+                "system" => Ok(Self::System),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UiThemeName {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UiThemeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A guided tour: spotlights one after the other.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiTour {
+        ///`false` ends the tour.
+        #[serde(default = "defaults::default_bool::<true>")]
+        pub active: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub start_index: ::std::option::Option<u32>,
+        ///1 to 50 steps.
+        pub steps: ::std::vec::Vec<UiTourStep>,
+    }
+    impl UiTour {
+        pub fn builder() -> builder::UiTour {
+            Default::default()
+        }
+    }
+    ///One step of a tour.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiTourStep {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub action: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub position: ::std::option::Option<UiPosition>,
+        pub target: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl UiTourStep {
+        pub fn builder() -> builder::UiTourStep {
+            Default::default()
+        }
+    }
+    ///Switch the main view.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct UiView {
+        ///A view's name: letters, digits, `-` and `_`.
+        pub view: ::std::string::String,
+    }
+    impl UiView {
+        pub fn builder() -> builder::UiView {
+            Default::default()
+        }
+    }
     ///The parts of the interface a user has unlocked.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
     pub struct UnlockedComponents {
@@ -8909,6 +9298,604 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UiDelivered {
+            delivered: ::std::result::Result<u32, ::std::string::String>,
+            success: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiDelivered {
+            fn default() -> Self {
+                Self {
+                    delivered: Err("no value supplied for delivered".to_string()),
+                    success: Err("no value supplied for success".to_string()),
+                }
+            }
+        }
+        impl UiDelivered {
+            pub fn delivered<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delivered = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for delivered: {e}"));
+                self
+            }
+            pub fn success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success =
+                    value.try_into().map_err(|e| format!("error converting supplied value for success: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiDelivered> for super::UiDelivered {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiDelivered) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { delivered: value.delivered?, success: value.success? })
+            }
+        }
+        impl ::std::convert::From<super::UiDelivered> for UiDelivered {
+            fn from(value: super::UiDelivered) -> Self {
+                Self { delivered: Ok(value.delivered), success: Ok(value.success) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiNavigate {
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            replace: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiNavigate {
+            fn default() -> Self {
+                Self { path: Err("no value supplied for path".to_string()), replace: Ok(Default::default()) }
+            }
+        }
+        impl UiNavigate {
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path =
+                    value.try_into().map_err(|e| format!("error converting supplied value for path: {e}"));
+                self
+            }
+            pub fn replace<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.replace =
+                    value.try_into().map_err(|e| format!("error converting supplied value for replace: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiNavigate> for super::UiNavigate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiNavigate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { path: value.path?, replace: value.replace? })
+            }
+        }
+        impl ::std::convert::From<super::UiNavigate> for UiNavigate {
+            fn from(value: super::UiNavigate) -> Self {
+                Self { path: Ok(value.path), replace: Ok(value.replace) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiPalette {
+            open: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiPalette {
+            fn default() -> Self {
+                Self { open: Ok(super::defaults::default_bool::<true>()) }
+            }
+        }
+        impl UiPalette {
+            pub fn open<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.open =
+                    value.try_into().map_err(|e| format!("error converting supplied value for open: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiPalette> for super::UiPalette {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiPalette) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { open: value.open? })
+            }
+        }
+        impl ::std::convert::From<super::UiPalette> for UiPalette {
+            fn from(value: super::UiPalette) -> Self {
+                Self { open: Ok(value.open) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiPaletteExec {
+            args: ::std::result::Result<::std::option::Option<::serde_json::Value>, ::std::string::String>,
+            command: ::std::result::Result<super::UiPaletteCommand, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiPaletteExec {
+            fn default() -> Self {
+                Self {
+                    args: Ok(Default::default()),
+                    command: Err("no value supplied for command".to_string()),
+                }
+            }
+        }
+        impl UiPaletteExec {
+            pub fn args<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.args =
+                    value.try_into().map_err(|e| format!("error converting supplied value for args: {e}"));
+                self
+            }
+            pub fn command<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UiPaletteCommand>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.command =
+                    value.try_into().map_err(|e| format!("error converting supplied value for command: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiPaletteExec> for super::UiPaletteExec {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiPaletteExec) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { args: value.args?, command: value.command? })
+            }
+        }
+        impl ::std::convert::From<super::UiPaletteExec> for UiPaletteExec {
+            fn from(value: super::UiPaletteExec) -> Self {
+                Self { args: Ok(value.args), command: Ok(value.command) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiPanel {
+            collapsed: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            view: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiPanel {
+            fn default() -> Self {
+                Self { collapsed: Ok(Default::default()), view: Ok(Default::default()) }
+            }
+        }
+        impl UiPanel {
+            pub fn collapsed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.collapsed = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for collapsed: {e}"));
+                self
+            }
+            pub fn view<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.view =
+                    value.try_into().map_err(|e| format!("error converting supplied value for view: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiPanel> for super::UiPanel {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiPanel) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { collapsed: value.collapsed?, view: value.view? })
+            }
+        }
+        impl ::std::convert::From<super::UiPanel> for UiPanel {
+            fn from(value: super::UiPanel) -> Self {
+                Self { collapsed: Ok(value.collapsed), view: Ok(value.view) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiSession {
+            mode: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiSession {
+            fn default() -> Self {
+                Self {
+                    mode: Ok(Default::default()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                }
+            }
+        }
+        impl UiSession {
+            pub fn mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mode =
+                    value.try_into().map_err(|e| format!("error converting supplied value for mode: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiSession> for super::UiSession {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiSession) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { mode: value.mode?, session_id: value.session_id? })
+            }
+        }
+        impl ::std::convert::From<super::UiSession> for UiSession {
+            fn from(value: super::UiSession) -> Self {
+                Self { mode: Ok(value.mode), session_id: Ok(value.session_id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiSidebar {
+            collapsed: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiSidebar {
+            fn default() -> Self {
+                Self { collapsed: Ok(Default::default()) }
+            }
+        }
+        impl UiSidebar {
+            pub fn collapsed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.collapsed = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for collapsed: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiSidebar> for super::UiSidebar {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiSidebar) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { collapsed: value.collapsed? })
+            }
+        }
+        impl ::std::convert::From<super::UiSidebar> for UiSidebar {
+            fn from(value: super::UiSidebar) -> Self {
+                Self { collapsed: Ok(value.collapsed) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiSpotlight {
+            action:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            active: ::std::result::Result<bool, ::std::string::String>,
+            description:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            position: ::std::result::Result<::std::option::Option<super::UiPosition>, ::std::string::String>,
+            target:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            title: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiSpotlight {
+            fn default() -> Self {
+                Self {
+                    action: Ok(Default::default()),
+                    active: Ok(super::defaults::default_bool::<true>()),
+                    description: Ok(Default::default()),
+                    position: Ok(Default::default()),
+                    target: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl UiSpotlight {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action =
+                    value.try_into().map_err(|e| format!("error converting supplied value for action: {e}"));
+                self
+            }
+            pub fn active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.active =
+                    value.try_into().map_err(|e| format!("error converting supplied value for active: {e}"));
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for description: {e}"));
+                self
+            }
+            pub fn position<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UiPosition>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.position = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
+                self
+            }
+            pub fn target<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.target =
+                    value.try_into().map_err(|e| format!("error converting supplied value for target: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiSpotlight> for super::UiSpotlight {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiSpotlight) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    active: value.active?,
+                    description: value.description?,
+                    position: value.position?,
+                    target: value.target?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UiSpotlight> for UiSpotlight {
+            fn from(value: super::UiSpotlight) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    active: Ok(value.active),
+                    description: Ok(value.description),
+                    position: Ok(value.position),
+                    target: Ok(value.target),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiTheme {
+            theme: ::std::result::Result<super::UiThemeName, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiTheme {
+            fn default() -> Self {
+                Self { theme: Err("no value supplied for theme".to_string()) }
+            }
+        }
+        impl UiTheme {
+            pub fn theme<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UiThemeName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.theme =
+                    value.try_into().map_err(|e| format!("error converting supplied value for theme: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiTheme> for super::UiTheme {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiTheme) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { theme: value.theme? })
+            }
+        }
+        impl ::std::convert::From<super::UiTheme> for UiTheme {
+            fn from(value: super::UiTheme) -> Self {
+                Self { theme: Ok(value.theme) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiTour {
+            active: ::std::result::Result<bool, ::std::string::String>,
+            start_index: ::std::result::Result<::std::option::Option<u32>, ::std::string::String>,
+            steps: ::std::result::Result<::std::vec::Vec<super::UiTourStep>, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiTour {
+            fn default() -> Self {
+                Self {
+                    active: Ok(super::defaults::default_bool::<true>()),
+                    start_index: Ok(Default::default()),
+                    steps: Err("no value supplied for steps".to_string()),
+                }
+            }
+        }
+        impl UiTour {
+            pub fn active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.active =
+                    value.try_into().map_err(|e| format!("error converting supplied value for active: {e}"));
+                self
+            }
+            pub fn start_index<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start_index = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for start_index: {e}"));
+                self
+            }
+            pub fn steps<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UiTourStep>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.steps =
+                    value.try_into().map_err(|e| format!("error converting supplied value for steps: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiTour> for super::UiTour {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiTour) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { active: value.active?, start_index: value.start_index?, steps: value.steps? })
+            }
+        }
+        impl ::std::convert::From<super::UiTour> for UiTour {
+            fn from(value: super::UiTour) -> Self {
+                Self { active: Ok(value.active), start_index: Ok(value.start_index), steps: Ok(value.steps) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiTourStep {
+            action:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            description:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            position: ::std::result::Result<::std::option::Option<super::UiPosition>, ::std::string::String>,
+            target: ::std::result::Result<::std::string::String, ::std::string::String>,
+            title: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiTourStep {
+            fn default() -> Self {
+                Self {
+                    action: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    position: Ok(Default::default()),
+                    target: Err("no value supplied for target".to_string()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl UiTourStep {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action =
+                    value.try_into().map_err(|e| format!("error converting supplied value for action: {e}"));
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for description: {e}"));
+                self
+            }
+            pub fn position<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UiPosition>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.position = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
+                self
+            }
+            pub fn target<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.target =
+                    value.try_into().map_err(|e| format!("error converting supplied value for target: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiTourStep> for super::UiTourStep {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiTourStep) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    description: value.description?,
+                    position: value.position?,
+                    target: value.target?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UiTourStep> for UiTourStep {
+            fn from(value: super::UiTourStep) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    description: Ok(value.description),
+                    position: Ok(value.position),
+                    target: Ok(value.target),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UiView {
+            view: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for UiView {
+            fn default() -> Self {
+                Self { view: Err("no value supplied for view".to_string()) }
+            }
+        }
+        impl UiView {
+            pub fn view<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.view =
+                    value.try_into().map_err(|e| format!("error converting supplied value for view: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UiView> for super::UiView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: UiView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { view: value.view? })
+            }
+        }
+        impl ::std::convert::From<super::UiView> for UiView {
+            fn from(value: super::UiView) -> Self {
+                Self { view: Ok(value.view) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UnlockedComponents {
             canvas: ::std::result::Result<bool, ::std::string::String>,
             file_tree: ::std::result::Result<bool, ::std::string::String>,
@@ -10178,6 +11165,9 @@ pub mod types {
     }
     /// Generation of default values for serde.
     pub mod defaults {
+        pub(super) fn default_bool<const V: bool>() -> bool {
+            V
+        }
         pub(super) fn default_u64<T, const V: u64>() -> T
         where
             T: ::std::convert::TryFrom<u64>,
@@ -11675,6 +12665,156 @@ impl Client {
     ```*/
     pub fn settings_schema_view(&self) -> builder::SettingsSchemaView<'_> {
         builder::SettingsSchemaView::new(self)
+    }
+    /**Go to a page of the web client
+
+    Sent as a `ui.navigate` event to the caller's own mux connections only; `delivered` says to how many. `path` must start with `/` and name no other site (422 otherwise).
+
+    Sends a `POST` request to `/api/ui/navigate`
+
+    ```ignore
+    let response = client.ui_navigate()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_navigate(&self) -> builder::UiNavigate<'_> {
+        builder::UiNavigate::new(self)
+    }
+    /**Open or close the command palette
+
+    Sent as a `ui.palette` event to the caller's own mux connections only; `delivered` says to how many.
+
+    Sends a `POST` request to `/api/ui/palette`
+
+    ```ignore
+    let response = client.ui_palette()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_palette(&self) -> builder::UiPalette<'_> {
+        builder::UiPalette::new(self)
+    }
+    /**Run a command of the palette
+
+    Sent as a `ui.palette_exec` event to the caller's own mux connections only; `delivered` says to how many. `command` is one of the palette's commands (`new_chat`, `toggle_theme`, …; 400 otherwise); `args` at most 16 KiB.
+
+    Sends a `POST` request to `/api/ui/palette/exec`
+
+    ```ignore
+    let response = client.ui_palette_exec()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_palette_exec(&self) -> builder::UiPaletteExec<'_> {
+        builder::UiPaletteExec::new(self)
+    }
+    /**Show a view in the right panel, or collapse it
+
+    Sent as a `ui.panel` event to the caller's own mux connections only; `delivered` says to how many. `view` as for `ui/view`.
+
+    Sends a `POST` request to `/api/ui/panel`
+
+    ```ignore
+    let response = client.ui_panel()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_panel(&self) -> builder::UiPanel<'_> {
+        builder::UiPanel::new(self)
+    }
+    /**Switch the web client to a chat
+
+    Sent as a `ui.session` event to the caller's own mux connections only; `delivered` says to how many. The chat must be one of the caller's (404 otherwise).
+
+    Sends a `POST` request to `/api/ui/session`
+
+    ```ignore
+    let response = client.ui_session()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_session(&self) -> builder::UiSession<'_> {
+        builder::UiSession::new(self)
+    }
+    /**Collapse or expand the sidebar
+
+    Sent as a `ui.sidebar` event to the caller's own mux connections only; `delivered` says to how many. Toggles when `collapsed` is absent.
+
+    Sends a `POST` request to `/api/ui/sidebar`
+
+    ```ignore
+    let response = client.ui_sidebar()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_sidebar(&self) -> builder::UiSidebar<'_> {
+        builder::UiSidebar::new(self)
+    }
+    /**Highlight an element of the page
+
+    Sent as a `ui.spotlight` event to the caller's own mux connections only; `delivered` says to how many. Texts are at most 2000 characters, `target` at most 256.
+
+    Sends a `POST` request to `/api/ui/spotlight`
+
+    ```ignore
+    let response = client.ui_spotlight()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_spotlight(&self) -> builder::UiSpotlight<'_> {
+        builder::UiSpotlight::new(self)
+    }
+    /**Switch the web client's theme
+
+    Sent as a `ui.theme` event to the caller's own mux connections only; `delivered` says to how many. `theme` is `light`, `dark` or `system` (400 otherwise).
+
+    Sends a `POST` request to `/api/ui/theme`
+
+    ```ignore
+    let response = client.ui_theme()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_theme(&self) -> builder::UiTheme<'_> {
+        builder::UiTheme::new(self)
+    }
+    /**Start a guided tour of spotlights
+
+    Sent as a `ui.tour` event to the caller's own mux connections only; `delivered` says to how many. 1 to 50 steps; `start_index` must name one of them.
+
+    Sends a `POST` request to `/api/ui/tour`
+
+    ```ignore
+    let response = client.ui_tour()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_tour(&self) -> builder::UiTour<'_> {
+        builder::UiTour::new(self)
+    }
+    /**Switch the web client's main view
+
+    Sent as a `ui.view` event to the caller's own mux connections only; `delivered` says to how many. `view` is a name of letters, digits, `-` and `_` (422 otherwise).
+
+    Sends a `POST` request to `/api/ui/view`
+
+    ```ignore
+    let response = client.ui_view()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn ui_view(&self) -> builder::UiView<'_> {
+        builder::UiView::new(self)
     }
     /**List a workspace's memories
 
@@ -17062,6 +18202,666 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "settings_schema_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_navigate`]
+
+    [`Client::ui_navigate`]: super::Client::ui_navigate*/
+    #[derive(Debug, Clone)]
+    pub struct UiNavigate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiNavigate, String>,
+    }
+    impl<'a> UiNavigate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiNavigate>,
+            <V as std::convert::TryInto<types::UiNavigate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiNavigate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiNavigate) -> types::builder::UiNavigate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/navigate`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiNavigate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/navigate", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_navigate" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_palette`]
+
+    [`Client::ui_palette`]: super::Client::ui_palette*/
+    #[derive(Debug, Clone)]
+    pub struct UiPalette<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiPalette, String>,
+    }
+    impl<'a> UiPalette<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiPalette>,
+            <V as std::convert::TryInto<types::UiPalette>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiPalette` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiPalette) -> types::builder::UiPalette,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/palette`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiPalette::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/palette", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_palette" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_palette_exec`]
+
+    [`Client::ui_palette_exec`]: super::Client::ui_palette_exec*/
+    #[derive(Debug, Clone)]
+    pub struct UiPaletteExec<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiPaletteExec, String>,
+    }
+    impl<'a> UiPaletteExec<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiPaletteExec>,
+            <V as std::convert::TryInto<types::UiPaletteExec>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiPaletteExec` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiPaletteExec) -> types::builder::UiPaletteExec,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/palette/exec`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiPaletteExec::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/palette/exec", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_palette_exec" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_panel`]
+
+    [`Client::ui_panel`]: super::Client::ui_panel*/
+    #[derive(Debug, Clone)]
+    pub struct UiPanel<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiPanel, String>,
+    }
+    impl<'a> UiPanel<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiPanel>,
+            <V as std::convert::TryInto<types::UiPanel>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiPanel` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiPanel) -> types::builder::UiPanel,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/panel`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiPanel::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/panel", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_panel" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_session`]
+
+    [`Client::ui_session`]: super::Client::ui_session*/
+    #[derive(Debug, Clone)]
+    pub struct UiSession<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiSession, String>,
+    }
+    impl<'a> UiSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiSession>,
+            <V as std::convert::TryInto<types::UiSession>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiSession` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiSession) -> types::builder::UiSession,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/session`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiSession::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/session", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_session" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_sidebar`]
+
+    [`Client::ui_sidebar`]: super::Client::ui_sidebar*/
+    #[derive(Debug, Clone)]
+    pub struct UiSidebar<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiSidebar, String>,
+    }
+    impl<'a> UiSidebar<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiSidebar>,
+            <V as std::convert::TryInto<types::UiSidebar>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiSidebar` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiSidebar) -> types::builder::UiSidebar,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/sidebar`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiSidebar::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/sidebar", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_sidebar" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_spotlight`]
+
+    [`Client::ui_spotlight`]: super::Client::ui_spotlight*/
+    #[derive(Debug, Clone)]
+    pub struct UiSpotlight<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiSpotlight, String>,
+    }
+    impl<'a> UiSpotlight<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiSpotlight>,
+            <V as std::convert::TryInto<types::UiSpotlight>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiSpotlight` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiSpotlight) -> types::builder::UiSpotlight,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/spotlight`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiSpotlight::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/spotlight", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_spotlight" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_theme`]
+
+    [`Client::ui_theme`]: super::Client::ui_theme*/
+    #[derive(Debug, Clone)]
+    pub struct UiTheme<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiTheme, String>,
+    }
+    impl<'a> UiTheme<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiTheme>,
+            <V as std::convert::TryInto<types::UiTheme>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiTheme` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiTheme) -> types::builder::UiTheme,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/theme`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiTheme::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/theme", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_theme" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_tour`]
+
+    [`Client::ui_tour`]: super::Client::ui_tour*/
+    #[derive(Debug, Clone)]
+    pub struct UiTour<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiTour, String>,
+    }
+    impl<'a> UiTour<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiTour>,
+            <V as std::convert::TryInto<types::UiTour>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiTour` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiTour) -> types::builder::UiTour,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/tour`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiTour::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/tour", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_tour" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::ui_view`]
+
+    [`Client::ui_view`]: super::Client::ui_view*/
+    #[derive(Debug, Clone)]
+    pub struct UiView<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UiView, String>,
+    }
+    impl<'a> UiView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UiView>,
+            <V as std::convert::TryInto<types::UiView>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UiView` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UiView) -> types::builder::UiView,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/ui/view`
+        pub async fn send(self) -> Result<ResponseValue<types::UiDelivered>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UiView::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/ui/view", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "ui_view" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

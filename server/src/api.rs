@@ -31,6 +31,7 @@ use oqto_api::memories::{
     SessionMemoriesPath, SessionMemoryPath,
 };
 use oqto_api::misc::{Features, Health};
+use oqto_api::mux::UiEvent;
 use oqto_api::mux::{MuxDebugView, MuxQuery, MuxTicket};
 use oqto_api::onboarding::{
     OnboardingBootstrap, OnboardingBootstrapped, OnboardingCheck, OnboardingUnlockPath, OnboardingUpdate,
@@ -42,6 +43,10 @@ use oqto_api::sessions::{
     SessionUpdateView, SessionView,
 };
 use oqto_api::settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
+use oqto_api::ui::{
+    UiDelivered, UiNavigate, UiPalette, UiPaletteExec, UiPanel, UiSession, UiSidebar, UiSpotlight, UiTheme,
+    UiTour, UiView,
+};
 use oqto_api::users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
@@ -59,7 +64,7 @@ use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
     chats, feedback, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources,
-    projects, sessions, settings, users,
+    projects, sessions, settings, ui, users,
 };
 
 /// The type that implements the API trait.
@@ -539,6 +544,132 @@ impl OqtoApi for OqtoApiImpl {
             let (ctx, path) = (rqctx.context(), path.into_inner());
             let scope = memories::session(ctx, &caller, &path.session_id).await?;
             Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.memory_id).await?))
+        })
+        .await
+    }
+
+    async fn ui_navigate(
+        rqctx: Ctx,
+        body: TypedBody<UiNavigate>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::Navigate(body.into_inner())).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn ui_session(
+        rqctx: Ctx,
+        body: TypedBody<UiSession>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::Session(body.into_inner())).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn ui_view(
+        rqctx: Ctx,
+        body: TypedBody<UiView>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(ui::deliver(rqctx.context(), &caller, UiEvent::View(body.into_inner())).await?))
+        })
+        .await
+    }
+
+    async fn ui_palette(
+        rqctx: Ctx,
+        body: TypedBody<UiPalette>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::Palette(body.into_inner())).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn ui_palette_exec(
+        rqctx: Ctx,
+        body: TypedBody<UiPaletteExec>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::PaletteExec(body.into_inner())).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn ui_spotlight(
+        rqctx: Ctx,
+        body: TypedBody<UiSpotlight>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::Spotlight(body.into_inner())).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn ui_tour(
+        rqctx: Ctx,
+        body: TypedBody<UiTour>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(ui::deliver(rqctx.context(), &caller, UiEvent::Tour(body.into_inner())).await?))
+        })
+        .await
+    }
+
+    async fn ui_sidebar(
+        rqctx: Ctx,
+        body: TypedBody<UiSidebar>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::Sidebar(body.into_inner())).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn ui_panel(
+        rqctx: Ctx,
+        body: TypedBody<UiPanel>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::Panel(body.into_inner())).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn ui_theme(
+        rqctx: Ctx,
+        body: TypedBody<UiTheme>,
+    ) -> Result<Reply<HttpResponseOk<UiDelivered>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(
+                ui::deliver(rqctx.context(), &caller, UiEvent::Theme(body.into_inner())).await?,
+            ))
         })
         .await
     }

@@ -27,6 +27,7 @@ mod sandbox;
 mod server;
 mod sessions;
 mod settings;
+mod ui;
 mod users;
 mod util;
 mod workspace;

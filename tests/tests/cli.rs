@@ -616,3 +616,15 @@ async fn settings_commands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ui.theme"));
 }
+
+#[tokio::test]
+async fn ui_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    assert_eq!(json(&server, &["ui", "theme", "dark"], None)["success"], true);
+    assert_eq!(json(&server, &["ui", "navigate", "/sessions"], None)["delivered"], 0);
+    assert_eq!(json(&server, &["ui", "palette-exec", "new_chat"], None)["success"], true);
+    let out = run(&server, &["ui", "navigate", "https://evil.example"], None);
+    assert!(!out.status.success());
+}

@@ -92,17 +92,18 @@ impl Hub {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sends a frame to every connection of a user.
-    pub fn send_to_user(&self, user_id: &str, frame: &ServerFrame) {
+    /// Sends a frame to every connection of a user; returns how many.
+    pub fn send_to_user(&self, user_id: &str, frame: &ServerFrame) -> usize {
         let targets: Vec<Arc<Connection>> =
             self.map().values().filter(|c| c.caller.user_id == user_id).cloned().collect();
         if targets.is_empty() {
-            return;
+            return 0;
         }
         let out = OutFrame::from_frame(frame);
-        for conn in targets {
+        for conn in &targets {
             conn.outbox.push(out.clone());
         }
+        targets.len()
     }
 
     /// Closes every connection of a user now (code and reason as given),

@@ -97,6 +97,16 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SettingsUpdate => Self::cli_settings_update(),
             CliCommand::SettingsReload => Self::cli_settings_reload(),
             CliCommand::SettingsSchemaView => Self::cli_settings_schema_view(),
+            CliCommand::UiNavigate => Self::cli_ui_navigate(),
+            CliCommand::UiPalette => Self::cli_ui_palette(),
+            CliCommand::UiPaletteExec => Self::cli_ui_palette_exec(),
+            CliCommand::UiPanel => Self::cli_ui_panel(),
+            CliCommand::UiSession => Self::cli_ui_session(),
+            CliCommand::UiSidebar => Self::cli_ui_sidebar(),
+            CliCommand::UiSpotlight => Self::cli_ui_spotlight(),
+            CliCommand::UiTheme => Self::cli_ui_theme(),
+            CliCommand::UiTour => Self::cli_ui_tour(),
+            CliCommand::UiView => Self::cli_ui_view(),
             CliCommand::MemoryList => Self::cli_memory_list(),
             CliCommand::MemoryCreate => Self::cli_memory_create(),
             CliCommand::MemoryView => Self::cli_memory_view(),
@@ -2173,6 +2183,369 @@ impl<T: CliConfig> Cli<T> {
                 "The settings schema\n\nA JSON schema of `app`'s keys, each marked `x-scope` (`user`: every user sets their own; `admin`: the server's, administrators only), `x-live` (takes effect at once) and, for secrets, `x-secret`. Users see only the keys they may set. `oqto`'s schema is generated from the server's configuration types. Errors: 404 for an unknown app.",
             )
     }
+    pub fn cli_ui_navigate() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("path")
+                    .long("path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "A path of the web client (`/sessions/abc`): it starts with `/`, and names no other site.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("replace")
+                    .long("replace")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help("Replace the current history entry instead of adding one."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Go to a page of the web client\n\nSent as a `ui.navigate` event to the caller's own mux connections only; `delivered` says to how many. `path` must start with `/` and name no other site (422 otherwise).",
+            )
+    }
+    pub fn cli_ui_palette() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("open")
+                    .long("open")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Open or close the command palette\n\nSent as a `ui.palette` event to the caller's own mux connections only; `delivered` says to how many.",
+            )
+    }
+    pub fn cli_ui_palette_exec() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("command")
+                    .long("command")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::UiPaletteCommand::NewChat.to_string(),
+                                types::UiPaletteCommand::NewSession.to_string(),
+                                types::UiPaletteCommand::ToggleTheme.to_string(),
+                                types::UiPaletteCommand::ToggleSidebar.to_string(),
+                                types::UiPaletteCommand::TogglePanel.to_string(),
+                                types::UiPaletteCommand::OpenSettings.to_string(),
+                                types::UiPaletteCommand::OpenSearch.to_string(),
+                                types::UiPaletteCommand::OpenFiles.to_string(),
+                                types::UiPaletteCommand::OpenTerminal.to_string(),
+                                types::UiPaletteCommand::OpenMemories.to_string(),
+                                types::UiPaletteCommand::FocusInput.to_string(),
+                            ]),
+                            |s| types::UiPaletteCommand::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required_unless_present("json-body"),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Run a command of the palette\n\nSent as a `ui.palette_exec` event to the caller's own mux connections only; `delivered` says to how many. `command` is one of the palette's commands (`new_chat`, `toggle_theme`, …; 400 otherwise); `args` at most 16 KiB.",
+            )
+    }
+    pub fn cli_ui_panel() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("collapsed")
+                    .long("collapsed")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("view")
+                    .long("view")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("A view's name: letters, digits, `-` and `_`."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Show a view in the right panel, or collapse it\n\nSent as a `ui.panel` event to the caller's own mux connections only; `delivered` says to how many. `view` as for `ui/view`.",
+            )
+    }
+    pub fn cli_ui_session() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("mode")
+                    .long("mode")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("How to show it (a name such as `split`), passed on as given."),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body"),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Switch the web client to a chat\n\nSent as a `ui.session` event to the caller's own mux connections only; `delivered` says to how many. The chat must be one of the caller's (404 otherwise).",
+            )
+    }
+    pub fn cli_ui_sidebar() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("collapsed")
+                    .long("collapsed")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Collapse or expand the sidebar\n\nSent as a `ui.sidebar` event to the caller's own mux connections only; `delivered` says to how many. Toggles when `collapsed` is absent.",
+            )
+    }
+    pub fn cli_ui_spotlight() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("action")
+                    .long("action")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("What the user should do (shown, not run)."),
+            )
+            .arg(
+                ::clap::Arg::new("active")
+                    .long("active")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help("`false` removes the spotlight."),
+            )
+            .arg(
+                ::clap::Arg::new("description")
+                    .long("description")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("position")
+                    .long("position")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::UiPosition::Top.to_string(),
+                                types::UiPosition::Bottom.to_string(),
+                                types::UiPosition::Left.to_string(),
+                                types::UiPosition::Right.to_string(),
+                            ]),
+                            |s| types::UiPosition::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("target")
+                    .long("target")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The element (a `data-spotlight` name or CSS selector), at most 256 characters.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("title")
+                    .long("title")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Highlight an element of the page\n\nSent as a `ui.spotlight` event to the caller's own mux connections only; `delivered` says to how many. Texts are at most 2000 characters, `target` at most 256.",
+            )
+    }
+    pub fn cli_ui_theme() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("theme")
+                    .long("theme")
+                    .value_parser(
+                        ::clap::builder::TypedValueParser::map(
+                            ::clap::builder::PossibleValuesParser::new([
+                                types::UiThemeName::Light.to_string(),
+                                types::UiThemeName::Dark.to_string(),
+                                types::UiThemeName::System.to_string(),
+                            ]),
+                            |s| types::UiThemeName::try_from(s).unwrap(),
+                        ),
+                    )
+                    .required_unless_present("json-body"),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Switch the web client's theme\n\nSent as a `ui.theme` event to the caller's own mux connections only; `delivered` says to how many. `theme` is `light`, `dark` or `system` (400 otherwise).",
+            )
+    }
+    pub fn cli_ui_tour() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("active")
+                    .long("active")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help("`false` ends the tour."),
+            )
+            .arg(
+                ::clap::Arg::new("start-index")
+                    .long("start-index")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Start a guided tour of spotlights\n\nSent as a `ui.tour` event to the caller's own mux connections only; `delivered` says to how many. 1 to 50 steps; `start_index` must name one of them.",
+            )
+    }
+    pub fn cli_ui_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("view")
+                    .long("view")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("A view's name: letters, digits, `-` and `_`."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Switch the web client's main view\n\nSent as a `ui.view` event to the caller's own mux connections only; `delivered` says to how many. `view` is a name of letters, digits, `-` and `_` (422 otherwise).",
+            )
+    }
     pub fn cli_memory_list() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -2818,6 +3191,16 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SettingsUpdate => self.execute_settings_update(matches).await,
             CliCommand::SettingsReload => self.execute_settings_reload(matches).await,
             CliCommand::SettingsSchemaView => self.execute_settings_schema_view(matches).await,
+            CliCommand::UiNavigate => self.execute_ui_navigate(matches).await,
+            CliCommand::UiPalette => self.execute_ui_palette(matches).await,
+            CliCommand::UiPaletteExec => self.execute_ui_palette_exec(matches).await,
+            CliCommand::UiPanel => self.execute_ui_panel(matches).await,
+            CliCommand::UiSession => self.execute_ui_session(matches).await,
+            CliCommand::UiSidebar => self.execute_ui_sidebar(matches).await,
+            CliCommand::UiSpotlight => self.execute_ui_spotlight(matches).await,
+            CliCommand::UiTheme => self.execute_ui_theme(matches).await,
+            CliCommand::UiTour => self.execute_ui_tour(matches).await,
+            CliCommand::UiView => self.execute_ui_view(matches).await,
             CliCommand::MemoryList => self.execute_memory_list(matches).await,
             CliCommand::MemoryCreate => self.execute_memory_create(matches).await,
             CliCommand::MemoryView => self.execute_memory_view(matches).await,
@@ -4767,6 +5150,283 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_ui_navigate(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_navigate();
+        if let Some(value) = matches.get_one::<::std::string::String>("path") {
+            request = request.body_map(|body| body.path(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<bool>("replace") {
+            request = request.body_map(|body| body.replace(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiNavigate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_navigate(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_palette(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_palette();
+        if let Some(value) = matches.get_one::<bool>("open") {
+            request = request.body_map(|body| body.open(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiPalette>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_palette(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_palette_exec(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_palette_exec();
+        if let Some(value) = matches.get_one::<types::UiPaletteCommand>("command") {
+            request = request.body_map(|body| body.command(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiPaletteExec>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_palette_exec(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_panel(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_panel();
+        if let Some(value) = matches.get_one::<bool>("collapsed") {
+            request = request.body_map(|body| body.collapsed(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("view") {
+            request = request.body_map(|body| body.view(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiPanel>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_panel(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_session(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_session();
+        if let Some(value) = matches.get_one::<::std::string::String>("mode") {
+            request = request.body_map(|body| body.mode(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.body_map(|body| body.session_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiSession>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_session(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_sidebar(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_sidebar();
+        if let Some(value) = matches.get_one::<bool>("collapsed") {
+            request = request.body_map(|body| body.collapsed(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiSidebar>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_sidebar(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_spotlight(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_spotlight();
+        if let Some(value) = matches.get_one::<::std::string::String>("action") {
+            request = request.body_map(|body| body.action(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<bool>("active") {
+            request = request.body_map(|body| body.active(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("description") {
+            request = request.body_map(|body| body.description(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<types::UiPosition>("position") {
+            request = request.body_map(|body| body.position(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("target") {
+            request = request.body_map(|body| body.target(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("title") {
+            request = request.body_map(|body| body.title(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiSpotlight>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_spotlight(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_theme(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_theme();
+        if let Some(value) = matches.get_one::<types::UiThemeName>("theme") {
+            request = request.body_map(|body| body.theme(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiTheme>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_theme(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_tour(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_tour();
+        if let Some(value) = matches.get_one::<bool>("active") {
+            request = request.body_map(|body| body.active(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("start-index") {
+            request = request.body_map(|body| body.start_index(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiTour>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_tour(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_ui_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.ui_view();
+        if let Some(value) = matches.get_one::<::std::string::String>("view") {
+            request = request.body_map(|body| body.view(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::UiView>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_ui_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_memory_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.memory_list();
         if let Some(value) = matches.get_one::<u32>("limit") {
@@ -5812,6 +6472,76 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_ui_navigate(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiNavigate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_palette(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiPalette,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_palette_exec(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiPaletteExec,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_panel(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiPanel,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_session(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiSession,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_sidebar(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiSidebar,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_spotlight(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiSpotlight,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_theme(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiTheme,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_tour(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiTour,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_ui_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::UiView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_memory_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -6012,6 +6742,16 @@ pub enum CliCommand {
     SettingsUpdate,
     SettingsReload,
     SettingsSchemaView,
+    UiNavigate,
+    UiPalette,
+    UiPaletteExec,
+    UiPanel,
+    UiSession,
+    UiSidebar,
+    UiSpotlight,
+    UiTheme,
+    UiTour,
+    UiView,
     MemoryList,
     MemoryCreate,
     MemoryView,
@@ -6117,6 +6857,16 @@ impl CliCommand {
             CliCommand::SettingsUpdate,
             CliCommand::SettingsReload,
             CliCommand::SettingsSchemaView,
+            CliCommand::UiNavigate,
+            CliCommand::UiPalette,
+            CliCommand::UiPaletteExec,
+            CliCommand::UiPanel,
+            CliCommand::UiSession,
+            CliCommand::UiSidebar,
+            CliCommand::UiSpotlight,
+            CliCommand::UiTheme,
+            CliCommand::UiTour,
+            CliCommand::UiView,
             CliCommand::MemoryList,
             CliCommand::MemoryCreate,
             CliCommand::MemoryView,
@@ -6223,6 +6973,16 @@ impl CliCommand {
             CliCommand::SettingsUpdate => "settings_update",
             CliCommand::SettingsReload => "settings_reload",
             CliCommand::SettingsSchemaView => "settings_schema_view",
+            CliCommand::UiNavigate => "ui_navigate",
+            CliCommand::UiPalette => "ui_palette",
+            CliCommand::UiPaletteExec => "ui_palette_exec",
+            CliCommand::UiPanel => "ui_panel",
+            CliCommand::UiSession => "ui_session",
+            CliCommand::UiSidebar => "ui_sidebar",
+            CliCommand::UiSpotlight => "ui_spotlight",
+            CliCommand::UiTheme => "ui_theme",
+            CliCommand::UiTour => "ui_tour",
+            CliCommand::UiView => "ui_view",
             CliCommand::MemoryList => "memory_list",
             CliCommand::MemoryCreate => "memory_create",
             CliCommand::MemoryView => "memory_view",
