@@ -5,6 +5,7 @@
 //! Operation ids are `<noun>_<verb>` and every endpoint carries exactly one
 //! tag, its area.
 
+pub mod a2ui;
 pub mod auth;
 pub mod bus;
 pub mod compat;
@@ -31,6 +32,7 @@ use dropshot::{
     TypedBody, UntypedBody, WebsocketEndpointResult, WebsocketUpgrade,
 };
 
+use a2ui::{A2uiSurfaceCreate, A2uiSurfacePath, A2uiSurfaceResult};
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use bus::{BusEvent, BusPublish, BusStats};
 use compat::Aliased;
@@ -114,6 +116,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "onboarding" = { description = "The guided first steps and the first workspace" },
             "keys" = { description = "Personal API keys" },
             "feedback" = { description = "Reports from users to the operators" },
+            "a2ui" = { description = "Surfaces a chat's agent shows the user, and the user's answers" },
             "ui" = { description = "Steering the caller's own open web clients" },
             "settings" = { description = "The server's configuration and each user's own settings" },
             "memories" = { description = "Memories of a workspace, with full-text search" },
@@ -1178,6 +1181,34 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<SessionMemoryPath>,
     ) -> Result<Reply<HttpResponseOk<MemoryDeleted>>, HttpError>;
+
+    // ---------------------------------------------------------------- a2ui
+
+    /// Show a surface in a chat
+    ///
+    /// For one of the caller's open chats: the surface goes to the chat's
+    /// viewers as an `a2ui.surface` event (and to viewers that subscribe
+    /// while it is open). A blocking request waits for the user's
+    /// `a2ui.action` and answers it; a non-blocking surface's actions reach
+    /// the chat's agent as user messages. Errors: 404 for a chat that is
+    /// not the caller's, 409 when it is not open, 422 for messages that are
+    /// not A2UI messages or too large, 408 when a blocking request times out
+    /// (the surface stays, its actions then go to the agent).
+    #[endpoint { method = POST, path = "/api/a2ui/surface", tags = ["a2ui"] }]
+    async fn a2ui_surface_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<A2uiSurfaceCreate>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError>;
+
+    /// Remove a surface
+    ///
+    /// Viewers get a `deleteSurface` message; a request still waiting on
+    /// it answers 409. Errors: 404 for an unknown surface or chat.
+    #[endpoint { method = DELETE, path = "/api/a2ui/surface/{session_id}/{surface_id}", tags = ["a2ui"] }]
+    async fn a2ui_surface_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<A2uiSurfacePath>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError>;
 
     // ------------------------------------------------------------------ ui
 

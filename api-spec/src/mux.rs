@@ -64,6 +64,17 @@ pub struct ChatSummary {
     pub seq: u64,
 }
 
+/// The user's action on a surface.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct A2uiActionBody {
+    pub surface_id: String,
+    /// The blocking surface's request (from its `a2ui.surface` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(flatten)]
+    pub action: crate::a2ui::A2uiAction,
+}
+
 /// The answer to a repeated prompt.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct PromptDuplicate {
@@ -175,6 +186,11 @@ pub enum AgentCommand {
     /// Send a message (queued as a steer when the agent is busy).
     #[serde(rename = "prompt")]
     Prompt(PromptBody),
+    /// The user acted on a surface of the chat (`a2ui.surface`): a blocking
+    /// surface's request gets the action; any other action reaches the
+    /// chat's agent as a user message.
+    #[serde(rename = "a2ui.action")]
+    A2uiAction(A2uiActionBody),
     /// Steer the running turn.
     #[serde(rename = "steer")]
     Steer(PromptBody),
@@ -262,6 +278,7 @@ impl AgentCommand {
             AgentCommand::SessionClose => "session.close",
             AgentCommand::SessionDelete => "session.delete",
             AgentCommand::Prompt(_) => "prompt",
+            AgentCommand::A2uiAction(_) => "a2ui.action",
             AgentCommand::Steer(_) => "steer",
             AgentCommand::FollowUp(_) => "follow_up",
             AgentCommand::Abort => "abort",
@@ -380,6 +397,18 @@ pub enum AgentEvent {
     /// The chat's agent started (`resumed`: from an existing session file).
     #[serde(rename = "session.created")]
     SessionCreated { resumed: bool, harness: String },
+    /// A surface the chat's agent shows (or, with a `deleteSurface`
+    /// message, removes); an open one is sent again to a viewer that
+    /// subscribes later. A blocking one carries the `request_id` its
+    /// `a2ui.action` names.
+    #[serde(rename = "a2ui.surface")]
+    A2uiSurface {
+        surface_id: String,
+        messages: Vec<Value>,
+        blocking: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
     /// The chat's agent stopped.
     #[serde(rename = "session.closed")]
     SessionClosed {

@@ -7,6 +7,59 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///What the user did on a surface.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct A2uiAction {
+        pub action_name: ::std::string::String,
+        ///The values the action carries (its `context` keys).
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub context: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub source_component_id: ::std::string::String,
+    }
+    impl A2uiAction {
+        pub fn builder() -> builder::A2uiAction {
+            Default::default()
+        }
+    }
+    ///A surface to show in a chat.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct A2uiSurfaceCreate {
+        ///Wait for the user's action (or the timeout) before answering.
+        #[serde(default)]
+        pub blocking: bool,
+        ///A2UI messages, each an object with one of `surfaceUpdate`, `dataModelUpdate`, `beginRendering`, `deleteSurface`; 1 to 100 of them, at most 256 KiB in all.
+        pub messages: ::std::vec::Vec<::serde_json::Value>,
+        ///The chat (one of the caller's, open).
+        pub session_id: ::std::string::String,
+        ///Default `surface_<uuid>`; showing an open surface's id again replaces it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub surface_id: ::std::option::Option<::std::string::String>,
+        ///How long a blocking request waits: 1 to 3600 seconds, default 300.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub timeout_secs: ::std::option::Option<u64>,
+    }
+    impl A2uiSurfaceCreate {
+        pub fn builder() -> builder::A2uiSurfaceCreate {
+            Default::default()
+        }
+    }
+    ///The answer to showing or removing a surface.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct A2uiSurfaceResult {
+        ///The user's action (blocking surfaces).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub action: ::std::option::Option<A2uiAction>,
+        ///A blocking surface's request, which the user's action names.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub request_id: ::std::option::Option<::std::string::String>,
+        pub success: bool,
+        pub surface_id: ::std::string::String,
+    }
+    impl A2uiSurfaceResult {
+        pub fn builder() -> builder::A2uiSurfaceResult {
+            Default::default()
+        }
+    }
     ///A new key.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ApiKeyCreate {
@@ -2814,6 +2867,252 @@ pub mod types {
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct A2uiAction {
+            action_name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            context: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            source_component_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for A2uiAction {
+            fn default() -> Self {
+                Self {
+                    action_name: Err("no value supplied for action_name".to_string()),
+                    context: Ok(Default::default()),
+                    source_component_id: Err("no value supplied for source_component_id".to_string()),
+                }
+            }
+        }
+        impl A2uiAction {
+            pub fn action_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for action_name: {e}"));
+                self
+            }
+            pub fn context<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.context =
+                    value.try_into().map_err(|e| format!("error converting supplied value for context: {e}"));
+                self
+            }
+            pub fn source_component_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source_component_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for source_component_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<A2uiAction> for super::A2uiAction {
+            type Error = super::error::ConversionError;
+            fn try_from(value: A2uiAction) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action_name: value.action_name?,
+                    context: value.context?,
+                    source_component_id: value.source_component_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::A2uiAction> for A2uiAction {
+            fn from(value: super::A2uiAction) -> Self {
+                Self {
+                    action_name: Ok(value.action_name),
+                    context: Ok(value.context),
+                    source_component_id: Ok(value.source_component_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct A2uiSurfaceCreate {
+            blocking: ::std::result::Result<bool, ::std::string::String>,
+            messages: ::std::result::Result<::std::vec::Vec<::serde_json::Value>, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            surface_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            timeout_secs: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for A2uiSurfaceCreate {
+            fn default() -> Self {
+                Self {
+                    blocking: Ok(Default::default()),
+                    messages: Err("no value supplied for messages".to_string()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    surface_id: Ok(Default::default()),
+                    timeout_secs: Ok(Default::default()),
+                }
+            }
+        }
+        impl A2uiSurfaceCreate {
+            pub fn blocking<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.blocking = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for blocking: {e}"));
+                self
+            }
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn surface_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.surface_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for surface_id: {e}"));
+                self
+            }
+            pub fn timeout_secs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timeout_secs = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for timeout_secs: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<A2uiSurfaceCreate> for super::A2uiSurfaceCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: A2uiSurfaceCreate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    blocking: value.blocking?,
+                    messages: value.messages?,
+                    session_id: value.session_id?,
+                    surface_id: value.surface_id?,
+                    timeout_secs: value.timeout_secs?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::A2uiSurfaceCreate> for A2uiSurfaceCreate {
+            fn from(value: super::A2uiSurfaceCreate) -> Self {
+                Self {
+                    blocking: Ok(value.blocking),
+                    messages: Ok(value.messages),
+                    session_id: Ok(value.session_id),
+                    surface_id: Ok(value.surface_id),
+                    timeout_secs: Ok(value.timeout_secs),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct A2uiSurfaceResult {
+            action: ::std::result::Result<::std::option::Option<super::A2uiAction>, ::std::string::String>,
+            request_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            success: ::std::result::Result<bool, ::std::string::String>,
+            surface_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for A2uiSurfaceResult {
+            fn default() -> Self {
+                Self {
+                    action: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                    success: Err("no value supplied for success".to_string()),
+                    surface_id: Err("no value supplied for surface_id".to_string()),
+                }
+            }
+        }
+        impl A2uiSurfaceResult {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::A2uiAction>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action =
+                    value.try_into().map_err(|e| format!("error converting supplied value for action: {e}"));
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for request_id: {e}"));
+                self
+            }
+            pub fn success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success =
+                    value.try_into().map_err(|e| format!("error converting supplied value for success: {e}"));
+                self
+            }
+            pub fn surface_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.surface_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for surface_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<A2uiSurfaceResult> for super::A2uiSurfaceResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: A2uiSurfaceResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    request_id: value.request_id?,
+                    success: value.success?,
+                    surface_id: value.surface_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::A2uiSurfaceResult> for A2uiSurfaceResult {
+            fn from(value: super::A2uiSurfaceResult) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    request_id: Ok(value.request_id),
+                    success: Ok(value.success),
+                    surface_id: Ok(value.surface_id),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct ApiKeyCreate {
             expires_at: ::std::result::Result<
@@ -11293,6 +11592,37 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
+    /**Show a surface in a chat
+
+    For one of the caller's open chats: the surface goes to the chat's viewers as an `a2ui.surface` event (and to viewers that subscribe while it is open). A blocking request waits for the user's `a2ui.action` and answers it; a non-blocking surface's actions reach the chat's agent as user messages. Errors: 404 for a chat that is not the caller's, 409 when it is not open, 422 for messages that are not A2UI messages or too large, 408 when a blocking request times out (the surface stays, its actions then go to the agent).
+
+    Sends a `POST` request to `/api/a2ui/surface`
+
+    ```ignore
+    let response = client.a2ui_surface_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn a2ui_surface_create(&self) -> builder::A2uiSurfaceCreate<'_> {
+        builder::A2uiSurfaceCreate::new(self)
+    }
+    /**Remove a surface
+
+    Viewers get a `deleteSurface` message; a request still waiting on it answers 409. Errors: 404 for an unknown surface or chat.
+
+    Sends a `DELETE` request to `/api/a2ui/surface/{session_id}/{surface_id}`
+
+    ```ignore
+    let response = client.a2ui_surface_delete()
+        .session_id(session_id)
+        .surface_id(surface_id)
+        .send()
+        .await;
+    ```*/
+    pub fn a2ui_surface_delete(&self) -> builder::A2uiSurfaceDelete<'_> {
+        builder::A2uiSurfaceDelete::new(self)
+    }
     /**Publish an event on the bus
 
     Admin only; any scope. The event is stamped `source: {type: admin, user_id}` and delivered to the scope's subscribers of its topic. Errors: 422 for an empty or malformed topic or scope id, or a payload over 64 KiB.
@@ -13093,6 +13423,146 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt, ResponseValue,
         encode_path,
     };
+    /**Builder for [`Client::a2ui_surface_create`]
+
+    [`Client::a2ui_surface_create`]: super::Client::a2ui_surface_create*/
+    #[derive(Debug, Clone)]
+    pub struct A2uiSurfaceCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::A2uiSurfaceCreate, String>,
+    }
+    impl<'a> A2uiSurfaceCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::A2uiSurfaceCreate>,
+            <V as std::convert::TryInto<types::A2uiSurfaceCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `A2uiSurfaceCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::A2uiSurfaceCreate) -> types::builder::A2uiSurfaceCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/a2ui/surface`
+        pub async fn send(self) -> Result<ResponseValue<types::A2uiSurfaceResult>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::A2uiSurfaceCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/a2ui/surface", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "a2ui_surface_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::a2ui_surface_delete`]
+
+    [`Client::a2ui_surface_delete`]: super::Client::a2ui_surface_delete*/
+    #[derive(Debug, Clone)]
+    pub struct A2uiSurfaceDelete<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        surface_id: Result<::std::string::String, String>,
+    }
+    impl<'a> A2uiSurfaceDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                surface_id: Err("surface_id was not initialized".to_string()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn surface_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.surface_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for surface_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/a2ui/surface/{session_id}/{surface_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::A2uiSurfaceResult>, Error<types::Error>> {
+            let Self { client, session_id, surface_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let surface_id = surface_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/a2ui/surface/{}/{}",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+                encode_path(&surface_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "a2ui_surface_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::bus_publish`]
 
     [`Client::bus_publish`]: super::Client::bus_publish*/

@@ -12,6 +12,7 @@ use dropshot::{
 };
 use http::Response;
 use oqto_api::OqtoApi;
+use oqto_api::a2ui::{A2uiSurfaceCreate, A2uiSurfacePath, A2uiSurfaceResult};
 use oqto_api::auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use oqto_api::bus::{BusEvent, BusPublish, BusSource, BusStats};
 use oqto_api::compat::{self, Aliased};
@@ -63,7 +64,7 @@ use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
-    chats, feedback, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources,
+    a2ui, chats, feedback, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources,
     projects, sessions, settings, ui, users,
 };
 
@@ -544,6 +545,31 @@ impl OqtoApi for OqtoApiImpl {
             let (ctx, path) = (rqctx.context(), path.into_inner());
             let scope = memories::session(ctx, &caller, &path.session_id).await?;
             Ok(HttpResponseOk(memories::delete(ctx, &scope, &path.memory_id).await?))
+        })
+        .await
+    }
+
+    async fn a2ui_surface_create(
+        rqctx: Ctx,
+        body: TypedBody<A2uiSurfaceCreate>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(a2ui::show(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn a2ui_surface_delete(
+        rqctx: Ctx,
+        path: Path<A2uiSurfacePath>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let path = path.into_inner();
+            Ok(HttpResponseOk(
+                a2ui::remove(rqctx.context(), &caller, &path.session_id, &path.surface_id).await?,
+            ))
         })
         .await
     }

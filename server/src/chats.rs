@@ -22,6 +22,7 @@ pub async fn delete(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result
     if let Some(chat) = registered {
         ctx.chats.stop(&chat, "deleted").await;
         ctx.chats.remove(chat_id);
+        ctx.surfaces.forget_chat(chat_id);
     }
     // Under the indexing lock, so that no indexer writes the chat back.
     let lock = ctx.indexer.lock_of(user_id);

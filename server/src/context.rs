@@ -29,6 +29,8 @@ pub struct ServerContext {
     pub settings: Arc<crate::settings::Settings>,
     /// The event bus (its subscribers are mux connections).
     pub bus: Arc<crate::bus::Bus>,
+    /// Open A2UI surfaces of chats.
+    pub surfaces: crate::a2ui::Surfaces,
     /// The history index's in-memory state.
     pub indexer: crate::history::Indexer,
     /// Marks this data dir's agent processes (see `agent::MARKER_ENV`).
@@ -89,6 +91,7 @@ impl ServerContext {
             sandbox,
             hub: crate::mux::Hub::default(),
             bus,
+            surfaces: crate::a2ui::Surfaces::default(),
             settings,
             indexer: crate::history::Indexer::default(),
             agent_marker,

@@ -107,7 +107,7 @@ pub fn register_preflights(
         let (options, all) = (http::Method::OPTIONS, ApiEndpointVersions::All);
         let variables: Vec<&str> =
             path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
-        use oqto_api::{history, invites, keys, memories, onboarding, users};
+        use oqto_api::{a2ui, history, invites, keys, memories, onboarding, users};
         let endpoint = match variables.as_slice() {
             [] => ApiEndpoint::new(id, preflight, options, json, path, all),
             ["code_id"] => {
@@ -128,6 +128,9 @@ pub fn register_preflights(
             ),
             ["memory_id"] => {
                 ApiEndpoint::new(id, preflight_at::<memories::MemoryPath>, options, json, path, all)
+            }
+            ["session_id", "surface_id"] => {
+                ApiEndpoint::new(id, preflight_at::<a2ui::A2uiSurfacePath>, options, json, path, all)
             }
             ["session_id", "memory_id"] => {
                 ApiEndpoint::new(id, preflight_at::<memories::SessionMemoryPath>, options, json, path, all)

@@ -28,6 +28,9 @@ pub enum Error {
     /// A field's value is not acceptable (422).
     #[error("{0}")]
     Invalid(String),
+    /// Waited too long for something (408).
+    #[error("{0}")]
+    Timeout(String),
     /// Too many attempts; try again after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
@@ -64,6 +67,7 @@ impl Error {
             Error::NotFound(_) => "ObjectNotFound",
             Error::Conflict(_) => "Conflict",
             Error::Invalid(_) => "InvalidValue",
+            Error::Timeout(_) => "RequestTimeout",
             Error::RateLimited { .. } => "TooManyRequests",
             Error::Unavailable(_) | Error::Busy { .. } => "ServiceUnavailable",
             Error::Agent(_) => "AgentError",
@@ -100,6 +104,7 @@ impl From<Error> for HttpError {
             Error::NotFound(m) => client(ClientErrorStatusCode::NOT_FOUND, m),
             Error::Conflict(m) => client(ClientErrorStatusCode::CONFLICT, m),
             Error::Invalid(m) => client(ClientErrorStatusCode::UNPROCESSABLE_ENTITY, m),
+            Error::Timeout(m) => client(ClientErrorStatusCode::REQUEST_TIMEOUT, m),
             e @ Error::RateLimited { retry_after_secs } => {
                 let mut error = client(ClientErrorStatusCode::TOO_MANY_REQUESTS, e.to_string());
                 error

@@ -1,5 +1,6 @@
 //! `oqto`: the Oqto server and its offline administration commands.
 
+mod a2ui;
 mod agent;
 mod api;
 mod auth;

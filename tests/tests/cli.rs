@@ -628,3 +628,22 @@ async fn ui_commands() {
     let out = run(&server, &["ui", "navigate", "https://evil.example"], None);
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn a2ui_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let file = server.config_home.path().join("surface.json");
+    let body = serde_json::json!({"session_id": "nope", "messages": [{"beginRendering": {"surfaceId": "s", "root": "root"}}]});
+    std::fs::write(&file, body.to_string()).unwrap();
+    let out = run(&server, &["a2ui", "show", "--json-body", file.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no chat"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&server, &["a2ui", "rm", "nope", "s"], None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no chat"));
+}

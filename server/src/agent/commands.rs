@@ -18,7 +18,8 @@ fn prompt(body: &PromptBody, behaviour: Option<&str>) -> Value {
 }
 
 /// The agent command for `cmd`, given whether a turn is running. `None`
-/// for the commands the server answers itself (`session.*`, `list_sessions`).
+/// for the commands the server answers itself (`session.*`, `list_sessions`,
+/// `a2ui.action`).
 pub fn to_agent(cmd: &AgentCommand, streaming: bool) -> Option<Value> {
     Some(match cmd {
         AgentCommand::Prompt(body) | AgentCommand::Steer(body) => prompt(body, streaming.then_some("steer")),
@@ -56,6 +57,7 @@ pub fn to_agent(cmd: &AgentCommand, streaming: bool) -> Option<Value> {
         AgentCommand::SessionCreate { .. }
         | AgentCommand::SessionClose
         | AgentCommand::SessionDelete
-        | AgentCommand::ListSessions => return None,
+        | AgentCommand::ListSessions
+        | AgentCommand::A2uiAction(_) => return None,
     })
 }

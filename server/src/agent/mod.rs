@@ -652,6 +652,13 @@ impl Chats {
     }
 
     /// Broadcasts a user's message to the chat's other viewers.
+    /// Adds an event the server produces to a chat's stream (every
+    /// viewer gets it, in order with the agent's events).
+    pub fn announce(&self, chat: &Chat, event: AgentEvent) {
+        let mut st = chat.lock();
+        chat.emit(&mut st, event, None, self.config.replay_events);
+    }
+
     pub fn echo_user_message(&self, chat: &Chat, from: u64, message: &str, client_id: Option<String>) {
         let mut st = chat.lock();
         if let Some(id) = &client_id {

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use oqto_api::mux::{AgentCommand, AgentRequest, ChatConfig, ChatOpened, PromptDuplicate, ServerReply};
+use oqto_api::mux::{
+    AgentCommand, AgentRequest, ChatConfig, ChatOpened, PromptBody, PromptDuplicate, ServerReply,
+};
 use serde_json::Value;
 
 use super::Connection;
@@ -48,7 +50,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
             }
             reply(deleted.map(|()| None));
         }
-        other => {
+        mut other => {
             let chat = match own(ctx, conn, &session_id) {
                 Ok(chat) => chat,
                 Err(e) => match before_creation(ctx, conn, &session_id, &other).await {
@@ -56,6 +58,17 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                     None => return reply(Err(e)),
                 },
             };
+            // An action on a surface answers its waiting request, or
+            // reaches the agent as the user's message.
+            if let AgentCommand::A2uiAction(action) = other {
+                match crate::a2ui::act(ctx, &chat, action) {
+                    Ok(None) => return reply(Ok(None)),
+                    Ok(Some(message)) => {
+                        other = AgentCommand::Prompt(PromptBody { message, images: None, client_id: None })
+                    }
+                    Err(e) => return reply(Err(e)),
+                }
+            }
             if matches!(other, AgentCommand::GetMessages) {
                 return reply(indexed_messages(ctx, conn, &session_id).await);
             }
@@ -261,6 +274,7 @@ async fn open(
         }
     };
     let seq = chat.subscribe(&conn.outbox, last_seq);
+    ctx.surfaces.replay(&chat.id, &conn.outbox);
     conn.subscriptions().insert(chat_id.to_string());
     let started = match chat.is_running() {
         true => Ok(false),

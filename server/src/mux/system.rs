@@ -14,6 +14,7 @@ pub fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: SystemR
         SystemRequest::Subscribe { session_id, last_seq } => match ctx.chats.get(&session_id) {
             Some(chat) if chat.user_id == conn.caller.user_id => {
                 let seq = chat.subscribe(&conn.outbox, last_seq);
+                ctx.surfaces.replay(&chat.id, &conn.outbox);
                 conn.subscriptions().insert(session_id.clone());
                 conn.send(&ServerFrame::System(SystemEvent::Subscribed { session_id, seq }));
             }

@@ -78,6 +78,8 @@ pub fn place(op: CliCommand) -> Place {
         C::SessionMemoryView => G(at("memory session show").alias(&["view"])),
         C::SessionMemoryUpdate => G(at("memory session edit")),
         C::SessionMemoryDelete => G(at("memory session rm").alias(&["delete"])),
+        C::A2uiSurfaceCreate => G(at("a2ui show")),
+        C::A2uiSurfaceDelete => G(at("a2ui rm").alias(&["delete"])),
         C::UiNavigate => G(at("ui navigate").positional(&["path"])),
         C::UiSession => G(at("ui session").positional(&["session-id"])),
         C::UiView => G(at("ui view").positional(&["view"])),
@@ -181,6 +183,7 @@ pub fn place(op: CliCommand) -> Place {
 
 /// What the groups that only generated commands make say about themselves.
 const GROUPS: &[(&str, &str)] = &[
+    ("a2ui", "Surfaces shown in your chats"),
     ("admin", "Administration beyond users and invites"),
     ("admin bus", "The event bus: counters and publishing (administrators)"),
     ("admin sessions", "Every user's workspace sessions (administrators)"),

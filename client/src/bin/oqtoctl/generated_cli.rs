@@ -12,6 +12,8 @@ impl<T: CliConfig> Cli<T> {
     }
     pub fn get_command(cmd: CliCommand) -> ::clap::Command {
         match cmd {
+            CliCommand::A2uiSurfaceCreate => Self::cli_a2ui_surface_create(),
+            CliCommand::A2uiSurfaceDelete => Self::cli_a2ui_surface_delete(),
             CliCommand::BusPublish => Self::cli_bus_publish(),
             CliCommand::BusStats => Self::cli_bus_stats(),
             CliCommand::FeedbackList => Self::cli_feedback_list(),
@@ -124,6 +126,78 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::MuxConnect => Self::cli_mux_connect(),
             CliCommand::MuxTicketCreate => Self::cli_mux_ticket_create(),
         }
+    }
+    pub fn cli_a2ui_surface_create() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("blocking")
+                    .long("blocking")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "Wait for the user's action (or the timeout) before answering.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The chat (one of the caller's, open)."),
+            )
+            .arg(
+                ::clap::Arg::new("surface-id")
+                    .long("surface-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Default `surface_<uuid>`; showing an open surface's id again replaces it.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("timeout-secs")
+                    .long("timeout-secs")
+                    .value_parser(::clap::value_parser!(u64))
+                    .required(false)
+                    .help(
+                        "How long a blocking request waits: 1 to 3600 seconds, default 300.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Show a surface in a chat\n\nFor one of the caller's open chats: the surface goes to the chat's viewers as an `a2ui.surface` event (and to viewers that subscribe while it is open). A blocking request waits for the user's `a2ui.action` and answers it; a non-blocking surface's actions reach the chat's agent as user messages. Errors: 404 for a chat that is not the caller's, 409 when it is not open, 422 for messages that are not A2UI messages or too large, 408 when a blocking request times out (the surface stays, its actions then go to the agent).",
+            )
+    }
+    pub fn cli_a2ui_surface_delete() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("surface-id")
+                    .long("surface-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about(
+                "Remove a surface\n\nViewers get a `deleteSurface` message; a request still waiting on it answers 409. Errors: 404 for an unknown surface or chat.",
+            )
     }
     pub fn cli_bus_publish() -> ::clap::Command {
         ::clap::Command::new("")
@@ -3104,6 +3178,8 @@ impl<T: CliConfig> Cli<T> {
     }
     pub async fn execute(&self, cmd: CliCommand, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         match cmd {
+            CliCommand::A2uiSurfaceCreate => self.execute_a2ui_surface_create(matches).await,
+            CliCommand::A2uiSurfaceDelete => self.execute_a2ui_surface_delete(matches).await,
             CliCommand::BusPublish => self.execute_bus_publish(matches).await,
             CliCommand::BusStats => self.execute_bus_stats(matches).await,
             CliCommand::FeedbackList => self.execute_feedback_list(matches).await,
@@ -3217,6 +3293,61 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::MuxDebugView => self.execute_mux_debug_view(matches).await,
             CliCommand::MuxConnect => self.execute_mux_connect(matches).await,
             CliCommand::MuxTicketCreate => self.execute_mux_ticket_create(matches).await,
+        }
+    }
+    pub async fn execute_a2ui_surface_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.a2ui_surface_create();
+        if let Some(value) = matches.get_one::<bool>("blocking") {
+            request = request.body_map(|body| body.blocking(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.body_map(|body| body.session_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("surface-id") {
+            request = request.body_map(|body| body.surface_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u64>("timeout-secs") {
+            request = request.body_map(|body| body.timeout_secs(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::A2uiSurfaceCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_a2ui_surface_create(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_a2ui_surface_delete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.a2ui_surface_delete();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("surface-id") {
+            request = request.surface_id(value.clone());
+        }
+        self.config.execute_a2ui_surface_delete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
         }
     }
     pub async fn execute_bus_publish(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
@@ -5877,6 +6008,20 @@ pub trait CliConfig {
     fn list_end_error<T>(&self, value: &Error<T>)
     where
         T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
+    fn execute_a2ui_surface_create(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::A2uiSurfaceCreate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_a2ui_surface_delete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::A2uiSurfaceDelete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_bus_publish(
         &self,
         matches: &::clap::ArgMatches,
@@ -6657,6 +6802,8 @@ pub trait CliConfig {
 }
 #[derive(Copy, Clone, Debug)]
 pub enum CliCommand {
+    A2uiSurfaceCreate,
+    A2uiSurfaceDelete,
     BusPublish,
     BusStats,
     FeedbackList,
@@ -6772,6 +6919,8 @@ pub enum CliCommand {
 impl CliCommand {
     pub fn iter() -> impl Iterator<Item = CliCommand> {
         vec![
+            CliCommand::A2uiSurfaceCreate,
+            CliCommand::A2uiSurfaceDelete,
             CliCommand::BusPublish,
             CliCommand::BusStats,
             CliCommand::FeedbackList,
@@ -6888,6 +7037,8 @@ impl CliCommand {
     }
     pub fn operation_id(&self) -> &'static str {
         match self {
+            CliCommand::A2uiSurfaceCreate => "a2ui_surface_create",
+            CliCommand::A2uiSurfaceDelete => "a2ui_surface_delete",
             CliCommand::BusPublish => "bus_publish",
             CliCommand::BusStats => "bus_stats",
             CliCommand::FeedbackList => "feedback_list",
