@@ -20,6 +20,7 @@ pub mod onboarding;
 pub mod reply;
 pub mod sessions;
 pub mod settings;
+pub mod testing;
 pub mod ui;
 pub mod users;
 pub mod workspace;
@@ -64,6 +65,7 @@ use sessions::{
     SessionUpdateView, SessionView,
 };
 use settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
+use testing::{TestA2uiSample, TestEvent, TestEventSent};
 use ui::{
     UiDelivered, UiNavigate, UiPalette, UiPaletteExec, UiPanel, UiSession, UiSidebar, UiSpotlight, UiTheme,
     UiTour, UiView,
@@ -117,6 +119,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "keys" = { description = "Personal API keys" },
             "feedback" = { description = "Reports from users to the operators" },
             "a2ui" = { description = "Surfaces a chat's agent shows the user, and the user's answers" },
+            "testing" = { description = "Injecting events and surfaces into your own chats (dev mode only)" },
             "ui" = { description = "Steering the caller's own open web clients" },
             "settings" = { description = "The server's configuration and each user's own settings" },
             "memories" = { description = "Memories of a workspace, with full-text search" },
@@ -1208,6 +1211,41 @@ pub trait OqtoApi {
     async fn a2ui_surface_delete(
         rqctx: RequestContext<Self::Context>,
         path: Path<A2uiSurfacePath>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError>;
+
+    // ------------------------------------------------------------- testing
+
+    /// Add an event to one of your chats (dev mode)
+    ///
+    /// Only on a server in dev mode (`auth.dev_mode`; 404 otherwise,
+    /// whatever the build), for one of the caller's open chats: the event
+    /// goes through the chat's stream like the agent's own (sequence
+    /// number, replay, the bus). Errors: 404, 409 for a chat that is not
+    /// open.
+    #[endpoint { method = POST, path = "/api/test/event", tags = ["testing"] }]
+    async fn test_event(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<TestEvent>,
+    ) -> Result<Reply<HttpResponseOk<TestEventSent>>, HttpError>;
+
+    /// Show a surface in one of your chats (dev mode)
+    ///
+    /// As `POST /api/a2ui/surface`, on a server in dev mode only (404
+    /// otherwise).
+    #[endpoint { method = POST, path = "/api/test/a2ui", tags = ["testing"] }]
+    async fn test_a2ui(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<A2uiSurfaceCreate>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError>;
+
+    /// Show a sample form in one of your chats (dev mode)
+    ///
+    /// A name field and a button, as `POST /api/a2ui/surface` shows it, on
+    /// a server in dev mode only (404 otherwise).
+    #[endpoint { method = POST, path = "/api/test/a2ui/sample", tags = ["testing"] }]
+    async fn test_a2ui_sample(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<TestA2uiSample>,
     ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError>;
 
     // ------------------------------------------------------------------ ui

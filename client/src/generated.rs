@@ -60,6 +60,162 @@ pub mod types {
             Default::default()
         }
     }
+    ///The canonical agent events (`event`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[serde(tag = "event")]
+    pub enum AgentEvent {
+        ///The answer to a command.
+        #[serde(rename = "response")]
+        Response {
+            cmd: ::std::string::String,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            data: ::std::option::Option<::serde_json::Value>,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            error: ::std::option::Option<::std::string::String>,
+            ///With `error`: the same code HTTP errors carry.
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            error_code: ::std::option::Option<::std::string::String>,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            id: ::std::option::Option<::std::string::String>,
+            success: bool,
+        },
+        ///The chat's agent started (`resumed`: from an existing session file).
+        #[serde(rename = "session.created")]
+        SessionCreated { harness: ::std::string::String, resumed: bool },
+        ///A surface the chat's agent shows (or, with a `deleteSurface` message, removes); an open one is sent again to a viewer that subscribes later. A blocking one carries the `request_id` its `a2ui.action` names.
+        #[serde(rename = "a2ui.surface")]
+        A2uiSurface {
+            blocking: bool,
+            messages: ::std::vec::Vec<::serde_json::Value>,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            request_id: ::std::option::Option<::std::string::String>,
+            surface_id: ::std::string::String,
+        },
+        ///The chat's agent stopped.
+        #[serde(rename = "session.closed")]
+        SessionClosed {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            reason: ::std::option::Option<::std::string::String>,
+        },
+        #[serde(rename = "agent.idle")]
+        AgentIdle,
+        ///The agent works (`phase`: generating, thinking, tool_running, compacting, retrying).
+        #[serde(rename = "agent.working")]
+        AgentWorking {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            detail: ::std::option::Option<::std::string::String>,
+            phase: ::std::string::String,
+        },
+        ///Something went wrong.
+        #[serde(rename = "agent.error")]
+        AgentError {
+            error: ::std::string::String,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            phase: ::std::option::Option<::std::string::String>,
+            recoverable: bool,
+        },
+        ///The agent asks the user (select, confirm, input).
+        #[serde(rename = "agent.input_needed")]
+        AgentInputNeeded { request: ::serde_json::Value },
+        ///A user message, as sent by one of the chat's viewers.
+        #[serde(rename = "stream.user_message")]
+        StreamUserMessage {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            client_id: ::std::option::Option<::std::string::String>,
+            message: ::std::string::String,
+        },
+        ///An assistant message begins.
+        #[serde(rename = "stream.message_start")]
+        StreamMessageStart { message_id: ::std::string::String, role: ::std::string::String },
+        ///Text of the current message.
+        #[serde(rename = "stream.text_delta")]
+        StreamTextDelta {
+            content_index: u32,
+            delta: ::std::string::String,
+            message_id: ::std::string::String,
+        },
+        ///Thinking of the current message.
+        #[serde(rename = "stream.thinking_delta")]
+        StreamThinkingDelta {
+            content_index: u32,
+            delta: ::std::string::String,
+            message_id: ::std::string::String,
+        },
+        ///A tool call begins in the current message.
+        #[serde(rename = "stream.tool_call_start")]
+        StreamToolCallStart {
+            content_index: u32,
+            message_id: ::std::string::String,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            name: ::std::option::Option<::std::string::String>,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            tool_call_id: ::std::option::Option<::std::string::String>,
+        },
+        ///Arguments of a tool call, streamed.
+        #[serde(rename = "stream.tool_call_delta")]
+        StreamToolCallDelta {
+            content_index: u32,
+            delta: ::std::string::String,
+            message_id: ::std::string::String,
+        },
+        ///A tool call is complete.
+        #[serde(rename = "stream.tool_call_end")]
+        StreamToolCallEnd {
+            content_index: u32,
+            message_id: ::std::string::String,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            tool_call: ::std::option::Option<::serde_json::Value>,
+        },
+        ///The message is complete.
+        #[serde(rename = "stream.message_end")]
+        StreamMessageEnd { message: ::serde_json::Value },
+        ///The assistant finished (`reason`: stop, toolUse, aborted, error, …).
+        #[serde(rename = "stream.done")]
+        StreamDone { reason: ::std::string::String },
+        ///Events were lost for this client: reload the messages.
+        #[serde(rename = "stream.resync_required")]
+        StreamResyncRequired { dropped_count: u64, reason: ::std::string::String },
+        ///A tool starts running.
+        #[serde(rename = "tool.start")]
+        ToolStart {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            input: ::std::option::Option<::serde_json::Value>,
+            name: ::std::string::String,
+            tool_call_id: ::std::string::String,
+        },
+        ///A running tool's output so far.
+        #[serde(rename = "tool.progress")]
+        ToolProgress {
+            name: ::std::string::String,
+            partial_output: ::serde_json::Value,
+            tool_call_id: ::std::string::String,
+        },
+        ///A tool finished.
+        #[serde(rename = "tool.end")]
+        ToolEnd {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            duration_ms: ::std::option::Option<u64>,
+            is_error: bool,
+            name: ::std::string::String,
+            output: ::serde_json::Value,
+            tool_call_id: ::std::string::String,
+        },
+        ///An automatic retry begins.
+        #[serde(rename = "retry.start")]
+        RetryStart { details: ::serde_json::Value },
+        ///An automatic retry ended.
+        #[serde(rename = "retry.end")]
+        RetryEnd { details: ::serde_json::Value },
+        ///Compaction begins.
+        #[serde(rename = "compact.start")]
+        CompactStart { reason: ::std::string::String },
+        ///Compaction ended.
+        #[serde(rename = "compact.end")]
+        CompactEnd { details: ::serde_json::Value },
+        ///A notice for the user (`level`: info, warning, error).
+        #[serde(rename = "notify")]
+        Notify { level: ::std::string::String, message: ::std::string::String },
+    }
     ///A new key.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ApiKeyCreate {
@@ -2149,6 +2305,43 @@ pub mod types {
     }
     impl SettingsUpdated {
         pub fn builder() -> builder::SettingsUpdated {
+            Default::default()
+        }
+    }
+    ///A sample surface for one of the caller's open chats.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct TestA2uiSample {
+        ///Wait for the user's action, as a real blocking surface does.
+        #[serde(default)]
+        pub blocking: bool,
+        pub session_id: ::std::string::String,
+    }
+    impl TestA2uiSample {
+        pub fn builder() -> builder::TestA2uiSample {
+            Default::default()
+        }
+    }
+    ///An event to add to one of the caller's open chats.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct TestEvent {
+        ///Any agent event of the mux schema (`{"event": "agent.working", "phase": "thinking"}`).
+        pub event: AgentEvent,
+        pub session_id: ::std::string::String,
+    }
+    impl TestEvent {
+        pub fn builder() -> builder::TestEvent {
+            Default::default()
+        }
+    }
+    ///The event as the chat's viewers got it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct TestEventSent {
+        ///Its place in the chat's stream.
+        pub seq: u64,
+        pub success: bool,
+    }
+    impl TestEventSent {
+        pub fn builder() -> builder::TestEventSent {
             Default::default()
         }
     }
@@ -9597,6 +9790,141 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct TestA2uiSample {
+            blocking: ::std::result::Result<bool, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for TestA2uiSample {
+            fn default() -> Self {
+                Self {
+                    blocking: Ok(Default::default()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                }
+            }
+        }
+        impl TestA2uiSample {
+            pub fn blocking<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.blocking = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for blocking: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TestA2uiSample> for super::TestA2uiSample {
+            type Error = super::error::ConversionError;
+            fn try_from(value: TestA2uiSample) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { blocking: value.blocking?, session_id: value.session_id? })
+            }
+        }
+        impl ::std::convert::From<super::TestA2uiSample> for TestA2uiSample {
+            fn from(value: super::TestA2uiSample) -> Self {
+                Self { blocking: Ok(value.blocking), session_id: Ok(value.session_id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TestEvent {
+            event: ::std::result::Result<super::AgentEvent, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for TestEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                }
+            }
+        }
+        impl TestEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AgentEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event =
+                    value.try_into().map_err(|e| format!("error converting supplied value for event: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TestEvent> for super::TestEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(value: TestEvent) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { event: value.event?, session_id: value.session_id? })
+            }
+        }
+        impl ::std::convert::From<super::TestEvent> for TestEvent {
+            fn from(value: super::TestEvent) -> Self {
+                Self { event: Ok(value.event), session_id: Ok(value.session_id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TestEventSent {
+            seq: ::std::result::Result<u64, ::std::string::String>,
+            success: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for TestEventSent {
+            fn default() -> Self {
+                Self {
+                    seq: Err("no value supplied for seq".to_string()),
+                    success: Err("no value supplied for success".to_string()),
+                }
+            }
+        }
+        impl TestEventSent {
+            pub fn seq<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seq =
+                    value.try_into().map_err(|e| format!("error converting supplied value for seq: {e}"));
+                self
+            }
+            pub fn success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success =
+                    value.try_into().map_err(|e| format!("error converting supplied value for success: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TestEventSent> for super::TestEventSent {
+            type Error = super::error::ConversionError;
+            fn try_from(value: TestEventSent) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { seq: value.seq?, success: value.success? })
+            }
+        }
+        impl ::std::convert::From<super::TestEventSent> for TestEventSent {
+            fn from(value: super::TestEventSent) -> Self {
+                Self { seq: Ok(value.seq), success: Ok(value.success) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UiDelivered {
             delivered: ::std::result::Result<u32, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
@@ -12995,6 +13323,51 @@ impl Client {
     ```*/
     pub fn settings_schema_view(&self) -> builder::SettingsSchemaView<'_> {
         builder::SettingsSchemaView::new(self)
+    }
+    /**Show a surface in one of your chats (dev mode)
+
+    As `POST /api/a2ui/surface`, on a server in dev mode only (404 otherwise).
+
+    Sends a `POST` request to `/api/test/a2ui`
+
+    ```ignore
+    let response = client.test_a2ui()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn test_a2ui(&self) -> builder::TestA2ui<'_> {
+        builder::TestA2ui::new(self)
+    }
+    /**Show a sample form in one of your chats (dev mode)
+
+    A name field and a button, as `POST /api/a2ui/surface` shows it, on a server in dev mode only (404 otherwise).
+
+    Sends a `POST` request to `/api/test/a2ui/sample`
+
+    ```ignore
+    let response = client.test_a2ui_sample()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn test_a2ui_sample(&self) -> builder::TestA2uiSample<'_> {
+        builder::TestA2uiSample::new(self)
+    }
+    /**Add an event to one of your chats (dev mode)
+
+    Only on a server in dev mode (`auth.dev_mode`; 404 otherwise, whatever the build), for one of the caller's open chats: the event goes through the chat's stream like the agent's own (sequence number, replay, the bus). Errors: 404, 409 for a chat that is not open.
+
+    Sends a `POST` request to `/api/test/event`
+
+    ```ignore
+    let response = client.test_event()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn test_event(&self) -> builder::TestEvent<'_> {
+        builder::TestEvent::new(self)
     }
     /**Go to a page of the web client
 
@@ -18672,6 +19045,204 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "settings_schema_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::test_a2ui`]
+
+    [`Client::test_a2ui`]: super::Client::test_a2ui*/
+    #[derive(Debug, Clone)]
+    pub struct TestA2ui<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::A2uiSurfaceCreate, String>,
+    }
+    impl<'a> TestA2ui<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::A2uiSurfaceCreate>,
+            <V as std::convert::TryInto<types::A2uiSurfaceCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `A2uiSurfaceCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::A2uiSurfaceCreate) -> types::builder::A2uiSurfaceCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/test/a2ui`
+        pub async fn send(self) -> Result<ResponseValue<types::A2uiSurfaceResult>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::A2uiSurfaceCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/test/a2ui", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "test_a2ui" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::test_a2ui_sample`]
+
+    [`Client::test_a2ui_sample`]: super::Client::test_a2ui_sample*/
+    #[derive(Debug, Clone)]
+    pub struct TestA2uiSample<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TestA2uiSample, String>,
+    }
+    impl<'a> TestA2uiSample<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TestA2uiSample>,
+            <V as std::convert::TryInto<types::TestA2uiSample>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `TestA2uiSample` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::TestA2uiSample) -> types::builder::TestA2uiSample,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/test/a2ui/sample`
+        pub async fn send(self) -> Result<ResponseValue<types::A2uiSurfaceResult>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::TestA2uiSample::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/test/a2ui/sample", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "test_a2ui_sample" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::test_event`]
+
+    [`Client::test_event`]: super::Client::test_event*/
+    #[derive(Debug, Clone)]
+    pub struct TestEvent<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TestEvent, String>,
+    }
+    impl<'a> TestEvent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TestEvent>,
+            <V as std::convert::TryInto<types::TestEvent>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `TestEvent` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::TestEvent) -> types::builder::TestEvent,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/test/event`
+        pub async fn send(self) -> Result<ResponseValue<types::TestEventSent>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::TestEvent::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/test/event", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "test_event" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -117,7 +117,7 @@ fn check_messages(messages: &[Value]) -> Result<()> {
 }
 
 /// The caller's open chat (404 for another user's, 409 when not open).
-async fn open_chat(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<Arc<Chat>> {
+pub async fn open_chat(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<Arc<Chat>> {
     let not_found = || Error::NotFound(format!("no chat {chat_id:?}"));
     match ctx.chats.get(chat_id) {
         Some(chat) if chat.user_id == caller.user_id => Ok(chat),

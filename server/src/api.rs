@@ -44,6 +44,7 @@ use oqto_api::sessions::{
     SessionUpdateView, SessionView,
 };
 use oqto_api::settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
+use oqto_api::testing::{TestA2uiSample, TestEvent, TestEventSent};
 use oqto_api::ui::{
     UiDelivered, UiNavigate, UiPalette, UiPaletteExec, UiPanel, UiSession, UiSidebar, UiSpotlight, UiTheme,
     UiTour, UiView,
@@ -65,7 +66,7 @@ use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
     a2ui, chats, feedback, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources,
-    projects, sessions, settings, ui, users,
+    projects, sessions, settings, testing, ui, users,
 };
 
 /// The type that implements the API trait.
@@ -570,6 +571,39 @@ impl OqtoApi for OqtoApiImpl {
             Ok(HttpResponseOk(
                 a2ui::remove(rqctx.context(), &caller, &path.session_id, &path.surface_id).await?,
             ))
+        })
+        .await
+    }
+
+    async fn test_event(
+        rqctx: Ctx,
+        body: TypedBody<TestEvent>,
+    ) -> Result<Reply<HttpResponseOk<TestEventSent>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(testing::event(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn test_a2ui(
+        rqctx: Ctx,
+        body: TypedBody<A2uiSurfaceCreate>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(testing::a2ui(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn test_a2ui_sample(
+        rqctx: Ctx,
+        body: TypedBody<TestA2uiSample>,
+    ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(testing::a2ui_sample(rqctx.context(), &caller, body.into_inner()).await?))
         })
         .await
     }

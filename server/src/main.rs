@@ -28,6 +28,7 @@ mod sandbox;
 mod server;
 mod sessions;
 mod settings;
+mod testing;
 mod ui;
 mod users;
 mod util;

@@ -647,3 +647,13 @@ async fn a2ui_commands() {
     let out = run(&server, &["a2ui", "rm", "nope", "s"], None);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no chat"));
 }
+
+#[tokio::test]
+async fn test_commands() {
+    let server = TestServer::start().await;
+    let password = format!("{}\n", server.admin_password);
+    json(&server, &["login", "-u", "admin", "--password-stdin"], Some(&password));
+    let out = run(&server, &["test", "a2ui-sample", "chat-1"], None);
+    assert!(!out.status.success(), "absent without dev mode");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -653,10 +653,12 @@ impl Chats {
 
     /// Broadcasts a user's message to the chat's other viewers.
     /// Adds an event the server produces to a chat's stream (every
-    /// viewer gets it, in order with the agent's events).
-    pub fn announce(&self, chat: &Chat, event: AgentEvent) {
+    /// viewer gets it, in order with the agent's events); returns its
+    /// sequence number.
+    pub fn announce(&self, chat: &Chat, event: AgentEvent) -> u64 {
         let mut st = chat.lock();
         chat.emit(&mut st, event, None, self.config.replay_events);
+        st.seq
     }
 
     pub fn echo_user_message(&self, chat: &Chat, from: u64, message: &str, client_id: Option<String>) {

@@ -99,6 +99,9 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SettingsUpdate => Self::cli_settings_update(),
             CliCommand::SettingsReload => Self::cli_settings_reload(),
             CliCommand::SettingsSchemaView => Self::cli_settings_schema_view(),
+            CliCommand::TestA2ui => Self::cli_test_a2ui(),
+            CliCommand::TestA2uiSample => Self::cli_test_a2ui_sample(),
+            CliCommand::TestEvent => Self::cli_test_event(),
             CliCommand::UiNavigate => Self::cli_ui_navigate(),
             CliCommand::UiPalette => Self::cli_ui_palette(),
             CliCommand::UiPaletteExec => Self::cli_ui_palette_exec(),
@@ -2257,6 +2260,119 @@ impl<T: CliConfig> Cli<T> {
                 "The settings schema\n\nA JSON schema of `app`'s keys, each marked `x-scope` (`user`: every user sets their own; `admin`: the server's, administrators only), `x-live` (takes effect at once) and, for secrets, `x-secret`. Users see only the keys they may set. `oqto`'s schema is generated from the server's configuration types. Errors: 404 for an unknown app.",
             )
     }
+    pub fn cli_test_a2ui() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("blocking")
+                    .long("blocking")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "Wait for the user's action (or the timeout) before answering.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The chat (one of the caller's, open)."),
+            )
+            .arg(
+                ::clap::Arg::new("surface-id")
+                    .long("surface-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Default `surface_<uuid>`; showing an open surface's id again replaces it.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("timeout-secs")
+                    .long("timeout-secs")
+                    .value_parser(::clap::value_parser!(u64))
+                    .required(false)
+                    .help(
+                        "How long a blocking request waits: 1 to 3600 seconds, default 300.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Show a surface in one of your chats (dev mode)\n\nAs `POST /api/a2ui/surface`, on a server in dev mode only (404 otherwise).",
+            )
+    }
+    pub fn cli_test_a2ui_sample() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("blocking")
+                    .long("blocking")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help("Wait for the user's action, as a real blocking surface does."),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body"),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Show a sample form in one of your chats (dev mode)\n\nA name field and a button, as `POST /api/a2ui/surface` shows it, on a server in dev mode only (404 otherwise).",
+            )
+    }
+    pub fn cli_test_event() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body"),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Add an event to one of your chats (dev mode)\n\nOnly on a server in dev mode (`auth.dev_mode`; 404 otherwise, whatever the build), for one of the caller's open chats: the event goes through the chat's stream like the agent's own (sequence number, replay, the bus). Errors: 404, 409 for a chat that is not open.",
+            )
+    }
     pub fn cli_ui_navigate() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -3267,6 +3383,9 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SettingsUpdate => self.execute_settings_update(matches).await,
             CliCommand::SettingsReload => self.execute_settings_reload(matches).await,
             CliCommand::SettingsSchemaView => self.execute_settings_schema_view(matches).await,
+            CliCommand::TestA2ui => self.execute_test_a2ui(matches).await,
+            CliCommand::TestA2uiSample => self.execute_test_a2ui_sample(matches).await,
+            CliCommand::TestEvent => self.execute_test_event(matches).await,
             CliCommand::UiNavigate => self.execute_ui_navigate(matches).await,
             CliCommand::UiPalette => self.execute_ui_palette(matches).await,
             CliCommand::UiPaletteExec => self.execute_ui_palette_exec(matches).await,
@@ -5281,6 +5400,93 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_test_a2ui(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.test_a2ui();
+        if let Some(value) = matches.get_one::<bool>("blocking") {
+            request = request.body_map(|body| body.blocking(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.body_map(|body| body.session_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("surface-id") {
+            request = request.body_map(|body| body.surface_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u64>("timeout-secs") {
+            request = request.body_map(|body| body.timeout_secs(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::A2uiSurfaceCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_test_a2ui(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_test_a2ui_sample(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.test_a2ui_sample();
+        if let Some(value) = matches.get_one::<bool>("blocking") {
+            request = request.body_map(|body| body.blocking(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.body_map(|body| body.session_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::TestA2uiSample>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_test_a2ui_sample(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_test_event(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.test_event();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.body_map(|body| body.session_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::TestEvent>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_test_event(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_ui_navigate(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.ui_navigate();
         if let Some(value) = matches.get_one::<::std::string::String>("path") {
@@ -6617,6 +6823,27 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_test_a2ui(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::TestA2ui,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_test_a2ui_sample(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::TestA2uiSample,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_test_event(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::TestEvent,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_ui_navigate(
         &self,
         matches: &::clap::ArgMatches,
@@ -6889,6 +7116,9 @@ pub enum CliCommand {
     SettingsUpdate,
     SettingsReload,
     SettingsSchemaView,
+    TestA2ui,
+    TestA2uiSample,
+    TestEvent,
     UiNavigate,
     UiPalette,
     UiPaletteExec,
@@ -7006,6 +7236,9 @@ impl CliCommand {
             CliCommand::SettingsUpdate,
             CliCommand::SettingsReload,
             CliCommand::SettingsSchemaView,
+            CliCommand::TestA2ui,
+            CliCommand::TestA2uiSample,
+            CliCommand::TestEvent,
             CliCommand::UiNavigate,
             CliCommand::UiPalette,
             CliCommand::UiPaletteExec,
@@ -7124,6 +7357,9 @@ impl CliCommand {
             CliCommand::SettingsUpdate => "settings_update",
             CliCommand::SettingsReload => "settings_reload",
             CliCommand::SettingsSchemaView => "settings_schema_view",
+            CliCommand::TestA2ui => "test_a2ui",
+            CliCommand::TestA2uiSample => "test_a2ui_sample",
+            CliCommand::TestEvent => "test_event",
             CliCommand::UiNavigate => "ui_navigate",
             CliCommand::UiPalette => "ui_palette",
             CliCommand::UiPaletteExec => "ui_palette_exec",
