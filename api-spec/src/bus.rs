@@ -112,7 +112,10 @@ pub struct BusStats {
     pub subscribers: u64,
     /// Subscriptions over all connections.
     pub subscriptions: u64,
-    /// Events kept for `pull`.
+    /// Events kept for `pull`, at most `ring_capacity` of them and
+    /// `ring_max_bytes` of payload (the oldest go first).
     pub ring_len: u64,
     pub ring_capacity: u64,
+    pub ring_bytes: u64,
+    pub ring_max_bytes: u64,
 }

@@ -522,9 +522,11 @@ pub mod types {
         pub dropped_rate: u64,
         ///Events accepted (server, client and administrator publishes).
         pub published: u64,
+        pub ring_bytes: u64,
         pub ring_capacity: u64,
-        ///Events kept for `pull`.
+        ///Events kept for `pull`, at most `ring_capacity` of them and `ring_max_bytes` of payload (the oldest go first).
         pub ring_len: u64,
+        pub ring_max_bytes: u64,
         ///Connections with at least one subscription.
         pub subscribers: u64,
         ///Subscriptions over all connections.
@@ -4153,8 +4155,10 @@ pub mod types {
             dropped_authz: ::std::result::Result<u64, ::std::string::String>,
             dropped_rate: ::std::result::Result<u64, ::std::string::String>,
             published: ::std::result::Result<u64, ::std::string::String>,
+            ring_bytes: ::std::result::Result<u64, ::std::string::String>,
             ring_capacity: ::std::result::Result<u64, ::std::string::String>,
             ring_len: ::std::result::Result<u64, ::std::string::String>,
+            ring_max_bytes: ::std::result::Result<u64, ::std::string::String>,
             subscribers: ::std::result::Result<u64, ::std::string::String>,
             subscriptions: ::std::result::Result<u64, ::std::string::String>,
         }
@@ -4166,8 +4170,10 @@ pub mod types {
                     dropped_authz: Err("no value supplied for dropped_authz".to_string()),
                     dropped_rate: Err("no value supplied for dropped_rate".to_string()),
                     published: Err("no value supplied for published".to_string()),
+                    ring_bytes: Err("no value supplied for ring_bytes".to_string()),
                     ring_capacity: Err("no value supplied for ring_capacity".to_string()),
                     ring_len: Err("no value supplied for ring_len".to_string()),
+                    ring_max_bytes: Err("no value supplied for ring_max_bytes".to_string()),
                     subscribers: Err("no value supplied for subscribers".to_string()),
                     subscriptions: Err("no value supplied for subscriptions".to_string()),
                 }
@@ -4224,6 +4230,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for published: {e}"));
                 self
             }
+            pub fn ring_bytes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ring_bytes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ring_bytes: {e}"));
+                self
+            }
             pub fn ring_capacity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<u64>,
@@ -4242,6 +4258,16 @@ pub mod types {
                 self.ring_len = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for ring_len: {e}"));
+                self
+            }
+            pub fn ring_max_bytes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ring_max_bytes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ring_max_bytes: {e}"));
                 self
             }
             pub fn subscribers<T>(mut self, value: T) -> Self
@@ -4274,8 +4300,10 @@ pub mod types {
                     dropped_authz: value.dropped_authz?,
                     dropped_rate: value.dropped_rate?,
                     published: value.published?,
+                    ring_bytes: value.ring_bytes?,
                     ring_capacity: value.ring_capacity?,
                     ring_len: value.ring_len?,
+                    ring_max_bytes: value.ring_max_bytes?,
                     subscribers: value.subscribers?,
                     subscriptions: value.subscriptions?,
                 })
@@ -4289,8 +4317,10 @@ pub mod types {
                     dropped_authz: Ok(value.dropped_authz),
                     dropped_rate: Ok(value.dropped_rate),
                     published: Ok(value.published),
+                    ring_bytes: Ok(value.ring_bytes),
                     ring_capacity: Ok(value.ring_capacity),
                     ring_len: Ok(value.ring_len),
+                    ring_max_bytes: Ok(value.ring_max_bytes),
                     subscribers: Ok(value.subscribers),
                     subscriptions: Ok(value.subscriptions),
                 }

@@ -21,8 +21,10 @@ use crate::context::ServerContext;
 use crate::error::{Error, Result};
 use crate::mux::outbox::{OutFrame, Outbox};
 
-/// Events kept for `pull`.
+/// Events kept for `pull`, and their payloads' total size (a chat's tool
+/// results can be large).
 pub const RING_CAPACITY: usize = 5000;
+pub const RING_MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
 /// Topic patterns in one command.
@@ -97,7 +99,9 @@ struct Subscriber {
 
 #[derive(Default)]
 struct State {
-    ring: VecDeque<Arc<BusEvent>>,
+    /// Recent events with their sizes.
+    ring: VecDeque<(Arc<BusEvent>, usize)>,
+    ring_bytes: usize,
     subscribers: HashMap<u64, Subscriber>,
     /// Publish budgets by publisher (`conn:<id>`, `user:<id>`).
     publishers: HashMap<String, Bucket>,
@@ -232,9 +236,14 @@ impl Bus {
         self.delivered.fetch_add(delivered, Ordering::Relaxed);
         self.dropped_rate.fetch_add(dropped, Ordering::Relaxed);
         let id = event.event_id.clone();
-        st.ring.push_back(event);
-        while st.ring.len() > RING_CAPACITY {
-            st.ring.pop_front();
+        let size = serde_json::to_vec(&event.payload).map_or(0, |v| v.len())
+            + event.topic.len()
+            + event.scope_id.len();
+        st.ring.push_back((event, size));
+        st.ring_bytes += size;
+        while st.ring.len() > RING_CAPACITY || st.ring_bytes > RING_MAX_BYTES {
+            let Some((_, gone)) = st.ring.pop_front() else { break };
+            st.ring_bytes -= gone;
         }
         Ok(id)
     }
@@ -382,6 +391,7 @@ impl Bus {
         let mut events: Vec<BusEvent> = st
             .ring
             .iter()
+            .map(|(event, _)| event)
             .rev()
             .filter(|e| since_ts.is_none_or(|since| e.ts > since))
             .filter(|e| e.ttl_ms.is_none_or(|ttl| e.ts.saturating_add(ttl as i64) > now))
@@ -405,6 +415,8 @@ impl Bus {
             subscriptions: st.subscribers.values().map(|s| s.subscriptions.len() as u64).sum(),
             ring_len: st.ring.len() as u64,
             ring_capacity: RING_CAPACITY as u64,
+            ring_bytes: st.ring_bytes as u64,
+            ring_max_bytes: RING_MAX_BYTES as u64,
         }
     }
 }
@@ -579,6 +591,22 @@ mod tests {
         assert!(check_pattern("a.*.**").is_ok());
         assert!(check_pattern("a.b*").is_err());
         assert!(check_patterns(&[]).is_err());
+    }
+
+    #[test]
+    fn the_ring_keeps_a_bounded_number_of_bytes() {
+        let bus = Bus::default();
+        let big = serde_json::Value::String("x".repeat(1024 * 1024));
+        for _ in 0..40 {
+            bus.publish_server(BusScope::Global, "global", "big", big.clone());
+        }
+        bus.publish_server(BusScope::Global, "global", "small", serde_json::Value::Null);
+        let stats = bus.stats();
+        assert!(stats.ring_bytes <= RING_MAX_BYTES as u64, "{stats:?}");
+        assert!((30..=32).contains(&stats.ring_len), "{stats:?}");
+        let latest = bus.pull(BusScope::Global, "global", &["**".to_string()], None, 1);
+        assert_eq!(latest[0].topic, "small");
+        assert_eq!(stats.published, 41);
     }
 
     #[test]

@@ -56,7 +56,8 @@ pub fn logger(config: &Config) -> Result<(slog::Logger, LiveLevel)> {
     let logger = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Trace }
         .to_logger("oqto")
         .context("creating the logger")?;
-    let drain = crate::redact::Redacting(AtLevel { inner: logger, level: level.clone() });
+    // The level first: a record below it costs no redaction.
+    let drain = AtLevel { inner: crate::redact::Redacting(logger), level: level.clone() };
     Ok((slog::Logger::root(slog::Drain::fuse(drain), slog::o!()), level))
 }
 

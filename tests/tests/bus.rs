@@ -236,7 +236,8 @@ async fn workspace_and_global_scopes_and_the_admin_routes() {
     assert!(stats.published >= 5, "{stats:?}");
     assert!(stats.delivered >= 3 && stats.dropped_authz >= 1 && stats.deduplicated == 1, "{stats:?}");
     assert_eq!(stats.subscribers, 2);
-    assert_eq!(stats.ring_capacity, 5000);
+    assert_eq!((stats.ring_capacity, stats.ring_max_bytes), (5000, 32 * 1024 * 1024));
+    assert!(stats.ring_bytes > 0);
 
     let bad = types::BusPublish {
         scope: types::BusScope::Global,

@@ -64,6 +64,11 @@ async fn users_see_and_change_only_their_own_settings() {
         user.settings_update().body(change(&[("ui.theme", serde_json::Value::Null)])).send().await.unwrap();
     assert!(!reset.into_inner().values["ui.theme"].is_configured);
 
+    let huge: serde_json::Map<String, serde_json::Value> =
+        (0..2000).map(|n| (format!("action_{n}"), serde_json::json!("mod+shift+k"))).collect();
+    let huge = change(&[("ui.shortcuts", serde_json::Value::Object(huge))]);
+    assert_eq!(status(user.settings_update().body(huge).send().await), 422, "a user's value is bounded");
+
     assert_eq!(status(user.settings_reload().send().await), 403);
     assert_eq!(status(user.settings_view().app("nope").send().await), 404);
     assert_eq!(status(server.anonymous().settings_view().send().await), 401);

@@ -13,6 +13,9 @@ use crate::context::ServerContext;
 use crate::db;
 use crate::error::{Error, Result};
 
+/// The largest value a user stores for one key.
+const MAX_USER_VALUE_BYTES: usize = 16 * 1024;
+
 fn is_admin(caller: &Caller) -> bool {
     caller.require_admin().is_ok()
 }
@@ -119,7 +122,10 @@ pub async fn update(
     }
     let current = serde_json::to_value(&*settings.current()).unwrap_or_default();
     for (key, value) in &mine {
-        if let Err(why) = with_key(&current, key, value.clone()) {
+        let size = value.as_ref().map_or(0, |v| serde_json::to_vec(v).map_or(usize::MAX, |b| b.len()));
+        if size > MAX_USER_VALUE_BYTES {
+            problems.push(format!("{key}: at most {MAX_USER_VALUE_BYTES} bytes serialized"));
+        } else if let Err(why) = with_key(&current, key, value.clone()) {
             problems.push(format!("{key}: {why}"));
         }
     }

@@ -118,25 +118,26 @@ pub fn at<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
     key.split('.').try_fold(value, |node, part| node.get(part))
 }
 
+/// `node` as an object (made one when it is anything else).
+fn object_of(node: &mut Value) -> &mut Map<String, Value> {
+    if !node.is_object() {
+        *node = Value::Object(Map::new());
+    }
+    match node {
+        Value::Object(object) => object,
+        _ => unreachable!("made an object above"),
+    }
+}
+
 /// Sets (or, for `None`, removes) the value at a dotted key.
 pub fn set(value: &mut Value, key: &str, new: Option<Value>) {
     let parts: Vec<&str> = key.split('.').collect();
     let Some((last, parents)) = parts.split_last() else { return };
     let mut node = value;
     for part in parents {
-        if !node.is_object() {
-            *node = Value::Object(Map::new());
-        }
-        node = node
-            .as_object_mut()
-            .expect("an object")
-            .entry(part.to_string())
-            .or_insert(Value::Object(Map::new()));
+        node = object_of(node).entry(part.to_string()).or_insert(Value::Object(Map::new()));
     }
-    if !node.is_object() {
-        *node = Value::Object(Map::new());
-    }
-    let object = node.as_object_mut().expect("an object");
+    let object = object_of(node);
     match new {
         Some(new) => {
             object.insert(last.to_string(), new);
