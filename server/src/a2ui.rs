@@ -119,6 +119,10 @@ fn check_messages(messages: &[Value]) -> Result<()> {
 /// The caller's open chat (404 for another user's, 409 when not open).
 pub async fn open_chat(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<Arc<Chat>> {
     let not_found = || Error::NotFound(format!("no chat {chat_id:?}"));
+    // A chat's agent shows surfaces in its own chat only.
+    if caller.chat.as_deref().is_some_and(|own| own != chat_id) {
+        return Err(not_found());
+    }
     match ctx.chats.get(chat_id) {
         Some(chat) if chat.user_id == caller.user_id => Ok(chat),
         Some(_) => Err(not_found()),

@@ -129,5 +129,5 @@ pub async fn authenticate(ctx: &ServerContext, key: &str) -> Result<Caller> {
         db::keys::touch(&ctx.db.pool, &row.id, now).await?;
     }
     let scopes = scopes_of(&row);
-    Ok(Caller { user_id: row.user_id, role, key: Some(KeyGrant { scopes }) })
+    Ok(Caller { user_id: row.user_id, role, key: Some(KeyGrant { scopes }), chat: None })
 }

@@ -46,6 +46,12 @@ impl Scope {
 /// 404 when it does not exist).
 pub async fn workspace(ctx: &ServerContext, caller: &Caller, workspace_path: &str) -> Result<Scope> {
     let dir = crate::sessions::existing_workspace(ctx, &caller.user_id, workspace_path).await?;
+    // A chat's agent reaches the memories of its own workspace only.
+    if let Some(chat) = caller.chat.as_deref().and_then(|id| ctx.chats.get(id))
+        && chat.workspace_dir().path != dir.path
+    {
+        return Err(Error::NotFound(format!("no workspace {workspace_path:?} for this chat")));
+    }
     Ok(Scope::of(caller, &dir))
 }
 

@@ -91,6 +91,15 @@ pub async fn serve(sources: crate::config::Sources) -> Result<()> {
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
     let addr = server.local_addr();
+    // What agents are told to call (a wildcard bind is reached on loopback).
+    let reachable = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => {
+            std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        }
+        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
+    };
+    let _ = ctx.chats.server_url.set(format!("http://{reachable}"));
     set_listener_nodelay(addr, &log);
     println!("oqto {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     slog::info!(log, "listening"; "address" => %addr, "database" => ?ctx.db.backend);

@@ -3,7 +3,7 @@
 //! every `/api/admin/` operation refuses plain users. New routes are
 //! covered without touching this file.
 
-use oqto_tests::TestServer;
+use oqto_tests::{TestServer, status};
 use serde_json::{Value, json};
 
 fn document() -> Value {
@@ -161,4 +161,85 @@ async fn every_admin_operation_refuses_plain_users() {
         "admin operations that did not answer 403 to a plain user:\n{}",
         wrong.join("\n")
     );
+}
+
+/// The agent's own token (`OQTO_TOKEN` in a chat's sandbox): the chat's
+/// owner, but only for what an agent needs; every other operation is a
+/// 403, even for an administrator's chat, and the token dies with the chat.
+#[tokio::test]
+async fn a_chats_agent_token_reaches_only_what_an_agent_needs() {
+    use oqto_api::mux::{AgentCommand, AgentEvent, ChatConfig, PromptBody, ServerFrame};
+    use oqto_client::mux::MuxEvent;
+    let server = TestServer::start().await;
+    let (_, _) = server.client_for_new_user("boss", oqto_client::types::Role::Admin).await;
+    let mut mux = server.mux(&server.login("boss", oqto_tests::TEST_PASSWORD).await).await;
+    let config = ChatConfig { cwd: Some("proj".into()), ..Default::default() };
+    assert!(
+        mux.command("tok-chat", AgentCommand::SessionCreate { config, last_seq: None })
+            .await
+            .unwrap()
+            .success
+    );
+    let script = r#"/sh printf 'token=%s id=%s url=%s' "$OQTO_TOKEN" "$OQTO_SESSION_ID" "$OQTO_URL""#;
+    let prompt = PromptBody { message: script.into(), images: None, client_id: None };
+    assert!(mux.command("tok-chat", AgentCommand::Prompt(prompt)).await.unwrap().success);
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, mux.next()).await.expect("the agent's answer") {
+            Some(MuxEvent::Frame(ServerFrame::Agent(frame))) if frame.session_id == "tok-chat" => {
+                match frame.event {
+                    AgentEvent::TextDelta { delta, .. } => text.push_str(&delta),
+                    AgentEvent::AgentIdle => break,
+                    _ => {}
+                }
+            }
+            Some(_) => {}
+            None => panic!("ended"),
+        }
+    }
+    assert!(text.contains("id=tok-chat") && text.contains(&format!("url={}", server.url)), "{text}");
+    let token = text.split("token=").nth(1).and_then(|t| t.split_whitespace().next()).unwrap().to_string();
+    assert!(token.starts_with("ochat_"), "{text}");
+
+    // Every operation beyond an agent's needs is refused.
+    let allowed = ["/api/ui/", "/api/a2ui/", "/api/workspace/memories", "/api/workspace/memory-"];
+    let doc = document();
+    let mut wrong = Vec::new();
+    for op in operations(&doc).iter().filter(|op| !op.public) {
+        let agents = allowed.iter().any(|p| op.path.starts_with(p)) || (op.id == "me_view");
+        if agents {
+            continue;
+        }
+        let code = call(&server, op, Some(&token)).await;
+        if code != 403 {
+            wrong.push(format!("{} {} {} -> {code}", op.id, op.method, op.path));
+        }
+    }
+    assert!(wrong.is_empty(), "operations a chat token reached:\n{}", wrong.join("\n"));
+
+    // What it may do: as the chat's owner, in its own chat and workspace.
+    let agent = oqto_client::client_with_token(&server.url, Some(&token)).unwrap();
+    assert_eq!(agent.me_view().send().await.unwrap().into_inner().username, "boss");
+    let theme = oqto_client::types::UiTheme { theme: oqto_client::types::UiThemeName::Dark };
+    assert!(agent.ui_theme().body(theme).send().await.unwrap().into_inner().delivered >= 1);
+    let surface = |chat: &str| oqto_client::types::A2uiSurfaceCreate {
+        session_id: chat.into(),
+        surface_id: None,
+        messages: vec![serde_json::json!({"beginRendering": {"surfaceId": "s", "root": "root"}})],
+        blocking: false,
+        timeout_secs: None,
+    };
+    assert!(agent.a2ui_surface_create().body(surface("tok-chat")).send().await.is_ok());
+    assert_eq!(status(agent.a2ui_surface_create().body(surface("another-chat")).send().await), 404);
+    let memory =
+        oqto_client::types::MemoryCreate { content: Some("uses tokio".into()), ..Default::default() };
+    assert!(agent.memory_create().workspace_path("proj").body(memory.clone()).send().await.is_ok());
+    let owner = server.client(&server.login("boss", oqto_tests::TEST_PASSWORD).await);
+    server.open_workspace(&owner, "elsewhere").await;
+    assert_eq!(status(agent.memory_create().workspace_path("elsewhere").body(memory).send().await), 404);
+
+    // The token ends with the chat's agent.
+    assert!(mux.command("tok-chat", AgentCommand::SessionClose).await.unwrap().success);
+    assert_eq!(status(agent.me_view().send().await), 401);
 }

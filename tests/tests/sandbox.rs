@@ -113,7 +113,8 @@ fn probes(server: &TestServer, victim: &Victim) -> String {
          t write_data_dir 'touch {data}/planted && test -e {data}/oqto.db'; \
          t write_other_workspace 'touch {ws}/planted'; \
          t own_home 'touch $HOME/mine'; \
-         echo server_env=$(env | grep -c -e OQTO_ -e XDG_CONFIG_HOME -e canary-value)"
+         echo server_env=$(env | grep -v -e '^OQTO_TOKEN=' -e '^OQTO_URL=' -e '^OQTO_SESSION_ID=' \
+           | grep -c -e OQTO_ -e XDG_CONFIG_HOME -e canary-value)"
     )
 }
 

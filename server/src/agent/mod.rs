@@ -37,6 +37,9 @@ struct Pending {
     cmd: &'static str,
 }
 
+/// The prefix of a chat's agent token (`OQTO_TOKEN` in its environment).
+pub const CHAT_TOKEN_PREFIX: &str = "ochat_";
+
 /// Where a chat works and how its agent starts.
 #[derive(Clone, Debug)]
 pub struct ChatSetup {
@@ -68,6 +71,8 @@ struct ChatState {
     prompted: VecDeque<(String, String)>,
     last_activity: Instant,
     watchdog: Option<u64>,
+    /// The running agent's own token (`OQTO_TOKEN`), gone when it stops.
+    token: Option<String>,
 }
 
 /// One chat: an agent process (when running) and its event stream.
@@ -292,6 +297,10 @@ pub struct Chats {
     /// Chats whose agent finished a message or a turn, or stopped.
     pub history: HistoryDirty,
     bus: Arc<crate::bus::Bus>,
+    /// Running agents' tokens: token → chat id.
+    tokens: Mutex<HashMap<String, String>>,
+    /// The server's own URL (`OQTO_URL` of every agent), known once it listens.
+    pub server_url: std::sync::OnceLock<String>,
     /// The limits and the idle timeout in force (they change live).
     settings: Arc<crate::settings::Settings>,
 }
@@ -314,6 +323,8 @@ impl Chats {
             chosen_models: Mutex::new(HashMap::new()),
             history: HistoryDirty::default(),
             bus,
+            tokens: Mutex::new(HashMap::new()),
+            server_url: std::sync::OnceLock::new(),
             settings,
         }
     }
@@ -324,6 +335,27 @@ impl Chats {
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Chat>>> {
         self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tokens_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ends the chat's agent token (its process ended or is replaced).
+    fn forget_token(&self, st: &mut ChatState) {
+        if let Some(token) = st.token.take() {
+            self.tokens_map().remove(&token);
+        }
+    }
+
+    /// The chat whose running agent holds `token`.
+    pub fn chat_of_token(&self, token: &str) -> Option<Arc<Chat>> {
+        let chat_id = self.tokens_map().get(token).cloned()?;
+        let chat = self.get(&chat_id)?;
+        let st = chat.lock();
+        let current = st.process.is_some() && st.token.as_deref() == Some(token);
+        drop(st);
+        current.then_some(chat)
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Chat>> {
@@ -373,6 +405,7 @@ impl Chats {
                     prompted: VecDeque::new(),
                     last_activity: Instant::now(),
                     watchdog: None,
+                    token: None,
                 }),
             })
         }))
@@ -457,6 +490,14 @@ impl Chats {
             ("SHELL".to_string(), "/bin/bash".to_string()),
         ];
         env.extend(self.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // The agent's own credential: this chat's owner, limited to what an
+        // agent needs, valid while this process runs.
+        let token = format!("{CHAT_TOKEN_PREFIX}{}", crate::util::random_token(40));
+        env.push(("OQTO_TOKEN".into(), token.clone()));
+        env.push(("OQTO_SESSION_ID".into(), chat.id.clone()));
+        if let Some(url) = self.server_url.get() {
+            env.push(("OQTO_URL".into(), url.clone()));
+        }
         let spec = crate::sandbox::launch::Spec {
             program: self.config.command[0].clone(),
             args,
@@ -475,6 +516,9 @@ impl Chats {
         slog::info!(log, "agent started"; "pid" => process.pid, "resumed" => resumed);
         st.generation += 1;
         st.process = Some(Arc::new(process));
+        self.forget_token(&mut st);
+        self.tokens_map().insert(token.clone(), chat.id.clone());
+        st.token = Some(token);
         st.stopping = None;
         st.translator = Translator::default();
         st.last_activity = Instant::now();
@@ -504,6 +548,7 @@ impl Chats {
                         return;
                     }
                     st.process = None;
+                    self.forget_token(&mut st);
                     st.translator.streaming = false;
                     st.watchdog = None;
                     for (_, pending) in st.pending.drain() {

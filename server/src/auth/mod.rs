@@ -33,7 +33,22 @@ pub struct Caller {
     /// The API key the caller presented, with its scopes (`None`: a session
     /// token, which may do whatever the role allows).
     pub key: Option<KeyGrant>,
+    /// The chat whose agent presented its own token (`OQTO_TOKEN`): the
+    /// caller is the chat's owner, limited to what an agent needs.
+    pub chat: Option<String>,
 }
+
+/// Path prefixes a chat's agent may use with its token: steering its
+/// user's screen, surfaces of its chat, memories of its workspace, and the
+/// public routes.
+const AGENT_PATHS: &[&str] = &[
+    "/api/ui/",
+    "/api/a2ui/",
+    "/api/workspace/memories",
+    "/api/workspace/memory-",
+    "/api/health",
+    "/api/features",
+];
 
 /// What an API key grants.
 #[derive(Clone, Debug)]
@@ -44,13 +59,20 @@ pub struct KeyGrant {
 impl Caller {
     /// A caller with a session token (or the server itself).
     pub fn with_session(user_id: String, role: Role) -> Caller {
-        Caller { user_id, role, key: None }
+        Caller { user_id, role, key: None, chat: None }
     }
 
     /// Refuses what the caller's API key may not do (403): keys, the
     /// password and the mux always; admin routes without `admin`; changes
     /// without `write`; anything without `read` or `write`.
     pub fn permits(&self, method: &http::Method, path: &str) -> Result<()> {
+        if self.chat.is_some() {
+            let own_profile = path == "/api/me" && *method == http::Method::GET;
+            if !own_profile && !AGENT_PATHS.iter().any(|p| path.starts_with(p)) {
+                return Err(Error::Forbidden(format!("a chat's agent token cannot use {path}")));
+            }
+            return Ok(());
+        }
         let Some(key) = &self.key else { return Ok(()) };
         if path.starts_with("/api/keys")
             || path == "/api/auth/change-password"
@@ -259,6 +281,20 @@ pub async fn active_role(ctx: &ServerContext, user_id: &str) -> Result<Role> {
 
 /// Authenticates a session token (mux tickets are refused here).
 pub async fn authenticate_token(ctx: &ServerContext, token: &str) -> Result<Caller> {
+    if token.starts_with(crate::agent::CHAT_TOKEN_PREFIX) {
+        let chat = ctx.chats.chat_of_token(token).ok_or_else(|| {
+            Error::Unauthenticated("this chat token is not valid (the chat stopped?)".to_string())
+        })?;
+        // The owner's account must still be active; the role is never more
+        // than a user's.
+        active_role(ctx, &chat.user_id).await?;
+        return Ok(Caller {
+            user_id: chat.user_id.clone(),
+            role: Role::User,
+            key: None,
+            chat: Some(chat.id.clone()),
+        });
+    }
     if token.starts_with(crate::keys::KEY_PREFIX) {
         return crate::keys::authenticate(ctx, token).await;
     }
@@ -272,6 +308,9 @@ pub async fn authenticate_token(ctx: &ServerContext, token: &str) -> Result<Call
 /// Authenticates the opening of the mux: a session token, or a mux ticket
 /// (used up by this). Returns the grant the socket lives on.
 pub async fn authenticate_mux(ctx: &ServerContext, token: &str) -> Result<(Caller, Grant)> {
+    if token.starts_with(crate::agent::CHAT_TOKEN_PREFIX) {
+        return Err(Error::Forbidden("a chat's agent token cannot open the mux".to_string()));
+    }
     let claims = ctx.keys.verify(token)?;
     if ctx.auth_cache.is_revoked(&claims.jti) {
         return Err(Error::Unauthenticated("the ticket was used already".to_string()));
