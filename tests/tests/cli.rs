@@ -559,6 +559,40 @@ async fn bus_commands() {
     let stats = json(&server, &["admin", "bus", "stats"], None);
     assert_eq!(stats["published"], 1);
     assert_eq!(stats["ring_capacity"], 5000);
+
+    // Over the mux, as a client: publish, pull, watch.
+    let args = ["bus", "publish", "--scope", "global", "notes.saved", "--payload", r#"{"n": 2}"#];
+    assert!(json(&server, &args, None)["event_id"].is_string());
+    let pulled = json(&server, &["bus", "pull", "--scope", "global", "notes.*"], None);
+    assert_eq!(pulled[0]["payload"]["n"], 2);
+    let mut watcher = server
+        .oqtoctl()
+        .args(["bus", "watch", "--scope", "global", "--count", "1", "later.*"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let admin = server.admin_client().await;
+    let body = oqto_client::types::BusPublish {
+        scope: oqto_client::types::BusScope::Global,
+        scope_id: "global".into(),
+        topic: "later.on".into(),
+        payload: None,
+        v: 1,
+        priority: None,
+        ttl_ms: None,
+        idempotency_key: None,
+        correlation_id: None,
+    };
+    // Publish until the watcher (which subscribes once it has started) got one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while watcher.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the watcher saw nothing");
+        admin.bus_publish().body(body.clone()).send().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let output = watcher.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("\"topic\":\"later.on\""), "{text}");
 }
 
 #[tokio::test]

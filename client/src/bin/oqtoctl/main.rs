@@ -8,6 +8,7 @@
 
 mod api;
 mod auth;
+mod bus;
 mod chat;
 mod commands;
 mod failure;
@@ -72,6 +73,9 @@ enum Command {
         /// Only chats working in this workspace.
         workspace: Option<String>,
     },
+    /// The event bus over the mux: publish, pull recent events, watch a scope.
+    #[command(subcommand)]
+    Bus(bus::BusCmd),
     /// Your projects.
     #[command(subcommand)]
     Project(projects::ProjectCommand),
@@ -146,6 +150,7 @@ async fn run(matches: &ArgMatches, tree: clap::Command, document: &Value) -> any
         Command::Chat(args) => chat::chat(&profile, args, out.is_structured()).await,
         Command::Chats { workspace } => chat::chats(&profile, workspace, &out).await,
         Command::Files(cmd) => files::run(&profile, cmd, &out).await,
+        Command::Bus(cmd) => bus::run(&profile, cmd, &out).await,
         Command::Project(cmd) => projects::run_project(&profile::connect(&profile)?, cmd, &out).await,
         Command::Workspace(cmd) => projects::run_workspace(&profile::connect(&profile)?, cmd, &out).await,
         Command::Term(args) => term::run(&profile, args).await,
