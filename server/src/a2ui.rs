@@ -123,17 +123,10 @@ pub async fn open_chat(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> R
     if caller.chat.as_deref().is_some_and(|own| own != chat_id) {
         return Err(not_found());
     }
-    match ctx.chats.get(chat_id) {
-        Some(chat) if chat.user_id == caller.user_id => Ok(chat),
-        Some(_) => Err(not_found()),
-        None if chat_id.len() <= 128 => match crate::db::chats::get(&ctx.db.pool, chat_id).await? {
-            Some(stored) if stored.user_id == caller.user_id => {
-                Err(Error::Conflict(format!("chat {chat_id:?} is not open; open it first (session.create)")))
-            }
-            _ => Err(not_found()),
-        },
-        None => Err(not_found()),
-    }
+    crate::chats::check_own(ctx, &caller.user_id, chat_id).await?;
+    ctx.chats.get(chat_id).ok_or_else(|| {
+        Error::Conflict(format!("chat {chat_id:?} is not open; open it first (session.create)"))
+    })
 }
 
 /// Shows a surface; a blocking one waits for the user's action.

@@ -462,19 +462,8 @@ async fn decide(
             Ok("global".into())
         }
         BusScope::Session => {
-            let not_found = || Error::NotFound(format!("no chat {scope_id:?}"));
-            let live = ctx.chats.get(scope_id).map(|c| c.user_id.clone());
-            let owner = match live {
-                Some(owner) => Some(owner),
-                None if scope_id.len() <= 128 => {
-                    crate::db::chats::get(&ctx.db.pool, scope_id).await?.map(|c| c.user_id)
-                }
-                None => None,
-            };
-            match owner {
-                Some(owner) if owner == caller.user_id => Ok(scope_id.to_string()),
-                _ => Err(not_found()),
-            }
+            crate::chats::check_own(ctx, &caller.user_id, scope_id).await?;
+            Ok(scope_id.to_string())
         }
         BusScope::Workspace => {
             let dir = crate::sessions::resolve(ctx, &caller.user_id, scope_id).await?;

@@ -5,6 +5,27 @@ use crate::context::ServerContext;
 use crate::db;
 use crate::error::{Error, Result};
 
+/// Who owns a chat: the registered one's owner, else the stored one's
+/// (`None` for an unknown id).
+pub async fn owner(ctx: &ServerContext, chat_id: &str) -> Result<Option<String>> {
+    if let Some(chat) = ctx.chats.get(chat_id) {
+        return Ok(Some(chat.user_id.clone()));
+    }
+    if chat_id.len() > 128 {
+        return Ok(None);
+    }
+    Ok(db::chats::get(&ctx.db.pool, chat_id).await?.map(|c| c.user_id))
+}
+
+/// `Ok` when the chat is `user_id`'s; another user's chat, like an unknown
+/// one, is a 404 (never a 403 that says it exists).
+pub async fn check_own(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result<()> {
+    match owner(ctx, chat_id).await? {
+        Some(owner) if owner == user_id => Ok(()),
+        _ => Err(Error::NotFound(format!("no chat {chat_id:?}"))),
+    }
+}
+
 /// Deletes the caller's chat for good: its agent is stopped, its session
 /// files, its index and its messages removed, and the caller's connections
 /// told. Another user's chat, like an unknown one, is a 404.

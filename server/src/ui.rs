@@ -48,11 +48,21 @@ fn check_text(field: &str, value: &Option<String>, max: usize) -> Result<()> {
     }
 }
 
+/// The texts of a spotlight or a tour's step.
+fn check_spot(
+    target: Option<&str>,
+    title: &Option<String>,
+    description: &Option<String>,
+    action: &Option<String>,
+) -> Result<()> {
+    check_text("target", &target.map(str::to_string), MAX_TARGET_CHARS)?;
+    check_text("title", title, MAX_TEXT_CHARS)?;
+    check_text("description", description, MAX_TEXT_CHARS)?;
+    check_text("action", action, MAX_TEXT_CHARS)
+}
+
 fn check_step(step: &UiTourStep) -> Result<()> {
-    check_text("target", &Some(step.target.clone()), MAX_TARGET_CHARS)?;
-    check_text("title", &step.title, MAX_TEXT_CHARS)?;
-    check_text("description", &step.description, MAX_TEXT_CHARS)?;
-    check_text("action", &step.action, MAX_TEXT_CHARS)
+    check_spot(Some(&step.target), &step.title, &step.description, &step.action)
 }
 
 /// Checks an event's fields (a chat named must be the caller's).
@@ -60,16 +70,7 @@ async fn check(ctx: &ServerContext, caller: &Caller, event: &UiEvent) -> Result<
     match event {
         UiEvent::Navigate(n) => check_path(&n.path),
         UiEvent::Session(s) => {
-            let owner = match ctx.chats.get(&s.session_id) {
-                Some(chat) => Some(chat.user_id.clone()),
-                None if s.session_id.len() <= 128 => {
-                    crate::db::chats::get(&ctx.db.pool, &s.session_id).await?.map(|c| c.user_id)
-                }
-                None => None,
-            };
-            if owner.as_deref() != Some(caller.user_id.as_str()) {
-                return Err(Error::NotFound(format!("no chat {:?}", s.session_id)));
-            }
+            crate::chats::check_own(ctx, &caller.user_id, &s.session_id).await?;
             check_text("mode", &s.mode, 64)
         }
         UiEvent::View(v) => check_name("view", &v.view),
@@ -82,18 +83,11 @@ async fn check(ctx: &ServerContext, caller: &Caller, event: &UiEvent) -> Result<
             }
             Ok(())
         }
-        UiEvent::Spotlight(s) => {
-            check_text("target", &s.target, MAX_TARGET_CHARS)?;
-            check_text("title", &s.title, MAX_TEXT_CHARS)?;
-            check_text("description", &s.description, MAX_TEXT_CHARS)?;
-            check_text("action", &s.action, MAX_TEXT_CHARS)
-        }
+        UiEvent::Spotlight(s) => check_spot(s.target.as_deref(), &s.title, &s.description, &s.action),
         UiEvent::Tour(tour) => {
-            if tour.active && (tour.steps.is_empty() || tour.steps.len() > MAX_STEPS) {
+            // Ending a tour (`active: false`) needs no steps.
+            if tour.steps.len() > MAX_STEPS || (tour.active && tour.steps.is_empty()) {
                 return Err(Error::Invalid(format!("a tour has 1 to {MAX_STEPS} steps")));
-            }
-            if tour.steps.len() > MAX_STEPS {
-                return Err(Error::Invalid(format!("a tour has at most {MAX_STEPS} steps")));
             }
             if let Some(start) = tour.start_index
                 && start as usize >= tour.steps.len().max(1)

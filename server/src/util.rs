@@ -11,6 +11,13 @@ pub fn random_token(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
 }
 
+/// Creates a directory (and its parents) readable only by the server's
+/// user, when missing.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
+
 /// A short name (a category, a store, a tag): trimmed, 1 to `max`
 /// printable characters; 422 otherwise.
 pub fn checked_name(field: &str, value: &str, max: usize) -> crate::error::Result<String> {

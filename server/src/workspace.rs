@@ -9,7 +9,6 @@
 //! between a check and a use can redirect it.
 
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::{Dir, OpenOptions};
@@ -55,7 +54,7 @@ pub fn resolve(root: &Path, requested: &str) -> Result<WorkspaceDir> {
     let requested = Path::new(if requested.is_empty() { "." } else { requested });
     // A new account's root (or a shared location's) exists from its first use.
     if std::fs::symlink_metadata(root).is_err() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(|e| {
+        crate::util::private_dir(root).map_err(|e| {
             Error::Internal(anyhow::anyhow!("creating the workspace root {}: {e}", root.display()))
         })?;
     }

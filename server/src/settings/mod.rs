@@ -102,6 +102,25 @@ impl Settings {
     }
 }
 
+/// A key's state as a caller sees it: a secret shows only whether it has
+/// a value, never the value or its default.
+pub fn shown(
+    value: Option<Value>,
+    is_configured: bool,
+    default: Option<Value>,
+    scope: oqto_api::settings::SettingScope,
+    live: bool,
+    secret: bool,
+) -> oqto_api::settings::SettingValue {
+    use oqto_api::settings::SettingValue;
+    if secret {
+        let has_value = value.as_ref().is_some_and(|v| !v.is_null() && v != "");
+        SettingValue { value: None, is_configured, default: None, has_value: Some(has_value), scope, live }
+    } else {
+        SettingValue { value, is_configured, default, has_value: None, scope, live }
+    }
+}
+
 /// The file's table as JSON (to edit by dotted key) and back.
 fn table_to_json(table: &toml::Table) -> Value {
     serde_json::to_value(table).unwrap_or_default()
@@ -117,13 +136,9 @@ fn json_to_table(value: Value) -> Result<toml::Table> {
 /// version as `<file>.bak`.
 fn write_file(file: &Path, table: &toml::Table) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .context("creating the config directory")?;
+    crate::util::private_dir(&dir).context("creating the config directory")?;
     let text = toml::to_string_pretty(table).context("serializing the configuration")?;
     let temp = dir.join(format!(".{}.{}.tmp", file_name(file), crate::util::random_token(8)));
     let mut out = std::fs::OpenOptions::new()
@@ -168,12 +183,11 @@ pub async fn reload(ctx: &ServerContext) -> Result<Vec<String>> {
 /// pause, so that an editor's several writes count once).
 pub fn watch(ctx: &Arc<ServerContext>) {
     use notify::Watcher;
-    use std::os::unix::fs::DirBuilderExt;
     let file = ctx.settings.sources().file.clone();
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     // The directory is the server's: made when missing, so that a file
     // written into it later is seen.
-    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir) {
+    if let Err(e) = crate::util::private_dir(&dir) {
         slog::warn!(ctx.log, "cannot create the config file's directory; changes to the file are not watched";
             "dir" => %dir.display(), "error" => %e);
         return;

@@ -52,26 +52,7 @@ pub async fn view(ctx: &ServerContext, caller: &Caller) -> Result<BTreeMap<Strin
             }
             SettingScope::Admin => continue,
         };
-        let shown = if leaf.secret {
-            let has_value = value.as_ref().is_some_and(|v| !v.is_null() && v != "");
-            SettingValue {
-                value: None,
-                is_configured,
-                default: None,
-                has_value: Some(has_value),
-                scope: leaf.scope,
-                live: leaf.live,
-            }
-        } else {
-            SettingValue {
-                value,
-                is_configured,
-                default,
-                has_value: None,
-                scope: leaf.scope,
-                live: leaf.live,
-            }
-        };
+        let shown = super::shown(value, is_configured, default, leaf.scope, leaf.live, leaf.secret);
         out.insert(leaf.key.clone(), shown);
     }
     Ok(out)

@@ -157,14 +157,8 @@ fn is_secret(key: &str) -> bool {
 
 fn agent_dir(ctx: &ServerContext, caller: &Caller) -> Result<cap_std::fs::Dir> {
     let path = ctx.config.user_dir(&caller.user_id).join("agent");
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&path)
-            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("creating the agent directory")))?;
-    }
+    crate::util::private_dir(&path)
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("creating the agent directory")))?;
     crate::workspace::open_root(&path)
 }
 
@@ -199,26 +193,7 @@ pub fn view(ctx: &ServerContext, caller: &Caller, app: App) -> Result<BTreeMap<S
         .into_iter()
         .map(|key| {
             let value = at(&file, &key).cloned();
-            let shown = if is_secret(&key) {
-                let has_value = value.as_ref().is_some_and(|v| !v.is_null() && v != "");
-                SettingValue {
-                    value: None,
-                    is_configured: true,
-                    default: None,
-                    has_value: Some(has_value),
-                    scope: SettingScope::User,
-                    live: true,
-                }
-            } else {
-                SettingValue {
-                    value,
-                    is_configured: true,
-                    default: None,
-                    has_value: None,
-                    scope: SettingScope::User,
-                    live: true,
-                }
-            };
+            let shown = super::shown(value, true, None, SettingScope::User, true, is_secret(&key));
             (key, shown)
         })
         .collect())
