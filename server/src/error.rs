@@ -87,8 +87,17 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if is_nul_in_text(&e) {
+            return Error::Invalid("text must not contain NUL characters".to_string());
+        }
         Error::Internal(anyhow::Error::new(e).context("database"))
     }
+}
+
+/// Whether PostgreSQL refused a text value for holding a NUL character
+/// (SQLite stores it): the caller's input, not a server fault.
+fn is_nul_in_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "22021"))
 }
 
 impl From<Error> for HttpError {

@@ -89,6 +89,9 @@ fn text_of(body: &MemoryCreate) -> Result<Option<String>> {
     if text.len() > MAX_CONTENT_BYTES {
         return Err(Error::Invalid(format!("a memory's text must be at most {MAX_CONTENT_BYTES} bytes")));
     }
+    if text.contains('\0') {
+        return Err(Error::Invalid("a memory's text must not contain NUL characters".into()));
+    }
     Ok(Some(text.trim().to_string()))
 }
 
@@ -218,6 +221,10 @@ pub async fn delete(ctx: &ServerContext, scope: &Scope, id: &str) -> Result<Memo
 }
 
 pub async fn search(ctx: &ServerContext, scope: &Scope, body: MemorySearch) -> Result<MemorySearchResults> {
+    if body.query.contains('\0') {
+        // FTS5 reads a NUL as the end of the query.
+        return Err(Error::Invalid("the query must not contain NUL characters".into()));
+    }
     let words: Vec<String> = body.query.split_whitespace().map(str::to_string).collect();
     if words.is_empty() {
         return Err(Error::BadRequest("the query is empty".into()));

@@ -74,6 +74,7 @@ async fn memories_of_a_workspace_are_kept_found_and_ranked() {
         (types::MemoryCreate { category: Some("c".repeat(65)), ..text("x") }, 422),
         (types::MemoryCreate { tags: Some(vec![String::new()]), ..text("x") }, 422),
         (text(&"x".repeat(65 * 1024)), 422),
+        (text("a\0b"), 422),
     ] {
         assert_eq!(status(client.memory_create().workspace_path("notes").body(body).send().await), code);
     }
@@ -99,6 +100,8 @@ async fn memories_of_a_workspace_are_kept_found_and_ranked() {
     let quoted = client.memory_search().workspace_path("notes").body(search("\"database OR *")).send().await;
     assert!(quoted.is_ok(), "query syntax is taken as plain words");
     assert_eq!(status(client.memory_search().workspace_path("notes").body(search("  ")).send().await), 400);
+    let nul = client.memory_search().workspace_path("notes").body(search("a\0x b")).send().await;
+    assert_eq!(status(nul), 422, "FTS5 would read a NUL as the query's end");
 
     // Listing: newest first, pages, the total, by store.
     let page = client.memory_list().workspace_path("notes").limit(2).send().await.unwrap().into_inner();
