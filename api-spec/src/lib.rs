@@ -9,6 +9,7 @@ pub mod a2ui;
 pub mod auth;
 pub mod bus;
 pub mod compat;
+pub mod delegate;
 pub mod feedback;
 pub mod history;
 pub mod invites;
@@ -37,6 +38,9 @@ use a2ui::{A2uiSurfaceCreate, A2uiSurfacePath, A2uiSurfaceResult};
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use bus::{BusEvent, BusPublish, BusStats};
 use compat::Aliased;
+use delegate::{
+    DelegateMessagesQuery, DelegatePath, DelegatePrompt, DelegateStart, DelegateStatus, DelegateStopped,
+};
 use feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
 use history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
@@ -124,6 +128,7 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "settings" = { description = "The server's configuration and each user's own settings" },
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
+            "delegate" = { description = "Child chats a chat's agent hands work to (from this machine only)" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -1212,6 +1217,86 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<A2uiSurfacePath>,
     ) -> Result<Reply<HttpResponseOk<A2uiSurfaceResult>>, HttpError>;
+
+    // ------------------------------------------------------------ delegate
+
+    /// Start a delegate
+    ///
+    /// A new chat of the caller's (id `dlg-…`), a real agent under the same
+    /// supervisor, working in `directory` on `prompt`. Called with a chat's
+    /// agent token (`OQTO_TOKEN`), the delegate is that chat's child: its
+    /// directory is relative to the chat's, and the chat's viewers follow it
+    /// as `delegate.start`, `delegate.delta`, `delegate.end` and
+    /// `delegate.error` events. Every delegation route answers only a
+    /// caller on this machine (the TCP peer is loopback, whatever
+    /// `X-Forwarded-For` or `Forwarded` say) and authenticated. Errors: 400
+    /// for an empty prompt, 403 from another machine or past the depth
+    /// limit (`agent.delegate_max_depth`, default 3), 422 for a directory
+    /// outside the workspace root, an unknown agent or an overlong prompt,
+    /// 429 with as many delegates running as `agent.delegate_max_running`
+    /// allows (default 4).
+    #[endpoint { method = POST, path = "/api/delegate/start", tags = ["delegate"] }]
+    async fn delegate_start(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<DelegateStart>,
+    ) -> Result<Reply<HttpResponseCreated<DelegateStatus>>, HttpError>;
+
+    /// Prompt a delegate again
+    ///
+    /// Starts its agent again when it was stopped; while it works the
+    /// prompt is a follow-up. The parent's viewers get a new
+    /// `delegate.start`. Errors: 400 for an empty prompt, 403 from another
+    /// machine, 404 for an id that is not one of the caller's delegates.
+    #[endpoint { method = POST, path = "/api/delegate/prompt/{session_id}", tags = ["delegate"] }]
+    async fn delegate_prompt(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DelegatePath>,
+        body: TypedBody<DelegatePrompt>,
+    ) -> Result<Reply<HttpResponseOk<DelegateStatus>>, HttpError>;
+
+    /// A delegate's status
+    ///
+    /// Errors: 403 from another machine, 404 for an id that is not one of
+    /// the caller's delegates.
+    #[endpoint { method = GET, path = "/api/delegate/status/{session_id}", tags = ["delegate"] }]
+    async fn delegate_status(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DelegatePath>,
+    ) -> Result<Reply<HttpResponseOk<DelegateStatus>>, HttpError>;
+
+    /// A delegate's messages
+    ///
+    /// Its latest `limit` messages (default 20) from its chat history,
+    /// oldest first, in the shape of `GET /api/chat-history/{id}/messages`.
+    /// Errors: 403 from another machine, 404 for an id that is not one of
+    /// the caller's delegates.
+    #[endpoint { method = GET, path = "/api/delegate/messages/{session_id}", tags = ["delegate"] }]
+    async fn delegate_messages(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DelegatePath>,
+        query: Query<DelegateMessagesQuery>,
+    ) -> Result<Reply<HttpResponseOk<Vec<ChatMessage>>>, HttpError>;
+
+    /// Stop a delegate
+    ///
+    /// Its agent stops (a prompt in progress ends with `delegate.error`
+    /// `cancelled`); its history stays and another prompt starts it again.
+    /// Errors: 403 from another machine, 404 for an id that is not one of
+    /// the caller's delegates.
+    #[endpoint { method = POST, path = "/api/delegate/stop/{session_id}", tags = ["delegate"] }]
+    async fn delegate_stop(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DelegatePath>,
+    ) -> Result<Reply<HttpResponseOk<DelegateStopped>>, HttpError>;
+
+    /// The caller's delegates
+    ///
+    /// Newest first, at most 200. With a chat's agent token, that chat's
+    /// children only. Errors: 403 from another machine.
+    #[endpoint { method = GET, path = "/api/delegate/sessions", tags = ["delegate"] }]
+    async fn delegate_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<Vec<DelegateStatus>>>, HttpError>;
 
     // ------------------------------------------------------------- testing
 

@@ -409,6 +409,32 @@ pub enum AgentEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
     },
+    /// A delegate of this chat took a prompt (`request_id` names this
+    /// round in the events that follow).
+    #[serde(rename = "delegate.start")]
+    DelegateStart {
+        request_id: String,
+        target_session_id: String,
+        /// Always `local`: the delegate runs under this server.
+        target_runner_id: String,
+        /// Always `async`: the caller follows it through these events.
+        mode: String,
+    },
+    /// Text the delegate streams.
+    #[serde(rename = "delegate.delta")]
+    DelegateDelta { request_id: String, delta: String },
+    /// The delegate is done with the prompt.
+    #[serde(rename = "delegate.end")]
+    DelegateEnd {
+        request_id: String,
+        response: crate::delegate::DelegateMessage,
+        responder: crate::delegate::DelegateResponder,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
+    },
+    /// The delegate failed on the prompt or was stopped.
+    #[serde(rename = "delegate.error")]
+    DelegateError { request_id: String, error: String, code: crate::delegate::DelegateErrorCode },
     /// The chat's agent stopped.
     #[serde(rename = "session.closed")]
     SessionClosed {

@@ -91,6 +91,35 @@ pub mod types {
             request_id: ::std::option::Option<::std::string::String>,
             surface_id: ::std::string::String,
         },
+        ///A delegate of this chat took a prompt (`request_id` names this round in the events that follow).
+        #[serde(rename = "delegate.start")]
+        DelegateStart {
+            ///Always `async`: the caller follows it through these events.
+            mode: ::std::string::String,
+            request_id: ::std::string::String,
+            ///Always `local`: the delegate runs under this server.
+            target_runner_id: ::std::string::String,
+            target_session_id: ::std::string::String,
+        },
+        ///Text the delegate streams.
+        #[serde(rename = "delegate.delta")]
+        DelegateDelta { delta: ::std::string::String, request_id: ::std::string::String },
+        ///The delegate is done with the prompt.
+        #[serde(rename = "delegate.end")]
+        DelegateEnd {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            duration_ms: ::std::option::Option<u64>,
+            request_id: ::std::string::String,
+            responder: DelegateResponder,
+            response: DelegateMessage,
+        },
+        ///The delegate failed on the prompt or was stopped.
+        #[serde(rename = "delegate.error")]
+        DelegateError {
+            code: DelegateErrorCode,
+            error: ::std::string::String,
+            request_id: ::std::string::String,
+        },
         ///The chat's agent stopped.
         #[serde(rename = "session.closed")]
         SessionClosed {
@@ -665,6 +694,234 @@ pub mod types {
     }
     impl ChatStats {
         pub fn builder() -> builder::ChatStats {
+            Default::default()
+        }
+    }
+    ///How a delegation failed (`delegate.error`).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum DelegateErrorCode {
+        #[serde(rename = "target_not_found")]
+        TargetNotFound,
+        #[serde(rename = "permission_denied")]
+        PermissionDenied,
+        #[serde(rename = "timeout")]
+        Timeout,
+        #[serde(rename = "target_error")]
+        TargetError,
+        #[serde(rename = "cancelled")]
+        Cancelled,
+        #[serde(rename = "runner_unreachable")]
+        RunnerUnreachable,
+    }
+    impl ::std::fmt::Display for DelegateErrorCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::TargetNotFound => f.write_str("target_not_found"),
+                Self::PermissionDenied => f.write_str("permission_denied"),
+                Self::Timeout => f.write_str("timeout"),
+                Self::TargetError => f.write_str("target_error"),
+                Self::Cancelled => f.write_str("cancelled"),
+                Self::RunnerUnreachable => f.write_str("runner_unreachable"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DelegateErrorCode {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "target_not_found" => Ok(Self::TargetNotFound),
+                "permission_denied" => Ok(Self::PermissionDenied),
+                "timeout" => Ok(Self::Timeout),
+                "target_error" => Ok(Self::TargetError),
+                "cancelled" => Ok(Self::Cancelled),
+                "runner_unreachable" => Ok(Self::RunnerUnreachable),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DelegateErrorCode {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DelegateErrorCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The answer a delegate gave (`delegate.end`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct DelegateMessage {
+        ///Its text, as streamed in `delegate.delta` (at most 1 MiB kept).
+        pub content: ::std::string::String,
+        ///Always `assistant`.
+        pub role: ::std::string::String,
+    }
+    impl DelegateMessage {
+        pub fn builder() -> builder::DelegateMessage {
+            Default::default()
+        }
+    }
+    ///Another prompt for a delegate.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct DelegatePrompt {
+        ///At most 64 KiB; sent as a follow-up while the delegate works.
+        pub prompt: ::std::string::String,
+    }
+    impl DelegatePrompt {
+        pub fn builder() -> builder::DelegatePrompt {
+            Default::default()
+        }
+    }
+    ///Who answered (`delegate.end`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct DelegateResponder {
+        ///The delegate's chat id.
+        pub session_id: ::std::string::String,
+        ///Always `delegate`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl DelegateResponder {
+        pub fn builder() -> builder::DelegateResponder {
+            Default::default()
+        }
+    }
+    ///What a new delegate does.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct DelegateStart {
+        ///The agent harness; only `pi`, the default.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent: ::std::option::Option<::std::string::String>,
+        ///Where it works: a directory inside the caller's workspace root, relative to the calling chat's directory (to the root without one), or absolute inside the root. Created when missing.
+        pub directory: ::std::string::String,
+        ///Its first prompt (at most 64 KiB).
+        pub prompt: ::std::string::String,
+    }
+    impl DelegateStart {
+        pub fn builder() -> builder::DelegateStart {
+            Default::default()
+        }
+    }
+    ///What a delegate does now.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum DelegateState {
+        ///Working on a prompt.
+        #[serde(rename = "running")]
+        Running,
+        ///Done with its prompts, waiting for another.
+        #[serde(rename = "idle")]
+        Idle,
+        ///Its agent is not running (stopped, or idle long enough to be stopped); another prompt starts it again.
+        #[serde(rename = "stopped")]
+        Stopped,
+        ///Its agent could not start or failed; see `error_message`.
+        #[serde(rename = "failed")]
+        Failed,
+    }
+    impl ::std::fmt::Display for DelegateState {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Running => f.write_str("running"),
+                Self::Idle => f.write_str("idle"),
+                Self::Stopped => f.write_str("stopped"),
+                Self::Failed => f.write_str("failed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DelegateState {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "running" => Ok(Self::Running),
+                "idle" => Ok(Self::Idle),
+                "stopped" => Ok(Self::Stopped),
+                "failed" => Ok(Self::Failed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DelegateState {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DelegateState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A delegate: a child chat and where it stands.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct DelegateStatus {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///1 for a chat's (or the user's) delegate, 2 for a delegate's, …
+        pub depth: u32,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_message: ::std::option::Option<::std::string::String>,
+        ///The delegate's chat id: also a chat of the caller's, readable in the chat history and openable over the mux.
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_activity_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The chat that started it, when one did.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parent_session_id: ::std::option::Option<::std::string::String>,
+        ///Who started it: `chat` (a chat's agent) or `user`.
+        pub source: ::std::string::String,
+        ///When its agent last started.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub started_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub status: DelegateState,
+        ///Its directory, relative to the caller's workspace root.
+        pub workspace_path: ::std::string::String,
+    }
+    impl DelegateStatus {
+        pub fn builder() -> builder::DelegateStatus {
+            Default::default()
+        }
+    }
+    ///A stopped delegate.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct DelegateStopped {
+        pub message: ::std::string::String,
+        pub session_id: ::std::string::String,
+        ///Always `stopped`.
+        pub status: ::std::string::String,
+    }
+    impl DelegateStopped {
+        pub fn builder() -> builder::DelegateStopped {
             Default::default()
         }
     }
@@ -4980,6 +5237,417 @@ pub mod types {
                     cost_usd: Ok(value.cost_usd),
                     tokens_in: Ok(value.tokens_in),
                     tokens_out: Ok(value.tokens_out),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DelegateMessage {
+            content: ::std::result::Result<::std::string::String, ::std::string::String>,
+            role: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DelegateMessage {
+            fn default() -> Self {
+                Self {
+                    content: Err("no value supplied for content".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl DelegateMessage {
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content =
+                    value.try_into().map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role =
+                    value.try_into().map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DelegateMessage> for super::DelegateMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DelegateMessage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { content: value.content?, role: value.role? })
+            }
+        }
+        impl ::std::convert::From<super::DelegateMessage> for DelegateMessage {
+            fn from(value: super::DelegateMessage) -> Self {
+                Self { content: Ok(value.content), role: Ok(value.role) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DelegatePrompt {
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DelegatePrompt {
+            fn default() -> Self {
+                Self { prompt: Err("no value supplied for prompt".to_string()) }
+            }
+        }
+        impl DelegatePrompt {
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt =
+                    value.try_into().map_err(|e| format!("error converting supplied value for prompt: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DelegatePrompt> for super::DelegatePrompt {
+            type Error = super::error::ConversionError;
+            fn try_from(value: DelegatePrompt) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { prompt: value.prompt? })
+            }
+        }
+        impl ::std::convert::From<super::DelegatePrompt> for DelegatePrompt {
+            fn from(value: super::DelegatePrompt) -> Self {
+                Self { prompt: Ok(value.prompt) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DelegateResponder {
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DelegateResponder {
+            fn default() -> Self {
+                Self {
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl DelegateResponder {
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ =
+                    value.try_into().map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DelegateResponder> for super::DelegateResponder {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DelegateResponder,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { session_id: value.session_id?, type_: value.type_? })
+            }
+        }
+        impl ::std::convert::From<super::DelegateResponder> for DelegateResponder {
+            fn from(value: super::DelegateResponder) -> Self {
+                Self { session_id: Ok(value.session_id), type_: Ok(value.type_) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DelegateStart {
+            agent: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            directory: ::std::result::Result<::std::string::String, ::std::string::String>,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DelegateStart {
+            fn default() -> Self {
+                Self {
+                    agent: Ok(Default::default()),
+                    directory: Err("no value supplied for directory".to_string()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                }
+            }
+        }
+        impl DelegateStart {
+            pub fn agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent =
+                    value.try_into().map_err(|e| format!("error converting supplied value for agent: {e}"));
+                self
+            }
+            pub fn directory<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.directory = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for directory: {e}"));
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt =
+                    value.try_into().map_err(|e| format!("error converting supplied value for prompt: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DelegateStart> for super::DelegateStart {
+            type Error = super::error::ConversionError;
+            fn try_from(value: DelegateStart) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { agent: value.agent?, directory: value.directory?, prompt: value.prompt? })
+            }
+        }
+        impl ::std::convert::From<super::DelegateStart> for DelegateStart {
+            fn from(value: super::DelegateStart) -> Self {
+                Self { agent: Ok(value.agent), directory: Ok(value.directory), prompt: Ok(value.prompt) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DelegateStatus {
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            depth: ::std::result::Result<u32, ::std::string::String>,
+            error_message:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_activity_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            parent_session_id:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            source: ::std::result::Result<::std::string::String, ::std::string::String>,
+            started_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<super::DelegateState, ::std::string::String>,
+            workspace_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DelegateStatus {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    depth: Err("no value supplied for depth".to_string()),
+                    error_message: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    last_activity_at: Ok(Default::default()),
+                    parent_session_id: Ok(Default::default()),
+                    source: Err("no value supplied for source".to_string()),
+                    started_at: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    workspace_path: Err("no value supplied for workspace_path".to_string()),
+                }
+            }
+        }
+        impl DelegateStatus {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn depth<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.depth =
+                    value.try_into().map_err(|e| format!("error converting supplied value for depth: {e}"));
+                self
+            }
+            pub fn error_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for error_message: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_activity_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_activity_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for last_activity_at: {e}"));
+                self
+            }
+            pub fn parent_session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.parent_session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for parent_session_id: {e}"));
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source =
+                    value.try_into().map_err(|e| format!("error converting supplied value for source: {e}"));
+                self
+            }
+            pub fn started_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.started_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for started_at: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DelegateState>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status =
+                    value.try_into().map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DelegateStatus> for super::DelegateStatus {
+            type Error = super::error::ConversionError;
+            fn try_from(value: DelegateStatus) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    depth: value.depth?,
+                    error_message: value.error_message?,
+                    id: value.id?,
+                    last_activity_at: value.last_activity_at?,
+                    parent_session_id: value.parent_session_id?,
+                    source: value.source?,
+                    started_at: value.started_at?,
+                    status: value.status?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DelegateStatus> for DelegateStatus {
+            fn from(value: super::DelegateStatus) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    depth: Ok(value.depth),
+                    error_message: Ok(value.error_message),
+                    id: Ok(value.id),
+                    last_activity_at: Ok(value.last_activity_at),
+                    parent_session_id: Ok(value.parent_session_id),
+                    source: Ok(value.source),
+                    started_at: Ok(value.started_at),
+                    status: Ok(value.status),
+                    workspace_path: Ok(value.workspace_path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DelegateStopped {
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DelegateStopped {
+            fn default() -> Self {
+                Self {
+                    message: Err("no value supplied for message".to_string()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl DelegateStopped {
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message =
+                    value.try_into().map_err(|e| format!("error converting supplied value for message: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status =
+                    value.try_into().map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DelegateStopped> for super::DelegateStopped {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DelegateStopped,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { message: value.message?, session_id: value.session_id?, status: value.status? })
+            }
+        }
+        impl ::std::convert::From<super::DelegateStopped> for DelegateStopped {
+            fn from(value: super::DelegateStopped) -> Self {
+                Self {
+                    message: Ok(value.message),
+                    session_id: Ok(value.session_id),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -12552,6 +13220,107 @@ impl Client {
     pub fn chat_history_message_list(&self) -> builder::ChatHistoryMessageList<'_> {
         builder::ChatHistoryMessageList::new(self)
     }
+    /**A delegate's messages
+
+    Its latest `limit` messages (default 20) from its chat history, oldest first, in the shape of `GET /api/chat-history/{id}/messages`. Errors: 403 from another machine, 404 for an id that is not one of the caller's delegates.
+
+    Sends a `GET` request to `/api/delegate/messages/{session_id}`
+
+    Arguments:
+    - `session_id`: The delegate's chat id (`dlg-…`).
+    - `limit`: 1 to 500; default 20. The latest ones, oldest first.
+    ```ignore
+    let response = client.delegate_messages()
+        .session_id(session_id)
+        .limit(limit)
+        .send()
+        .await;
+    ```*/
+    pub fn delegate_messages(&self) -> builder::DelegateMessages<'_> {
+        builder::DelegateMessages::new(self)
+    }
+    /**Prompt a delegate again
+
+    Starts its agent again when it was stopped; while it works the prompt is a follow-up. The parent's viewers get a new `delegate.start`. Errors: 400 for an empty prompt, 403 from another machine, 404 for an id that is not one of the caller's delegates.
+
+    Sends a `POST` request to `/api/delegate/prompt/{session_id}`
+
+    Arguments:
+    - `session_id`: The delegate's chat id (`dlg-…`).
+    - `body`
+    ```ignore
+    let response = client.delegate_prompt()
+        .session_id(session_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn delegate_prompt(&self) -> builder::DelegatePrompt<'_> {
+        builder::DelegatePrompt::new(self)
+    }
+    /**The caller's delegates
+
+    Newest first, at most 200. With a chat's agent token, that chat's children only. Errors: 403 from another machine.
+
+    Sends a `GET` request to `/api/delegate/sessions`
+
+    ```ignore
+    let response = client.delegate_list()
+        .send()
+        .await;
+    ```*/
+    pub fn delegate_list(&self) -> builder::DelegateList<'_> {
+        builder::DelegateList::new(self)
+    }
+    /**Start a delegate
+
+    A new chat of the caller's (id `dlg-…`), a real agent under the same supervisor, working in `directory` on `prompt`. Called with a chat's agent token (`OQTO_TOKEN`), the delegate is that chat's child: its directory is relative to the chat's, and the chat's viewers follow it as `delegate.start`, `delegate.delta`, `delegate.end` and `delegate.error` events. Every delegation route answers only a caller on this machine (the TCP peer is loopback, whatever `X-Forwarded-For` or `Forwarded` say) and authenticated. Errors: 400 for an empty prompt, 403 from another machine or past the depth limit (`agent.delegate_max_depth`, default 3), 422 for a directory outside the workspace root, an unknown agent or an overlong prompt, 429 with as many delegates running as `agent.delegate_max_running` allows (default 4).
+
+    Sends a `POST` request to `/api/delegate/start`
+
+    ```ignore
+    let response = client.delegate_start()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn delegate_start(&self) -> builder::DelegateStart<'_> {
+        builder::DelegateStart::new(self)
+    }
+    /**A delegate's status
+
+    Errors: 403 from another machine, 404 for an id that is not one of the caller's delegates.
+
+    Sends a `GET` request to `/api/delegate/status/{session_id}`
+
+    Arguments:
+    - `session_id`: The delegate's chat id (`dlg-…`).
+    ```ignore
+    let response = client.delegate_status()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn delegate_status(&self) -> builder::DelegateStatus<'_> {
+        builder::DelegateStatus::new(self)
+    }
+    /**Stop a delegate
+
+    Its agent stops (a prompt in progress ends with `delegate.error` `cancelled`); its history stays and another prompt starts it again. Errors: 403 from another machine, 404 for an id that is not one of the caller's delegates.
+
+    Sends a `POST` request to `/api/delegate/stop/{session_id}`
+
+    Arguments:
+    - `session_id`: The delegate's chat id (`dlg-…`).
+    ```ignore
+    let response = client.delegate_stop()
+        .session_id(session_id)
+        .send()
+        .await;
+    ```*/
+    pub fn delegate_stop(&self) -> builder::DelegateStop<'_> {
+        builder::DelegateStop::new(self)
+    }
     /**Feature flags
 
     Public. Says which optional parts of the product this server offers, as configured.
@@ -16089,6 +16858,381 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "chat_history_message_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delegate_messages`]
+
+    [`Client::delegate_messages`]: super::Client::delegate_messages*/
+    #[derive(Debug, Clone)]
+    pub struct DelegateMessages<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> DelegateMessages<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                limit: Ok(None),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit =
+                value.try_into().map(Some).map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/delegate/messages/{session_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::ChatMessage>>, Error<types::Error>> {
+            let Self { client, session_id, limit } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/delegate/messages/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "delegate_messages" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delegate_prompt`]
+
+    [`Client::delegate_prompt`]: super::Client::delegate_prompt*/
+    #[derive(Debug, Clone)]
+    pub struct DelegatePrompt<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        body: Result<types::builder::DelegatePrompt, String>,
+    }
+    impl<'a> DelegatePrompt<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DelegatePrompt>,
+            <V as std::convert::TryInto<types::DelegatePrompt>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `DelegatePrompt` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::DelegatePrompt) -> types::builder::DelegatePrompt,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/delegate/prompt/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::DelegateStatus>, Error<types::Error>> {
+            let Self { client, session_id, body } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::DelegatePrompt::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/delegate/prompt/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "delegate_prompt" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delegate_list`]
+
+    [`Client::delegate_list`]: super::Client::delegate_list*/
+    #[derive(Debug, Clone)]
+    pub struct DelegateList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> DelegateList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/delegate/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::DelegateStatus>>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/delegate/sessions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "delegate_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delegate_start`]
+
+    [`Client::delegate_start`]: super::Client::delegate_start*/
+    #[derive(Debug, Clone)]
+    pub struct DelegateStart<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DelegateStart, String>,
+    }
+    impl<'a> DelegateStart<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DelegateStart>,
+            <V as std::convert::TryInto<types::DelegateStart>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `DelegateStart` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::DelegateStart) -> types::builder::DelegateStart,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/delegate/start`
+        pub async fn send(self) -> Result<ResponseValue<types::DelegateStatus>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::DelegateStart::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/delegate/start", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "delegate_start" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delegate_status`]
+
+    [`Client::delegate_status`]: super::Client::delegate_status*/
+    #[derive(Debug, Clone)]
+    pub struct DelegateStatus<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> DelegateStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/delegate/status/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::DelegateStatus>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/delegate/status/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "delegate_status" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delegate_stop`]
+
+    [`Client::delegate_stop`]: super::Client::delegate_stop*/
+    #[derive(Debug, Clone)]
+    pub struct DelegateStop<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+    }
+    impl<'a> DelegateStop<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, session_id: Err("session_id was not initialized".to_string()) }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/delegate/stop/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::DelegateStopped>, Error<types::Error>> {
+            let Self { client, session_id } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/delegate/stop/{}", client.baseurl, encode_path(&session_id.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "delegate_stop" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

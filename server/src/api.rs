@@ -16,6 +16,9 @@ use oqto_api::a2ui::{A2uiSurfaceCreate, A2uiSurfacePath, A2uiSurfaceResult};
 use oqto_api::auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
 use oqto_api::bus::{BusEvent, BusPublish, BusSource, BusStats};
 use oqto_api::compat::{self, Aliased};
+use oqto_api::delegate::{
+    DelegateMessagesQuery, DelegatePath, DelegatePrompt, DelegateStart, DelegateStatus, DelegateStopped,
+};
 use oqto_api::feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
 use oqto_api::history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
@@ -65,8 +68,8 @@ use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
-    a2ui, chats, feedback, history, invites, keys, locations, memories, misc, mux, onboarding, pi_resources,
-    projects, sessions, settings, testing, ui, users,
+    a2ui, chats, delegate, feedback, history, invites, keys, locations, memories, misc, mux, onboarding,
+    pi_resources, projects, sessions, settings, testing, ui, users,
 };
 
 /// The type that implements the API trait.
@@ -123,6 +126,13 @@ async fn caller(rqctx: &Ctx) -> Result<Caller, HttpError> {
     let caller = auth::authenticate(rqctx.context(), rqctx.request.headers()).await?;
     caller.permits(rqctx.request.method(), rqctx.request.uri().path())?;
     Ok(caller)
+}
+
+/// A delegation caller: on this machine (by the TCP peer), then
+/// authenticated.
+async fn delegator(rqctx: &Ctx) -> Result<Caller, HttpError> {
+    crate::delegate::check_local(rqctx.request.remote_addr())?;
+    caller(rqctx).await
 }
 
 /// The authenticated caller if an administrator; 401 or 403 otherwise.
@@ -557,6 +567,75 @@ impl OqtoApi for OqtoApiImpl {
         reply(&rqctx, async {
             let caller = caller(&rqctx).await?;
             Ok(HttpResponseOk(a2ui::show(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn delegate_start(
+        rqctx: Ctx,
+        body: TypedBody<DelegateStart>,
+    ) -> Result<Reply<HttpResponseCreated<DelegateStatus>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = delegator(&rqctx).await?;
+            Ok(HttpResponseCreated(delegate::start(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn delegate_prompt(
+        rqctx: Ctx,
+        path: Path<DelegatePath>,
+        body: TypedBody<DelegatePrompt>,
+    ) -> Result<Reply<HttpResponseOk<DelegateStatus>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = delegator(&rqctx).await?;
+            let (id, prompt) = (path.into_inner().session_id, body.into_inner().prompt);
+            Ok(HttpResponseOk(delegate::prompt(rqctx.context(), &caller, &id, &prompt).await?))
+        })
+        .await
+    }
+
+    async fn delegate_status(
+        rqctx: Ctx,
+        path: Path<DelegatePath>,
+    ) -> Result<Reply<HttpResponseOk<DelegateStatus>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = delegator(&rqctx).await?;
+            Ok(HttpResponseOk(
+                delegate::status(rqctx.context(), &caller, &path.into_inner().session_id).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn delegate_messages(
+        rqctx: Ctx,
+        path: Path<DelegatePath>,
+        query: Query<DelegateMessagesQuery>,
+    ) -> Result<Reply<HttpResponseOk<Vec<ChatMessage>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = delegator(&rqctx).await?;
+            let (id, limit) = (path.into_inner().session_id, query.into_inner().limit);
+            Ok(HttpResponseOk(delegate::messages(rqctx.context(), &caller, &id, limit).await?))
+        })
+        .await
+    }
+
+    async fn delegate_stop(
+        rqctx: Ctx,
+        path: Path<DelegatePath>,
+    ) -> Result<Reply<HttpResponseOk<DelegateStopped>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = delegator(&rqctx).await?;
+            Ok(HttpResponseOk(delegate::stop(rqctx.context(), &caller, &path.into_inner().session_id).await?))
+        })
+        .await
+    }
+
+    async fn delegate_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Vec<DelegateStatus>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = delegator(&rqctx).await?;
+            Ok(HttpResponseOk(delegate::list(rqctx.context(), &caller).await?))
         })
         .await
     }

@@ -307,6 +307,7 @@ impl Bus {
                 | AgentEvent::ThinkingDelta { .. }
                 | AgentEvent::ToolCallDelta { .. }
                 | AgentEvent::ToolProgress { .. }
+                | AgentEvent::DelegateDelta { .. }
                 | AgentEvent::Response { .. }
         ) {
             return;

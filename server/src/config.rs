@@ -172,6 +172,10 @@ pub struct AgentConfig {
     pub response_timeout_secs: u64,
     /// Events kept per chat for replay after a reconnect.
     pub replay_events: usize,
+    /// How deep delegates may delegate (a chat's delegate is 1 deep).
+    pub delegate_max_depth: u32,
+    /// Delegates running at once per user.
+    pub delegate_max_running: u32,
 }
 
 /// The multiplexed WebSocket.
@@ -205,6 +209,8 @@ impl Default for AgentConfig {
             watchdog_secs: 45,
             response_timeout_secs: 30,
             replay_events: 4096,
+            delegate_max_depth: 3,
+            delegate_max_running: 4,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct ServerContext {
     pub bus: Arc<crate::bus::Bus>,
     /// Open A2UI surfaces of chats.
     pub surfaces: crate::a2ui::Surfaces,
+    /// Delegates followed for their parent chats.
+    pub delegates: crate::delegate::Delegates,
     /// The history index's in-memory state.
     pub indexer: crate::history::Indexer,
     /// Marks this data dir's agent processes (see `agent::MARKER_ENV`).
@@ -92,6 +94,7 @@ impl ServerContext {
             hub: crate::mux::Hub::default(),
             bus,
             surfaces: crate::a2ui::Surfaces::default(),
+            delegates: crate::delegate::Delegates::default(),
             settings,
             indexer: crate::history::Indexer::default(),
             agent_marker,

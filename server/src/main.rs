@@ -10,6 +10,7 @@ mod config;
 mod context;
 mod cors;
 mod db;
+mod delegate;
 mod error;
 mod feedback;
 mod history;

@@ -6,6 +6,12 @@ use std::path::Path;
 use anyhow::Context;
 use rand::distr::{Alphanumeric, SampleString};
 
+/// Whether a TCP peer is this machine (loopback, also as an IPv4-mapped
+/// IPv6 address); headers never decide this.
+pub fn is_local(peer: std::net::SocketAddr) -> bool {
+    peer.ip().to_canonical().is_loopback()
+}
+
 /// A random string of ASCII letters and digits (about 5.95 bits each).
 pub fn random_token(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)

@@ -42,6 +42,8 @@ pub fn postgres_admin_url() -> String {
 pub struct Options {
     /// `OQTO_*` variables passed to the server.
     pub env: Vec<(String, String)>,
+    /// The address to listen on (default `127.0.0.1:0`).
+    pub bind: Option<String>,
 }
 
 impl Options {
@@ -158,7 +160,7 @@ fn spawn_server(
         .expect("log file");
     let mut command = Command::new(binary("oqto", "OQTO_BIN"));
     command
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--bind", options.bind.as_deref().unwrap_or("127.0.0.1:0"), "--data-dir"])
         .arg(data_dir)
         .env("XDG_CONFIG_HOME", config_home)
         .stdin(Stdio::null())
@@ -418,4 +420,38 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
                 .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(needle))
         })
         .collect()
+}
+
+/// What the stand-in agent of `chat` (open on `mux`) answers to `prompt`:
+/// its streamed text, until it is idle (at most 20 s).
+pub async fn answer_of(mux: &mut oqto_client::mux::MuxClient, chat: &str, prompt: &str) -> String {
+    use oqto_api::mux::{AgentCommand, AgentEvent, PromptBody, ServerFrame};
+    use oqto_client::mux::MuxEvent;
+    let prompt = PromptBody { message: prompt.into(), images: None, client_id: None };
+    assert!(mux.command(chat, AgentCommand::Prompt(prompt)).await.unwrap().success);
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, mux.next()).await.expect("the agent's answer") {
+            Some(MuxEvent::Frame(ServerFrame::Agent(frame))) if frame.session_id == chat => match frame.event
+            {
+                AgentEvent::TextDelta { delta, .. } => text.push_str(&delta),
+                AgentEvent::AgentIdle => return text,
+                _ => {}
+            },
+            Some(_) => {}
+            None => panic!("the mux ended"),
+        }
+    }
+}
+
+/// The stand-in agent's shell command that prints its own credential.
+pub const PRINT_AGENT_ENV: &str =
+    r#"/sh printf 'token=%s id=%s url=%s' "$OQTO_TOKEN" "$OQTO_SESSION_ID" "$OQTO_URL""#;
+
+/// The agent token in an answer to [`PRINT_AGENT_ENV`].
+pub fn token_in(answer: &str) -> String {
+    let token = answer.split("token=").nth(1).and_then(|t| t.split_whitespace().next()).unwrap_or_default();
+    assert!(token.starts_with("ochat_"), "no agent token in {answer:?}");
+    token.to_string()
 }

@@ -168,8 +168,7 @@ async fn every_admin_operation_refuses_plain_users() {
 /// 403, even for an administrator's chat, and the token dies with the chat.
 #[tokio::test]
 async fn a_chats_agent_token_reaches_only_what_an_agent_needs() {
-    use oqto_api::mux::{AgentCommand, AgentEvent, ChatConfig, PromptBody, ServerFrame};
-    use oqto_client::mux::MuxEvent;
+    use oqto_api::mux::{AgentCommand, ChatConfig};
     let server = TestServer::start().await;
     let (_, _) = server.client_for_new_user("boss", oqto_client::types::Role::Admin).await;
     let mut mux = server.mux(&server.login("boss", oqto_tests::TEST_PASSWORD).await).await;
@@ -180,30 +179,13 @@ async fn a_chats_agent_token_reaches_only_what_an_agent_needs() {
             .unwrap()
             .success
     );
-    let script = r#"/sh printf 'token=%s id=%s url=%s' "$OQTO_TOKEN" "$OQTO_SESSION_ID" "$OQTO_URL""#;
-    let prompt = PromptBody { message: script.into(), images: None, client_id: None };
-    assert!(mux.command("tok-chat", AgentCommand::Prompt(prompt)).await.unwrap().success);
-    let mut text = String::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        match tokio::time::timeout_at(deadline, mux.next()).await.expect("the agent's answer") {
-            Some(MuxEvent::Frame(ServerFrame::Agent(frame))) if frame.session_id == "tok-chat" => {
-                match frame.event {
-                    AgentEvent::TextDelta { delta, .. } => text.push_str(&delta),
-                    AgentEvent::AgentIdle => break,
-                    _ => {}
-                }
-            }
-            Some(_) => {}
-            None => panic!("ended"),
-        }
-    }
+    let text = oqto_tests::answer_of(&mut mux, "tok-chat", oqto_tests::PRINT_AGENT_ENV).await;
     assert!(text.contains("id=tok-chat") && text.contains(&format!("url={}", server.url)), "{text}");
-    let token = text.split("token=").nth(1).and_then(|t| t.split_whitespace().next()).unwrap().to_string();
-    assert!(token.starts_with("ochat_"), "{text}");
+    let token = oqto_tests::token_in(&text);
 
     // Every operation beyond an agent's needs is refused.
-    let allowed = ["/api/ui/", "/api/a2ui/", "/api/workspace/memories", "/api/workspace/memory-"];
+    let allowed =
+        ["/api/ui/", "/api/a2ui/", "/api/delegate/", "/api/workspace/memories", "/api/workspace/memory-"];
     let doc = document();
     let mut wrong = Vec::new();
     for op in operations(&doc).iter().filter(|op| !op.public) {

@@ -73,6 +73,9 @@ struct ChatState {
     watchdog: Option<u64>,
     /// The running agent's own token (`OQTO_TOKEN`), gone when it stops.
     token: Option<String>,
+    /// Who follows the chat's text, idle, error and close events besides
+    /// its viewers (a delegate's parent link).
+    tap: Option<mpsc::Sender<AgentEvent>>,
 }
 
 /// One chat: an agent process (when running) and its event stream.
@@ -117,6 +120,18 @@ impl Chat {
     /// the same order.
     fn emit(&self, st: &mut ChatState, event: AgentEvent, except: Option<u64>, ring_cap: usize) {
         st.seq += 1;
+        if let Some(tap) = &st.tap
+            && matches!(
+                event,
+                AgentEvent::TextDelta { .. }
+                    | AgentEvent::AgentIdle
+                    | AgentEvent::AgentError { .. }
+                    | AgentEvent::SessionClosed { .. }
+            )
+            && let Err(mpsc::error::TrySendError::Closed(_)) = tap.try_send(event.clone())
+        {
+            st.tap = None;
+        }
         self.bus.publish_chat_event(&self.user_id, &self.id, &event);
         let frame = ServerFrame::Agent(AgentEventFrame {
             session_id: self.id.clone(),
@@ -210,6 +225,18 @@ impl Chat {
         let mut st = self.lock();
         let at = st.prompted.iter().position(|(_, text)| text.trim() == content.trim())?;
         st.prompted.remove(at).map(|(id, _)| id)
+    }
+
+    /// Sets who follows the chat's text, idle, error and close events
+    /// (a full follower misses events rather than slowing the chat).
+    /// Whether one was set already (and kept).
+    pub fn tap(&self, make: impl FnOnce() -> mpsc::Sender<AgentEvent>) -> bool {
+        let mut st = self.lock();
+        if st.tap.as_ref().is_some_and(|t| !t.is_closed()) {
+            return true;
+        }
+        st.tap = Some(make());
+        false
     }
 
     pub fn is_streaming(&self) -> bool {
@@ -406,6 +433,7 @@ impl Chats {
                     last_activity: Instant::now(),
                     watchdog: None,
                     token: None,
+                    tap: None,
                 }),
             })
         }))

@@ -44,6 +44,7 @@ pub struct Caller {
 const AGENT_PATHS: &[&str] = &[
     "/api/ui/",
     "/api/a2ui/",
+    "/api/delegate/",
     "/api/workspace/memories",
     "/api/workspace/memory-",
     "/api/health",
@@ -496,7 +497,7 @@ pub async fn dev_login(ctx: &ServerContext, body: DevLogin, peer: SocketAddr) ->
     if !ctx.config.auth.dev_mode {
         return Err(Error::NotFound("not found".to_string()));
     }
-    if !peer.ip().is_loopback() {
+    if !crate::util::is_local(peer) {
         return Err(Error::Forbidden("development login is only available from this machine".to_string()));
     }
     let user = match body.username.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

@@ -6,6 +6,7 @@
 //! booleans as 0/1 integers so that both backends decode them alike.
 
 pub mod chats;
+pub mod delegates;
 pub mod feedback;
 pub mod history;
 pub mod invites;

@@ -9,16 +9,10 @@ use oqto_api::mux::{
 use serde_json::Value;
 
 use super::Connection;
-use crate::agent::{ChatSetup, chat_summary, commands, respond};
+use crate::agent::{chat_summary, commands, respond};
 use crate::context::ServerContext;
 use crate::db;
 use crate::error::Error;
-
-fn valid_chat_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && !id.starts_with('.')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
 
 pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: AgentRequest) {
     let AgentRequest { session_id, id, command } = request;
@@ -87,7 +81,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 }
             }
             if !chat.is_running()
-                && let Err(e) = resume(ctx, &chat).await
+                && let Err(e) = crate::chats::start(ctx, &chat, true).await
             {
                 return reply(Err(e));
             }
@@ -156,7 +150,7 @@ async fn before_creation(
             | C::GetForkPoints
             | C::SetModel { .. }
     );
-    if !probe || !valid_chat_id(chat_id) || ctx.chats.get(chat_id).is_some() {
+    if !probe || !crate::chats::valid_id(chat_id) || ctx.chats.get(chat_id).is_some() {
         return None;
     }
     let user_id = &conn.caller.user_id;
@@ -210,11 +204,6 @@ fn typed(reply: ServerReply) -> Value {
     serde_json::to_value(reply).unwrap_or(Value::Null)
 }
 
-/// Another account's chat id: refused without saying more.
-fn taken() -> Error {
-    Error::Conflict("that chat id belongs to another account".into())
-}
-
 /// `session.create`: registers the chat (or finds it), subscribes the
 /// connection (replaying after `last_seq`), and starts the agent.
 async fn open(
@@ -224,63 +213,13 @@ async fn open(
     config: ChatConfig,
     last_seq: Option<u64>,
 ) -> Result<Option<Value>, Error> {
-    if !valid_chat_id(chat_id) {
-        return Err(Error::Invalid("session_id must be 1 to 128 letters, digits, '.', '_' or '-'".into()));
-    }
-    let harness = config.harness.clone().unwrap_or_else(|| "pi".into());
-    if harness != "pi" {
-        return Err(Error::Invalid(format!("unknown harness {harness:?} (only \"pi\" is supported)")));
-    }
-    let user_id = conn.caller.user_id.clone();
-    let chat = match ctx.chats.get(chat_id) {
-        Some(chat) if chat.user_id != user_id => return Err(taken()),
-        Some(chat) => chat,
-        None => {
-            let stored = db::chats::get(&ctx.db.pool, chat_id).await?;
-            if stored.as_ref().is_some_and(|c| c.user_id != user_id) {
-                return Err(taken());
-            }
-            let requested_cwd = config.cwd.clone().or(stored.map(|c| c.cwd)).unwrap_or_else(|| ".".into());
-            let dir = crate::sessions::resolve(ctx, &user_id, &requested_cwd).await?;
-            dir.create()?;
-            let session = crate::sessions::session_for_dir(ctx, &user_id, &dir).await?;
-            let user_dir = ctx.config.user_dir(&user_id);
-            let chosen = ctx.chats.take_model(chat_id, &user_id);
-            let (provider, model) = match (config.provider.clone(), config.model.clone(), chosen) {
-                (None, None, Some((provider, model))) => (Some(provider), Some(model)),
-                (provider, model, _) => (provider, model),
-            };
-            let setup = ChatSetup {
-                workspace: dir.clone(),
-                session_dir: user_dir.join("chats").join(chat_id),
-                agent_dir: user_dir.join("agent"),
-                home: dir.root.clone(),
-                workspace_session_id: Some(session.id.clone()),
-                provider,
-                model,
-            };
-            let now = db::now_ms();
-            let row = db::chats::ChatRow {
-                id: chat_id.to_string(),
-                user_id: user_id.clone(),
-                workspace_session_id: Some(session.id),
-                cwd: dir.relative,
-                harness: harness.clone(),
-                created_at: now,
-                last_activity_at: now,
-            };
-            db::chats::upsert(&ctx.db.pool, &row).await?;
-            ctx.chats.insert(chat_id, &user_id, &harness, setup)
-        }
-    };
+    let chat = crate::chats::register(ctx, &conn.caller.user_id, chat_id, &config).await?;
     let seq = chat.subscribe(&conn.outbox, last_seq);
     ctx.surfaces.replay(&chat.id, &conn.outbox);
     conn.subscriptions().insert(chat_id.to_string());
     let started = match chat.is_running() {
         true => Ok(false),
-        false => ensure_session(ctx, &chat)
-            .await
-            .and_then(|()| ctx.chats.start(&chat, config.continue_session.unwrap_or(true))),
+        false => crate::chats::start(ctx, &chat, config.continue_session.unwrap_or(true)).await,
     };
     let resumed = match started {
         Ok(resumed) => resumed,
@@ -293,19 +232,4 @@ async fn open(
     chat.touch();
     let opened = ChatOpened { session_id: chat_id.to_string(), resumed, seq };
     Ok(Some(typed(ServerReply::Opened(opened))))
-}
-
-/// Makes sure the chat's workspace session runs (resuming it when stopped).
-async fn ensure_session(ctx: &Arc<ServerContext>, chat: &crate::agent::Chat) -> Result<(), Error> {
-    let session = chat.workspace_session_id();
-    let dir = chat.workspace_dir();
-    let id = crate::sessions::ensure_running(ctx, &chat.user_id, session.as_deref(), &dir).await?;
-    chat.set_workspace_session(id);
-    Ok(())
-}
-
-/// Starts a stopped chat's agent again from its session file.
-async fn resume(ctx: &Arc<ServerContext>, chat: &Arc<crate::agent::Chat>) -> Result<bool, Error> {
-    ensure_session(ctx, chat).await?;
-    ctx.chats.start(chat, true)
 }

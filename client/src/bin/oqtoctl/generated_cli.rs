@@ -48,6 +48,12 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryDelete => Self::cli_chat_history_delete(),
             CliCommand::ChatHistoryUpdate => Self::cli_chat_history_update(),
             CliCommand::ChatHistoryMessageList => Self::cli_chat_history_message_list(),
+            CliCommand::DelegateMessages => Self::cli_delegate_messages(),
+            CliCommand::DelegatePrompt => Self::cli_delegate_prompt(),
+            CliCommand::DelegateList => Self::cli_delegate_list(),
+            CliCommand::DelegateStart => Self::cli_delegate_start(),
+            CliCommand::DelegateStatus => Self::cli_delegate_status(),
+            CliCommand::DelegateStop => Self::cli_delegate_stop(),
             CliCommand::FeatureList => Self::cli_feature_list(),
             CliCommand::FeedbackCreate => Self::cli_feedback_create(),
             CliCommand::HealthView => Self::cli_health_view(),
@@ -1134,6 +1140,137 @@ impl<T: CliConfig> Cli<T> {
                     .help("The chat id. The original's `grouped` is answered at this path too."),
             )
             .about("A chat's messages\n\nOldest first. Errors: 404.")
+    }
+    pub fn cli_delegate_messages() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("limit")
+                    .long("limit")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("1 to 500; default 20. The latest ones, oldest first."),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The delegate's chat id (`dlg-…`)."),
+            )
+            .about(
+                "A delegate's messages\n\nIts latest `limit` messages (default 20) from its chat history, oldest first, in the shape of `GET /api/chat-history/{id}/messages`. Errors: 403 from another machine, 404 for an id that is not one of the caller's delegates.",
+            )
+    }
+    pub fn cli_delegate_prompt() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("prompt")
+                    .long("prompt")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "At most 64 KiB; sent as a follow-up while the delegate works.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The delegate's chat id (`dlg-…`)."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Prompt a delegate again\n\nStarts its agent again when it was stopped; while it works the prompt is a follow-up. The parent's viewers get a new `delegate.start`. Errors: 400 for an empty prompt, 403 from another machine, 404 for an id that is not one of the caller's delegates.",
+            )
+    }
+    pub fn cli_delegate_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The caller's delegates\n\nNewest first, at most 200. With a chat's agent token, that chat's children only. Errors: 403 from another machine.",
+            )
+    }
+    pub fn cli_delegate_start() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("agent")
+                    .long("agent")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("The agent harness; only `pi`, the default."),
+            )
+            .arg(
+                ::clap::Arg::new("directory")
+                    .long("directory")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "Where it works: a directory inside the caller's workspace root, relative to the calling chat's directory (to the root without one), or absolute inside the root. Created when missing.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("prompt")
+                    .long("prompt")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("Its first prompt (at most 64 KiB)."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Start a delegate\n\nA new chat of the caller's (id `dlg-…`), a real agent under the same supervisor, working in `directory` on `prompt`. Called with a chat's agent token (`OQTO_TOKEN`), the delegate is that chat's child: its directory is relative to the chat's, and the chat's viewers follow it as `delegate.start`, `delegate.delta`, `delegate.end` and `delegate.error` events. Every delegation route answers only a caller on this machine (the TCP peer is loopback, whatever `X-Forwarded-For` or `Forwarded` say) and authenticated. Errors: 400 for an empty prompt, 403 from another machine or past the depth limit (`agent.delegate_max_depth`, default 3), 422 for a directory outside the workspace root, an unknown agent or an overlong prompt, 429 with as many delegates running as `agent.delegate_max_running` allows (default 4).",
+            )
+    }
+    pub fn cli_delegate_status() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The delegate's chat id (`dlg-…`)."),
+            )
+            .about(
+                "A delegate's status\n\nErrors: 403 from another machine, 404 for an id that is not one of the caller's delegates.",
+            )
+    }
+    pub fn cli_delegate_stop() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The delegate's chat id (`dlg-…`)."),
+            )
+            .about(
+                "Stop a delegate\n\nIts agent stops (a prompt in progress ends with `delegate.error` `cancelled`); its history stays and another prompt starts it again. Errors: 403 from another machine, 404 for an id that is not one of the caller's delegates.",
+            )
     }
     pub fn cli_feature_list() -> ::clap::Command {
         ::clap::Command::new("")
@@ -3330,6 +3467,12 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryDelete => self.execute_chat_history_delete(matches).await,
             CliCommand::ChatHistoryUpdate => self.execute_chat_history_update(matches).await,
             CliCommand::ChatHistoryMessageList => self.execute_chat_history_message_list(matches).await,
+            CliCommand::DelegateMessages => self.execute_delegate_messages(matches).await,
+            CliCommand::DelegatePrompt => self.execute_delegate_prompt(matches).await,
+            CliCommand::DelegateList => self.execute_delegate_list(matches).await,
+            CliCommand::DelegateStart => self.execute_delegate_start(matches).await,
+            CliCommand::DelegateStatus => self.execute_delegate_status(matches).await,
+            CliCommand::DelegateStop => self.execute_delegate_stop(matches).await,
             CliCommand::FeatureList => self.execute_feature_list(matches).await,
             CliCommand::FeedbackCreate => self.execute_feedback_create(matches).await,
             CliCommand::HealthView => self.execute_health_view(matches).await,
@@ -4269,6 +4412,137 @@ impl<T: CliConfig> Cli<T> {
             request = request.session_id(value.clone());
         }
         self.config.execute_chat_history_message_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_delegate_messages(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.delegate_messages();
+        if let Some(value) = matches.get_one::<u32>("limit") {
+            request = request.limit(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        self.config.execute_delegate_messages(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_delegate_prompt(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.delegate_prompt();
+        if let Some(value) = matches.get_one::<::std::string::String>("prompt") {
+            request = request.body_map(|body| body.prompt(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::DelegatePrompt>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_delegate_prompt(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_delegate_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.delegate_list();
+        self.config.execute_delegate_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_delegate_start(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.delegate_start();
+        if let Some(value) = matches.get_one::<::std::string::String>("agent") {
+            request = request.body_map(|body| body.agent(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("directory") {
+            request = request.body_map(|body| body.directory(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("prompt") {
+            request = request.body_map(|body| body.prompt(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::DelegateStart>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_delegate_start(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_delegate_status(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.delegate_status();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        self.config.execute_delegate_status(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_delegate_stop(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.delegate_stop();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        self.config.execute_delegate_stop(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -6466,6 +6740,48 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_delegate_messages(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::DelegateMessages,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_delegate_prompt(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::DelegatePrompt,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_delegate_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::DelegateList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_delegate_start(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::DelegateStart,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_delegate_status(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::DelegateStatus,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_delegate_stop(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::DelegateStop,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_feature_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -7065,6 +7381,12 @@ pub enum CliCommand {
     ChatHistoryDelete,
     ChatHistoryUpdate,
     ChatHistoryMessageList,
+    DelegateMessages,
+    DelegatePrompt,
+    DelegateList,
+    DelegateStart,
+    DelegateStatus,
+    DelegateStop,
     FeatureList,
     FeedbackCreate,
     HealthView,
@@ -7185,6 +7507,12 @@ impl CliCommand {
             CliCommand::ChatHistoryDelete,
             CliCommand::ChatHistoryUpdate,
             CliCommand::ChatHistoryMessageList,
+            CliCommand::DelegateMessages,
+            CliCommand::DelegatePrompt,
+            CliCommand::DelegateList,
+            CliCommand::DelegateStart,
+            CliCommand::DelegateStatus,
+            CliCommand::DelegateStop,
             CliCommand::FeatureList,
             CliCommand::FeedbackCreate,
             CliCommand::HealthView,
@@ -7306,6 +7634,12 @@ impl CliCommand {
             CliCommand::ChatHistoryDelete => "chat_history_delete",
             CliCommand::ChatHistoryUpdate => "chat_history_update",
             CliCommand::ChatHistoryMessageList => "chat_history_message_list",
+            CliCommand::DelegateMessages => "delegate_messages",
+            CliCommand::DelegatePrompt => "delegate_prompt",
+            CliCommand::DelegateList => "delegate_list",
+            CliCommand::DelegateStart => "delegate_start",
+            CliCommand::DelegateStatus => "delegate_status",
+            CliCommand::DelegateStop => "delegate_stop",
             CliCommand::FeatureList => "feature_list",
             CliCommand::FeedbackCreate => "feedback_create",
             CliCommand::HealthView => "health_view",

@@ -52,6 +52,10 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("Feedback.tags", &["value"]),
     ("SettingsUpdated.restart_required", &["value"]),
     ("SettingsReloaded.restart_required", &["value"]),
+    (
+        "Array_of_DelegateStatus",
+        &["id", "status", "workspace_path", "depth", "parent_session_id", "created_at"],
+    ),
     ("FeedbackList.items", &["id", "created_at", "user_name", "title", "workspace_path"]),
     (
         "MemoryList.memories",
