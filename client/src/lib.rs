@@ -14,8 +14,22 @@ pub mod mux;
 use std::time::Duration;
 
 /// Builds an SDK client for `base_url`, sending `token` (when given) as
-/// `Authorization: Bearer` on every request.
+/// `Authorization: Bearer` on every request. When `OQTO_SOCKET` names the
+/// server's API socket (as it does in an agent's sandbox, which may have no
+/// network), every request goes through it.
 pub fn client_with_token(base_url: &str, token: Option<&str>) -> Result<Client, reqwest::Error> {
+    let socket = std::env::var_os("OQTO_SOCKET").filter(|s| !s.is_empty()).map(std::path::PathBuf::from);
+    client_with(base_url, token, socket.as_deref())
+}
+
+/// [`client_with_token`] with the socket given: `Some` sends every request
+/// through that Unix socket (`base_url` then only names the host), `None`
+/// over TCP to `base_url`.
+pub fn client_with(
+    base_url: &str,
+    token: Option<&str>,
+    socket: Option<&std::path::Path>,
+) -> Result<Client, reqwest::Error> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = token {
         let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
@@ -23,12 +37,14 @@ pub fn client_with_token(base_url: &str, token: Option<&str>) -> Result<Client, 
         value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    let http = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(60))
-        .default_headers(headers)
-        .build()?;
-    Ok(Client::new_with_client(base_url.trim_end_matches('/'), http))
+        .default_headers(headers);
+    if let Some(socket) = socket {
+        builder = builder.unix_socket(socket);
+    }
+    Ok(Client::new_with_client(base_url.trim_end_matches('/'), builder.build()?))
 }
 
 /// The server's error message from an SDK error, or the error itself.

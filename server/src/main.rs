@@ -3,6 +3,7 @@
 mod a2ui;
 mod agent;
 mod api;
+mod api_socket;
 mod auth;
 mod bus;
 mod chats;

@@ -100,6 +100,8 @@ pub async fn serve(sources: crate::config::Sources) -> Result<()> {
         _ => addr,
     };
     let _ = ctx.chats.server_url.set(format!("http://{reachable}"));
+    let socket = crate::api_socket::serve(&ctx.config.data_dir, reachable, log.clone())?;
+    let _ = ctx.chats.api_socket.set(socket);
     set_listener_nodelay(addr, &log);
     println!("oqto {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     slog::info!(log, "listening"; "address" => %addr, "database" => ?ctx.db.backend);

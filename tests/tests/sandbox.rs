@@ -113,7 +113,7 @@ fn probes(server: &TestServer, victim: &Victim) -> String {
          t write_data_dir 'touch {data}/planted && test -e {data}/oqto.db'; \
          t write_other_workspace 'touch {ws}/planted'; \
          t own_home 'touch $HOME/mine'; \
-         echo server_env=$(env | grep -v -e '^OQTO_TOKEN=' -e '^OQTO_URL=' -e '^OQTO_SESSION_ID=' \
+         echo server_env=$(env | grep -v -e '^OQTO_TOKEN=' -e '^OQTO_URL=' -e '^OQTO_SESSION_ID=' -e '^OQTO_SOCKET=' \
            | grep -c -e OQTO_ -e XDG_CONFIG_HOME -e canary-value)"
     )
 }
@@ -190,6 +190,22 @@ async fn a_strict_workspace_has_no_network() {
         .unwrap();
     let closed = in_terminal(&mut mux, "t2", "tight", &probe).await;
     assert!(closed.contains("net=closed"), "a strict workspace must have no network:\n{closed}");
+
+    // Its agent reaches the server all the same, through the API socket
+    // bound into the sandbox, with its own token.
+    let script = format!(
+        "{probe}; echo socket=$OQTO_SOCKET; curl -s --unix-socket \"$OQTO_SOCKET\" \
+         -H \"Authorization: Bearer $OQTO_TOKEN\" http://oqto/api/me"
+    );
+    let answer = in_agent(&mut mux, "tight-chat", "tight", &script).await;
+    assert!(answer.contains("net=closed"), "{answer}");
+    assert!(answer.contains("socket=/run/oqto/api.sock"), "{answer}");
+    assert!(answer.contains(r#""username":"carol""#), "the agent must reach the API:\n{answer}");
+    // The SDK speaks through it too (the peer is this machine).
+    let socket = server.data_dir.path().join("run/api.sock");
+    let over_socket = oqto_client::client_with("http://oqto", Some(&token), Some(&socket)).unwrap();
+    assert_eq!(over_socket.me_view().send().await.unwrap().into_inner().username, "carol");
+    assert!(over_socket.delegate_list().send().await.is_ok());
 }
 
 #[tokio::test]

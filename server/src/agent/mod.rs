@@ -328,6 +328,8 @@ pub struct Chats {
     tokens: Mutex<HashMap<String, String>>,
     /// The server's own URL (`OQTO_URL` of every agent), known once it listens.
     pub server_url: std::sync::OnceLock<String>,
+    /// The server's API socket (`OQTO_SOCKET` of every agent), once it listens.
+    pub api_socket: std::sync::OnceLock<PathBuf>,
     /// The limits and the idle timeout in force (they change live).
     settings: Arc<crate::settings::Settings>,
 }
@@ -352,6 +354,7 @@ impl Chats {
             bus,
             tokens: Mutex::new(HashMap::new()),
             server_url: std::sync::OnceLock::new(),
+            api_socket: std::sync::OnceLock::new(),
             settings,
         }
     }
@@ -535,6 +538,7 @@ impl Chats {
             env,
             profile: self.sandbox.profile_for(&st.setup.workspace.path),
             new_session: true,
+            api_socket: self.api_socket.get().cloned(),
         };
         let mut launch = self.sandbox.launch(&spec)?;
         launch.env.push((MARKER_ENV.into(), self.marker.clone()));

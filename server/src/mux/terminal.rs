@@ -137,6 +137,7 @@ async fn run(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: Terminal
                 ],
                 profile: ctx.sandbox.profile_for(&dir.path),
                 new_session: false,
+                api_socket: None,
             };
             std::fs::create_dir_all(&spec.writable[1]).map_err(|e| pty(e.into()))?;
             let launch = ctx.sandbox.launch(&spec)?;

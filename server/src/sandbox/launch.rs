@@ -89,7 +89,14 @@ pub struct Spec {
     /// Whether the process gets its own session (no controlling terminal);
     /// terminals keep the PTY as theirs instead.
     pub new_session: bool,
+    /// The server's API socket on the host, reachable inside at
+    /// [`SANDBOX_API_SOCKET`] and named by `OQTO_SOCKET` (also without a
+    /// network).
+    pub api_socket: Option<PathBuf>,
 }
+
+/// Where a sandboxed process finds the server's API socket.
+pub const SANDBOX_API_SOCKET: &str = "/run/oqto/api.sock";
 
 /// A ready command line: run `program` with `args` and exactly `env`
 /// (after clearing the server's environment), in `cwd`.
@@ -183,6 +190,7 @@ impl Sandbox {
             env: Vec::new(),
             profile: SandboxProfile { isolate_network: true, max_processes: Some(16), ..Default::default() },
             new_session: true,
+            api_socket: None,
         };
         sandbox.broken = match sandbox.command_line(&trial) {
             Err(e) => Some(e.to_string()),
@@ -244,7 +252,11 @@ impl Sandbox {
             let name = Path::new(&spec.program).file_name().unwrap_or_default().to_string_lossy();
             Error::Unavailable(format!("{name} is not installed on this server"))
         })?;
-        let env = inner_env(spec);
+        let mut env = inner_env(spec);
+        if let Some(socket) = &spec.api_socket {
+            let inside = if self.enabled() { Path::new(SANDBOX_API_SOCKET) } else { socket.as_path() };
+            env.push(("OQTO_SOCKET".into(), inside.display().to_string()));
+        }
         if !self.enabled() {
             let args = spec.args.iter().map(OsString::from).collect();
             return Ok(Launch { program, args, env, cwd: spec.cwd.clone(), sandboxed: false });
@@ -289,6 +301,9 @@ impl Sandbox {
         }
         for dir in &spec.writable {
             b.two("--bind", dir, dir);
+        }
+        if let Some(socket) = &spec.api_socket {
+            b.two("--bind", socket, SANDBOX_API_SOCKET);
         }
         for scratch in spec.profile.allow_write.iter().map(|p| expand(p)) {
             let covered =
@@ -455,6 +470,7 @@ mod tests {
             env: vec![("TERM".into(), "dumb".into()), ("PATH".into(), "/x".into())],
             profile: SandboxProfile::default(),
             new_session: true,
+            api_socket: None,
         };
         let env = inner_env(&spec);
         let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
