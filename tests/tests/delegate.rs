@@ -274,3 +274,69 @@ async fn oqtoctl_delegates() {
     assert_eq!(run(&["delegate", "list"])[0]["id"], id.as_str());
     assert_eq!(run(&["delegate", "stop", &id])["status"], "stopped");
 }
+
+/// The stand-in agent itself, in its sandbox, calls the API with its own
+/// token through `OQTO_SOCKET`: it delegates, shows a surface, and is
+/// refused on an administrator's route even in an administrator's chat.
+#[tokio::test]
+async fn the_agent_itself_delegates_and_shows_a_surface() {
+    let server = TestServer::start().await;
+    let token = server.login("admin", &server.admin_password).await;
+    let mut mux = server.mux(&token).await;
+    let config = ChatConfig { cwd: Some("proj".into()), ..Default::default() };
+    assert!(
+        mux.command("boss", AgentCommand::SessionCreate { config, last_seq: None }).await.unwrap().success
+    );
+    let call = |method: &str, path: &str, body: &str| {
+        format!(
+            "curl -s -o /dev/null -w '{path}=%{{http_code}} ' --unix-socket \"$OQTO_SOCKET\" -X {method} \
+             -H \"Authorization: Bearer $OQTO_TOKEN\" -H 'content-type: application/json' \
+             -d '{body}' http://oqto{path}"
+        )
+    };
+    let script = [
+        call("POST", "/api/delegate/start", r#"{"directory":"helper","prompt":"from the agent"}"#),
+        call(
+            "POST",
+            "/api/a2ui/surface",
+            r#"{"session_id":"boss","surface_id":"s1","messages":[{"beginRendering":{"surfaceId":"s1","root":"r"}}],"blocking":false}"#,
+        ),
+        call("GET", "/api/admin/users", ""),
+    ]
+    .join("; ");
+    let answer = answer_of(&mut mux, "boss", &format!("/sh {script}")).await;
+    assert!(answer.contains("/api/delegate/start=201"), "{answer}");
+    assert!(answer.contains("/api/a2ui/surface=200"), "{answer}");
+    assert!(answer.contains("/api/admin/users=403"), "{answer}");
+    let listed = server.client(&token).delegate_list().send().await.unwrap().into_inner();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].parent_session_id.as_deref(), listed[0].workspace_path.as_str()),
+        (Some("boss"), "proj/helper")
+    );
+    // The chat's viewers see both: a viewer replaying the chat's stream
+    // from its start, then following it.
+    let mut mux = server.mux(&token).await;
+    let replay = AgentCommand::SessionCreate { config: ChatConfig::default(), last_seq: Some(0) };
+    assert!(mux.command("boss", replay).await.unwrap().success);
+    let mut saw_surface = false;
+    let mut saw_end = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(saw_surface && saw_end) {
+        match tokio::time::timeout_at(deadline, mux.next()).await.expect("the surface and the delegate's end")
+        {
+            Some(MuxEvent::Frame(ServerFrame::Agent(frame))) if frame.session_id == "boss" => {
+                match frame.event {
+                    AgentEvent::A2uiSurface { surface_id, .. } => saw_surface |= surface_id == "s1",
+                    AgentEvent::DelegateEnd { response, .. } => {
+                        assert_eq!(response.content, "You said: from the agent");
+                        saw_end = true;
+                    }
+                    _ => {}
+                }
+            }
+            Some(_) => {}
+            None => panic!("the mux ended"),
+        }
+    }
+}
