@@ -152,7 +152,11 @@ pub async fn start(ctx: &Arc<ServerContext>, caller: &Caller, body: DelegateStar
         return Err(e.into());
     }
     follow(ctx, &chat, row.parent_id.as_deref());
-    run(ctx, &chat, &body.prompt).await?;
+    if let Err(e) = run(ctx, &chat, &body.prompt).await {
+        // A delegate whose agent never started is not kept.
+        let _ = crate::chats::delete(ctx, &caller.user_id, &id).await;
+        return Err(e);
+    }
     status_of(ctx, row_of(ctx, caller, &id).await?).await
 }
 
@@ -312,8 +316,11 @@ async fn run(ctx: &Arc<ServerContext>, chat: &Arc<Chat>, prompt: &str) -> Result
     let answer = Arc::new(Outbox::new(0, 16, 1024 * 1024));
     ctx.chats.send(chat, &answer, None, command.name(), agent_command);
     let ctx = Arc::clone(ctx);
+    let wait = std::time::Duration::from_secs(ctx.config.agent.response_timeout_secs + 5);
     tokio::spawn(async move {
-        for frame in answer.take_all().await {
+        // The supervisor answers every command within its response timeout.
+        let Ok(frames) = tokio::time::timeout(wait, answer.take_all()).await else { return };
+        for frame in frames {
             let OutFrame::Json(text) = frame else { continue };
             let Ok(ServerFrame::Agent(frame)) = serde_json::from_str::<ServerFrame>(&text) else { continue };
             if let AgentEvent::Response { success: false, error, .. } = frame.event {
