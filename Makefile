@@ -63,7 +63,7 @@ check:
 
 ## Contract fuzzing with schemathesis against a running debug server.
 fuzz:
-	$(CARGO) build -p oqto-server --bin oqto
+	$(CARGO) build -p oqto-server --bin oqto -p oqto-tests --bin oqto-standin-agent
 	bash tests/scripts/schemathesis.sh
 
 ## Load figures against release builds; writes BENCHMARKS.md.

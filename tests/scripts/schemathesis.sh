@@ -20,7 +20,11 @@ fi
 data=$(mktemp -d)
 log="$data/server.log"
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
-env -u OQTO_CONFIG XDG_CONFIG_HOME="$data/config" "$oqto" serve --bind 127.0.0.1:0 --data-dir "$data/oqto" >"$data/stdout" 2>"$log" &
+# Routes that start agents (delegation) get the stand-in agent, as in the
+# end-to-end tests; a missing agent program would be a 503.
+standin="$target_dir/debug/oqto-standin-agent"
+env -u OQTO_CONFIG XDG_CONFIG_HOME="$data/config" OQTO_AGENT__COMMAND="['$standin', '--mode', 'rpc']" \
+  "$oqto" serve --bind 127.0.0.1:0 --data-dir "$data/oqto" >"$data/stdout" 2>"$log" &
 pid=$!
 url=""
 for _ in $(seq 1 100); do
