@@ -1787,7 +1787,7 @@ impl OqtoApi for OqtoApiImpl {
     }
 
     async fn health_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Health>>, HttpError> {
-        reply(&rqctx, async { Ok(HttpResponseOk(misc::health(rqctx.context()).await)) }).await
+        reply(&rqctx, async { Ok(HttpResponseOk(misc::health(rqctx.context()))) }).await
     }
 
     async fn feature_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Features>>, HttpError> {

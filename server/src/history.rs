@@ -142,8 +142,8 @@ fn apply_line(index: &mut IndexRow, line: &Value) -> Option<MessageRow> {
     }
 }
 
-/// Brings one chat's index up to date with its newest session file.
 /// The chat a history operation concerns (from `chats`).
+#[derive(Clone, Copy)]
 struct ChatRef<'a> {
     user_id: &'a str,
     id: &'a str,
@@ -159,46 +159,73 @@ fn session_file_state(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Opti
     Some((file, source, len))
 }
 
-/// Returns whether anything new was indexed.
-async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<bool> {
-    let ChatRef { user_id, id: chat_id, cwd, created: chat_created } = chat;
-    let Some((file, source, len)) = session_file_state(ctx, user_id, chat_id) else {
-        return Ok(false);
-    };
-    let mut index = db::history::get(&ctx.db.pool, chat_id).await?.unwrap_or_else(|| IndexRow {
-        chat_id: chat_id.to_string(),
-        created_at: chat_created,
-        updated_at: chat_created,
+/// What reading a chat's session file found: its summary as of now and the
+/// messages to store.
+struct Pending {
+    index: IndexRow,
+    messages: Vec<MessageRow>,
+    /// A new session file: the chat's stored messages are replaced.
+    fresh_file: bool,
+    /// Whether the chat had been indexed before (so it may have messages).
+    known: bool,
+}
+
+/// A chat to read, with its stored summary (`None`: never indexed).
+struct ToRead {
+    dir: PathBuf,
+    user_id: String,
+    chat_id: String,
+    cwd: String,
+    created: i64,
+    known: Option<IndexRow>,
+}
+
+impl ToRead {
+    fn new(ctx: &ServerContext, chat: &ChatRef<'_>, known: Option<IndexRow>) -> ToRead {
+        ToRead {
+            dir: chat_dir(ctx, chat.user_id, chat.id),
+            user_id: chat.user_id.to_string(),
+            chat_id: chat.id.to_string(),
+            cwd: chat.cwd.to_string(),
+            created: chat.created,
+            known,
+        }
+    }
+}
+
+/// Reads what a chat's session file gained since its stored summary;
+/// `None` when nothing did. Blocking: file reads and parsing.
+fn read_chat(chat: ToRead) -> Result<Option<Pending>> {
+    let Some(file) = newest_session_file(&chat.dir) else { return Ok(None) };
+    let read_error = |e: std::io::Error| Error::Internal(anyhow::anyhow!("reading a session file: {e}"));
+    let len = std::fs::metadata(&file).map(|m| m.len() as i64).unwrap_or(0);
+    let source = file.display().to_string();
+    let known = chat.known.is_some();
+    let blank = || IndexRow {
+        chat_id: chat.chat_id.clone(),
+        user_id: chat.user_id.clone(),
+        created_at: chat.created,
+        updated_at: chat.created,
         ..Default::default()
-    });
+    };
+    let mut index = chat.known.clone().unwrap_or_else(blank);
     let fresh_file = index.source_file != source;
     if !fresh_file && index.source_offset == len {
-        return Ok(false);
+        return Ok(None);
     }
     if fresh_file {
-        let title_override = index.title_override.take();
-        index = IndexRow {
-            chat_id: chat_id.to_string(),
-            source_file: source.clone(),
-            created_at: chat_created,
-            updated_at: chat_created,
-            title_override,
-            ..Default::default()
-        };
+        index = IndexRow { source_file: source, title_override: index.title_override.take(), ..blank() };
     }
     let offset = index.source_offset;
-    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        let mut f = std::fs::File::open(&file)?;
-        f.seek(SeekFrom::Start(offset as u64))?;
-        let mut buf = Vec::new();
-        f.read_to_end(&mut buf)?;
-        Ok(buf)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?
-    .map_err(|e| Error::Internal(anyhow::anyhow!("reading a session file: {e}")))?;
+    let mut f = std::fs::File::open(&file).map_err(read_error)?;
+    f.seek(SeekFrom::Start(offset as u64)).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(read_error)?;
     // Only complete lines; a line still being written waits for next time.
     let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if !fresh_file && complete == 0 {
+        return Ok(None);
+    }
     let mut messages = Vec::new();
     for line in bytes[..complete].split(|b| *b == b'\n') {
         if let Ok(value) = serde_json::from_slice::<Value>(line)
@@ -208,48 +235,98 @@ async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<bool> {
         }
     }
     index.source_offset = offset + complete as i64;
-    // A user message carries the client's id of the prompt that produced it.
-    if let Some(chat) = ctx.chats.get(chat_id) {
-        for message in messages.iter_mut().filter(|m| m.role == "user") {
-            message.client_id = chat.client_id_of(&message.content);
-        }
-    }
-    let mut tx = ctx.db.pool.begin().await?;
-    if fresh_file {
-        db::history::delete_messages(&mut *tx, chat_id).await?;
-    }
-    for message in &messages {
-        db::history::insert_message(&mut *tx, chat_id, message).await?;
-    }
-    db::history::save(&mut *tx, &index).await?;
-    // Mirror to hstry before committing: when it fails, the next look
-    // retries the same lines.
-    if let Some(hstry) = &ctx.hstry {
-        index.cwd = cwd.to_string();
-        hstry.push(&index, &messages, fresh_file).await?;
-    }
-    tx.commit().await?;
-    Ok(fresh_file || complete > 0)
+    index.cwd = chat.cwd;
+    Ok(Some(Pending { index, messages, fresh_file, known }))
 }
 
+/// Reads several chats on a blocking thread, then gives each user message
+/// the client's id of the prompt that produced it.
+async fn read_chats(ctx: &ServerContext, chats: Vec<ToRead>) -> Result<Vec<Pending>> {
+    let read = tokio::task::spawn_blocking(move || -> Result<Vec<Pending>> {
+        let mut pending = Vec::new();
+        for chat in chats {
+            pending.extend(read_chat(chat)?);
+        }
+        Ok(pending)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))??;
+    let mut pending = read;
+    for chat in &mut pending {
+        if let Some(running) = ctx.chats.get(&chat.index.chat_id) {
+            for message in chat.messages.iter_mut().filter(|m| m.role == "user") {
+                message.client_id = running.client_id_of(&message.content);
+            }
+        }
+    }
+    Ok(pending)
+}
+
+/// Stores what was read from several chats in one transaction, many rows
+/// per statement (mirrored to hstry before the commit: when that fails, the
+/// next look retries the same lines).
+async fn write_chats(ctx: &ServerContext, pending: &[Pending]) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut tx = ctx.db.pool.begin().await?;
+    for chat in pending.iter().filter(|c| c.fresh_file && c.known) {
+        db::history::delete_messages(&mut *tx, &chat.index.chat_id).await?;
+    }
+    let messages: Vec<(&str, &MessageRow)> =
+        pending.iter().flat_map(|c| c.messages.iter().map(|m| (c.index.chat_id.as_str(), m))).collect();
+    db::history::insert_messages(&mut tx, ctx.db.backend, &messages).await?;
+    let rows: Vec<&IndexRow> = pending.iter().map(|c| &c.index).collect();
+    db::history::save(&mut tx, ctx.db.backend, &rows).await?;
+    if let Some(hstry) = &ctx.hstry {
+        for chat in pending {
+            hstry.push(&chat.index, &chat.messages, chat.fresh_file).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Brings one chat's index up to date with its newest session file;
+/// returns whether anything new was indexed.
+async fn sync_chat(ctx: &ServerContext, chat: ChatRef<'_>) -> Result<bool> {
+    let known = db::history::get(&ctx.db.pool, chat.id).await?;
+    let pending = read_chats(ctx, vec![ToRead::new(ctx, &chat, known)]).await?;
+    write_chats(ctx, &pending).await?;
+    Ok(!pending.is_empty())
+}
+
+/// Chats read before their messages are written in one transaction: few
+/// statements and commits for a first look at many chats, and a bounded
+/// amount in memory.
+const SYNC_BATCH_CHATS: usize = 256;
+
 /// Brings every chat of a user up to date. Chats whose newest session file
-/// has not grown cost a `stat` and no query.
+/// has not grown cost a `stat` and no query; the others are read and
+/// written in batches of [`SYNC_BATCH_CHATS`].
 async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<()> {
     let chats = db::history::chats_of_user(&ctx.db.pool, user_id).await?;
     let progress = db::history::progress_of_user(&ctx.db.pool, user_id).await?;
+    let mut batch = Vec::new();
     for (id, cwd, created) in &chats {
-        let unchanged = match (session_file_state(ctx, user_id, id), progress.get(id)) {
-            (None, _) => true,
+        let known = match (session_file_state(ctx, user_id, id), progress.get(id)) {
+            (None, _) => continue,
             (Some((_, source, len)), Some((indexed_file, offset))) => {
-                &source == indexed_file && len == *offset
+                if &source == indexed_file && len == *offset {
+                    continue;
+                }
+                db::history::get(&ctx.db.pool, id).await?
             }
-            (Some(_), None) => false,
+            (Some(_), None) => None,
         };
-        if !unchanged {
-            sync_chat(ctx, ChatRef { user_id, id, cwd, created: *created }).await?;
+        batch.push(ToRead::new(ctx, &ChatRef { user_id, id, cwd, created: *created }, known));
+        if batch.len() >= SYNC_BATCH_CHATS {
+            let pending = read_chats(ctx, std::mem::take(&mut batch)).await?;
+            write_chats(ctx, &pending).await?;
         }
     }
-    Ok(())
+    let pending = read_chats(ctx, batch).await?;
+    write_chats(ctx, &pending).await
 }
 
 fn entry(row: &IndexRow) -> ChatHistoryEntry {

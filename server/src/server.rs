@@ -71,6 +71,7 @@ pub async fn serve(sources: crate::config::Sources) -> Result<()> {
     for orphan in crate::sessions::kill_orphans(&ctx) {
         slog::warn!(log, "killed a process left by an earlier run"; "pid" => orphan.pid);
     }
+    tokio::spawn(ctx.db.clone().probe());
     tokio::spawn(purge_revocations(Arc::clone(&ctx)));
     tokio::spawn(stop_idle(Arc::clone(&ctx)));
     crate::settings::watch(&ctx);

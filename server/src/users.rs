@@ -122,9 +122,9 @@ fn path_id(id: &str) -> Result<String> {
         .map_err(|_| Error::NotFound(format!("no user with id {id:?}")))
 }
 
-/// The caller's own account (401 when it is gone).
+/// The caller's own account, from the auth cache (401 when it is gone).
 pub async fn own_row(ctx: &ServerContext, user_id: &str) -> Result<UserRow> {
-    db::users::get(&ctx.db.pool, user_id).await?.ok_or_else(Error::unauthenticated)
+    Ok(ctx.auth_cache.user(&ctx.db, user_id).await?.ok_or_else(Error::unauthenticated)?.as_ref().clone())
 }
 
 async fn load(ctx: &ServerContext, id: &str) -> Result<UserRow> {
@@ -137,7 +137,7 @@ async fn load(ctx: &ServerContext, id: &str) -> Result<UserRow> {
 /// auth state.
 async fn store(ctx: &ServerContext, row: &mut UserRow) -> Result<UserView> {
     row.updated_at = now_ms();
-    match db::users::save(&ctx.db.pool, row).await {
+    match crate::auth::save_user(ctx, row).await {
         Ok(true) => {}
         Ok(false) => return Err(Error::NotFound(format!("no user with id {:?}", row.id))),
         Err(e) if is_unique_violation(&e) => {
@@ -145,12 +145,11 @@ async fn store(ctx: &ServerContext, row: &mut UserRow) -> Result<UserView> {
         }
         Err(e) => return Err(e.into()),
     }
-    ctx.auth_cache.forget_user(&row.id);
     view(row)
 }
 
 pub async fn me_view(ctx: &ServerContext, caller: &Caller) -> Result<UserView> {
-    view(&load(ctx, &caller.user_id).await?)
+    view(&*crate::auth::active_user(ctx, &caller.user_id).await?)
 }
 
 pub async fn me_update(ctx: &ServerContext, caller: &Caller, body: MeUpdate) -> Result<UserView> {

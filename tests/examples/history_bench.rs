@@ -1,13 +1,22 @@
 //! History, search and files figures (run by `make bench` against release
-//! builds; not a test):
-//! - the first look at 1000 chats of 10 messages each (10k messages indexed
-//!   from Pi session files), then listing them (`limit=1000`), p50/p99;
-//! - full-text search over those 10k messages, p50/p99;
-//! - `files` reads over the mux (1 MiB and 4 KiB files), against reading
-//!   the same file in-process;
-//! - the baseline of every HTTP figure: `GET /api/health` in the same run.
+//! builds, on the backend `OQTO_TEST_DB` names; not a test).
+//!
+//! `history_bench [CHATS...]` (default `100 1000 10000`), for each number of
+//! chats of 10 messages each (20 words from a 2000-word vocabulary, written
+//! as Pi session files) on a fresh server:
+//! - the first look, which indexes every message (messages/s);
+//! - listing `limit=50` and the whole list (at most 1000), one request at a
+//!   time, p50/p99;
+//! - full-text search over all the messages, p50/p99;
+//! - the baseline of every HTTP figure: `GET /api/health` in the same run;
+//! - at the first size only: `files` reads over the mux (1 MiB and 4 KiB
+//!   files), against reading the same file in-process.
 //!
 //! Prints a Markdown table.
+//!
+//! `history_bench --serve CHATS SESSIONS`: a server seeded with that many
+//! chats and workspace sessions for the user `bench`, for `wrk`. Prints
+//! `listening on URL` and `token TOKEN`, then serves until stdin closes.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +24,6 @@ use oqto_api::mux::{FilesCommand, FilesEvent};
 use oqto_tests::{TEST_PASSWORD, TestServer};
 use sqlx::Connection;
 
-const CHATS: usize = 1000;
 const MESSAGES_PER_CHAT: usize = 10;
 const WORDS: usize = 2000;
 
@@ -34,18 +42,14 @@ impl Words {
 }
 
 /// Writes the chats' Pi session files and registers the chats.
-async fn seed(server: &TestServer, user_id: &str) {
-    let mut db = sqlx::SqliteConnection::connect(&format!(
-        "sqlite://{}",
-        server.data_dir.path().join("oqto.db").display()
-    ))
-    .await
-    .expect("opening the database");
+async fn seed(server: &TestServer, user_id: &str, chats: usize) {
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&server.database_url()).await.expect("opening the database");
     let mut words = Words(7);
-    let base = now_ms() - (CHATS as i64) * 60_000;
+    let base = now_ms() - (chats as i64) * 60_000;
     let mut tx = db.begin().await.unwrap();
-    for c in 0..CHATS {
-        let id = format!("bench-{c:04}");
+    for c in 0..chats {
+        let id = format!("bench-{c:05}");
         let created = base + c as i64 * 60_000;
         let dir = server.data_dir.path().join("users").join(user_id).join("chats").join(&id);
         std::fs::create_dir_all(&dir).unwrap();
@@ -128,11 +132,12 @@ async fn local_reads(file: &std::path::Path, size: usize, runs: usize) -> (f64, 
     ((size * runs) as f64 / secs / (1024.0 * 1024.0), runs as f64 / secs)
 }
 
-#[tokio::main]
-async fn main() {
+/// One size's figures, as table rows.
+async fn measure(chats: usize, with_files: bool) -> Vec<String> {
     let server = TestServer::start().await;
     let (client, me) = server.user_client("bench").await;
-    seed(&server, &me.id.to_string()).await;
+    seed(&server, &me.id.to_string(), chats).await;
+    let messages = chats * MESSAGES_PER_CHAT;
 
     let health = percentiles(
         time(200, |_| async {
@@ -142,13 +147,21 @@ async fn main() {
     );
 
     let first = Instant::now();
-    let listed = client.chat_history_list().limit(1000u32).send().await.unwrap().into_inner();
-    let first_ms = first.elapsed().as_secs_f64() * 1000.0;
-    assert_eq!(listed.len(), CHATS);
+    let listed = client.chat_history_list().limit(50u32).send().await.unwrap().into_inner();
+    let first_secs = first.elapsed().as_secs_f64();
+    assert_eq!(listed.len(), chats.min(50));
+    let page = percentiles(
+        time(200, |_| async {
+            let page = client.chat_history_list().limit(50u32).send().await.unwrap().into_inner();
+            assert_eq!(page.len(), chats.min(50));
+        })
+        .await,
+    );
+    let whole = chats.min(1000);
     let listing = percentiles(
         time(50, |_| async {
-            let page = client.chat_history_list().limit(1000u32).send().await.unwrap().into_inner();
-            assert_eq!(page.len(), CHATS);
+            let page = client.chat_history_list().limit(whole as u32).send().await.unwrap().into_inner();
+            assert_eq!(page.len(), whole);
         })
         .await,
     );
@@ -168,9 +181,48 @@ async fn main() {
     };
     let search = percentiles(search_samples);
 
-    let session = server.open_workspace(&client, "files").await;
+    let ratio = |ms: f64| format!("{:.1}× health p50", ms / health.0);
+    let mut rows = vec![
+        format!(
+            "| {chats} chats: baseline GET /api/health, p50 / p99 | {:.2} / {:.2} ms | 1 |",
+            health.0, health.1
+        ),
+        format!(
+            "| {chats} chats: first look, indexing {messages} messages | {:.0} ms, {:.0} messages/s | |",
+            first_secs * 1000.0,
+            messages as f64 / first_secs
+        ),
+        format!(
+            "| {chats} chats: GET /api/chat-history?limit=50, p50 / p99 | {:.2} / {:.2} ms | {} |",
+            page.0,
+            page.1,
+            ratio(page.0)
+        ),
+        format!(
+            "| {chats} chats: GET /api/chat-history?limit={whole}, p50 / p99 | {:.2} / {:.2} ms | {} |",
+            listing.0,
+            listing.1,
+            ratio(listing.0)
+        ),
+        format!(
+            "| {chats} chats: GET /api/search over {messages} messages ({:.1} hits each), p50 / p99 | {:.2} / {:.2} ms | {} |",
+            hits as f64 / queries.len() as f64,
+            search.0,
+            search.1,
+            ratio(search.0)
+        ),
+    ];
+    if with_files {
+        rows.extend(files(&server, &client, &me.id.to_string()).await);
+    }
+    rows
+}
+
+/// Reads over the mux against in-process reads, as table rows.
+async fn files(server: &TestServer, client: &oqto_client::Client, user_id: &str) -> Vec<String> {
+    let session = server.open_workspace(client, "files").await;
     assert_eq!(session.workspace_path, "files");
-    let workspace = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace/files");
+    let workspace = server.data_dir.path().join("users").join(user_id).join("workspace/files");
     std::fs::create_dir_all(&workspace).unwrap();
     let (big, small) = (1024 * 1024, 4096);
     std::fs::write(workspace.join("big.bin"), vec![7u8; big]).unwrap();
@@ -180,33 +232,52 @@ async fn main() {
     let (_, small_mux) = mux_reads(&mux, "small.txt", small, 2000).await;
     let (big_local, _) = local_reads(&workspace.join("big.bin"), big, 100).await;
     let (_, small_local) = local_reads(&workspace.join("small.txt"), small, 2000).await;
+    vec![
+        format!(
+            "| files read over the mux, 1 MiB file | {big_mux:.0} MiB/s | {:.2} of in-process ({big_local:.0} MiB/s) |",
+            big_mux / big_local
+        ),
+        format!(
+            "| files read over the mux, 4 KiB file | {small_mux:.0} reads/s | {:.2} of in-process ({small_local:.0}/s) |",
+            small_mux / small_local
+        ),
+    ]
+}
 
+/// A seeded server for `wrk`, until stdin closes.
+async fn serve(chats: usize, sessions: usize) {
+    let server = TestServer::start().await;
+    let (client, me) = server.user_client("bench").await;
+    seed(&server, &me.id.to_string(), chats).await;
+    for s in 0..sessions {
+        server.open_workspace(&client, &format!("project-{s:03}")).await;
+    }
+    assert_eq!(client.chat_history_list().limit(50u32).send().await.unwrap().len(), chats.min(50));
+    println!("listening on {}", server.url);
+    println!("token {}", server.login("bench", TEST_PASSWORD).await);
+    let mut rest = String::new();
+    let _ =
+        tokio::task::spawn_blocking(move || std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest))
+            .await;
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--serve") {
+        let n = |i: usize| args.get(i).and_then(|a| a.parse().ok()).expect("--serve CHATS SESSIONS");
+        return serve(n(1), n(2)).await;
+    }
+    let sizes: Vec<usize> = if args.is_empty() {
+        vec![100, 1000, 10000]
+    } else {
+        args.iter().map(|a| a.parse().expect("a number of chats")).collect()
+    };
     println!("| measure | value | ratio |");
     println!("| --- | ---: | ---: |");
-    println!("| baseline: GET /api/health, p50 / p99 | {:.2} / {:.2} ms | 1 |", health.0, health.1);
-    println!(
-        "| first listing of {CHATS} chats ({} messages indexed) | {first_ms:.0} ms | |",
-        CHATS * MESSAGES_PER_CHAT
-    );
-    println!(
-        "| GET /api/chat-history?limit=1000 (1000 chats), p50 / p99 | {:.2} / {:.2} ms | {:.1}× health p50 |",
-        listing.0,
-        listing.1,
-        listing.0 / health.0
-    );
-    println!(
-        "| GET /api/search over 10k messages (200 queries, {:.1} hits each), p50 / p99 | {:.2} / {:.2} ms | {:.1}× health p50 |",
-        hits as f64 / queries.len() as f64,
-        search.0,
-        search.1,
-        search.0 / health.0
-    );
-    println!(
-        "| files read over the mux, 1 MiB file | {big_mux:.0} MiB/s | {:.2} of in-process ({big_local:.0} MiB/s) |",
-        big_mux / big_local
-    );
-    println!(
-        "| files read over the mux, 4 KiB file | {small_mux:.0} reads/s | {:.2} of in-process ({small_local:.0}/s) |",
-        small_mux / small_local
-    );
+    for (i, chats) in sizes.iter().enumerate() {
+        for row in measure(*chats, i == 0).await {
+            println!("{row}");
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! Mux figures (run by `make bench` against release builds; not a test):
-//! - agent events relayed per second to 1 and to 10 subscribers (the
+//! - agent events relayed per second to 1, 10 and 100 subscribers (the
 //!   stand-in agent in flood mode);
 //! - added latency from the agent's stdout to a client's frame, p50/p99;
-//! - resident memory per idle mux connection, at 1000 connections.
+//! - resident memory per idle mux connection, at 1000 and at 10000
+//!   connections (the process needs `ulimit -n` above 20000).
 //!
 //! Prints a Markdown table.
 
@@ -133,17 +134,23 @@ async fn main() {
     server.user_client("bench").await;
     let token = server.login("bench", TEST_PASSWORD).await;
     let deltas = 200_000;
-    let (events_1, frames_1) = throughput(&server, &token, 1, deltas).await;
-    let (events_10, frames_10) = throughput(&server, &token, 10, deltas).await;
-    let (p50, p99) = latency(&server, &token, 500).await;
-    let per_conn = rss_per_connection(&server, &token, 1000).await;
     println!("| measure | value |");
     println!("| --- | ---: |");
-    println!("| agent events relayed/s, 1 subscriber (flood of {deltas} deltas) | {events_1:.0} |");
-    println!("| frames/s received by that subscriber (after coalescing) | {frames_1:.0} |");
-    println!("| agent events relayed/s, 10 subscribers | {events_10:.0} |");
-    println!("| frames/s received per subscriber of 10 | {frames_10:.0} |");
+    for subscribers in [1, 10, 100] {
+        let (events, frames) = throughput(&server, &token, subscribers, deltas).await;
+        println!(
+            "| agent events relayed/s, {subscribers} subscriber(s) (flood of {deltas} deltas) | {events:.0} |"
+        );
+        println!("| frames/s received per subscriber of {subscribers} (after coalescing) | {frames:.0} |");
+    }
+    let (p50, p99) = latency(&server, &token, 500).await;
     println!("| added latency, agent stdout → client frame, p50 | {p50:.2} ms |");
     println!("| added latency, agent stdout → client frame, p99 | {p99:.2} ms |");
-    println!("| RSS per idle mux connection (1000 connections) | {per_conn:.1} KiB |");
+    for connections in [1000, 10_000] {
+        let per_conn = rss_per_connection(&server, &token, connections).await;
+        println!(
+            "| RSS per idle mux connection ({connections} connections) | {per_conn:.1} KiB ({:.1} MiB in all) |",
+            per_conn * connections as f64 / 1024.0
+        );
+    }
 }

@@ -307,6 +307,14 @@ impl TestServer {
         None
     }
 
+    /// The URL of the server's database (SQLite file or PostgreSQL).
+    pub fn database_url(&self) -> String {
+        match &self.pg_database {
+            Some(db) => pg_url(db),
+            None => format!("sqlite://{}", self.data_dir.path().join("oqto.db").display()),
+        }
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -7,7 +7,8 @@ pub mod token;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use http::HeaderMap;
@@ -108,19 +109,16 @@ impl Caller {
     }
 }
 
-/// What the hot path needs to know about a user, kept in memory.
-#[derive(Clone, Copy, Debug)]
-struct UserAuth {
-    token_version: i64,
-    is_active: bool,
-    role: Role,
-}
-
-/// Revoked token ids and per-user token state, cached in memory. Changes
-/// go to the database first, then here.
+/// Revoked token ids, and the rows of users who authenticated, cached in
+/// memory so that a request reads no user row from the database. Changes
+/// go to the database first, then here ([`AuthCache::forget_user`], which
+/// every write of a user row goes through: [`save_user`]).
 pub struct AuthCache {
     revoked: RwLock<HashMap<String, i64>>,
-    users: RwLock<HashMap<String, UserAuth>>,
+    users: RwLock<HashMap<String, Arc<UserRow>>>,
+    /// Counts forgets, so that a row read before a change is not cached
+    /// after it.
+    forgets: AtomicU64,
 }
 
 impl AuthCache {
@@ -129,7 +127,11 @@ impl AuthCache {
         let now = chrono::Utc::now().timestamp();
         db::tokens::purge_expired(&db.pool, now).await?;
         let revoked = db::tokens::active(&db.pool, now).await?.into_iter().collect();
-        Ok(AuthCache { revoked: RwLock::new(revoked), users: RwLock::new(HashMap::new()) })
+        Ok(AuthCache {
+            revoked: RwLock::new(revoked),
+            users: RwLock::new(HashMap::new()),
+            forgets: AtomicU64::new(0),
+        })
     }
 
     fn is_revoked(&self, jti: &str) -> bool {
@@ -145,26 +147,38 @@ impl AuthCache {
         Ok(())
     }
 
-    /// Drops the cached state of a user after any change to the account.
+    /// Drops the cached row of a user after any change to the account.
     pub fn forget_user(&self, user_id: &str) {
-        self.users.write().unwrap_or_else(|p| p.into_inner()).remove(user_id);
+        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        self.forgets.fetch_add(1, Ordering::AcqRel);
+        users.remove(user_id);
     }
 
-    async fn user(&self, db: &Db, user_id: &str) -> Result<Option<UserAuth>> {
-        if let Some(state) = self.users.read().unwrap_or_else(|p| p.into_inner()).get(user_id) {
-            return Ok(Some(*state));
+    /// The user's row: from memory, or read once and kept.
+    pub async fn user(&self, db: &Db, user_id: &str) -> Result<Option<Arc<UserRow>>> {
+        if let Some(row) = self.users.read().unwrap_or_else(|p| p.into_inner()).get(user_id) {
+            return Ok(Some(Arc::clone(row)));
         }
+        let forgets = self.forgets.load(Ordering::Acquire);
         let Some(row) = db::users::get(&db.pool, user_id).await? else {
             return Ok(None);
         };
-        let state = UserAuth {
-            token_version: row.token_version,
-            is_active: row.is_active,
-            role: parse_role(&row.role),
-        };
-        self.users.write().unwrap_or_else(|p| p.into_inner()).insert(user_id.to_string(), state);
-        Ok(Some(state))
+        let row = Arc::new(row);
+        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        // A change since the read: the row may be stale, so keep it out.
+        if self.forgets.load(Ordering::Acquire) == forgets {
+            users.insert(user_id.to_string(), Arc::clone(&row));
+        }
+        Ok(Some(row))
     }
+}
+
+/// Writes a changed user row and drops its cached copy: the one way a user
+/// row changes (`false`: no such user).
+pub async fn save_user(ctx: &ServerContext, user: &UserRow) -> std::result::Result<bool, sqlx::Error> {
+    let saved = db::users::save(&ctx.db.pool, user).await;
+    ctx.auth_cache.forget_user(&user.id);
+    saved
 }
 
 /// The token of a request: `Authorization: Bearer`, then the cookie.
@@ -253,31 +267,30 @@ pub async fn check_grant(ctx: &ServerContext, grant: &Grant) -> Result<Caller> {
     if grant.exp <= chrono::Utc::now().timestamp() {
         return Err(Error::Unauthenticated("token has expired; log in again".to_string()));
     }
-    let state = ctx
-        .auth_cache
-        .user(&ctx.db, &grant.user_id)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("account no longer exists".to_string()))?;
-    if !state.is_active {
-        return Err(Error::Unauthenticated("account is deactivated".to_string()));
-    }
-    if state.token_version != grant.ver {
+    let user = active_user(ctx, &grant.user_id).await?;
+    if user.token_version != grant.ver {
         return Err(Error::Unauthenticated("token is no longer valid; log in again".to_string()));
     }
-    Ok(Caller::with_session(grant.user_id.clone(), state.role))
+    Ok(Caller::with_session(grant.user_id.clone(), parse_role(&user.role)))
 }
 
-/// The role of an active account (401 for a missing or deactivated one).
-pub async fn active_role(ctx: &ServerContext, user_id: &str) -> Result<Role> {
-    let state = ctx
+/// An active account's row, from the cache (401 for a missing or
+/// deactivated one).
+pub async fn active_user(ctx: &ServerContext, user_id: &str) -> Result<Arc<UserRow>> {
+    let user = ctx
         .auth_cache
         .user(&ctx.db, user_id)
         .await?
         .ok_or_else(|| Error::Unauthenticated("account no longer exists".to_string()))?;
-    if !state.is_active {
+    if !user.is_active {
         return Err(Error::Unauthenticated("account is deactivated".to_string()));
     }
-    Ok(state.role)
+    Ok(user)
+}
+
+/// The role of an active account (401 for a missing or deactivated one).
+pub async fn active_role(ctx: &ServerContext, user_id: &str) -> Result<Role> {
+    Ok(parse_role(&active_user(ctx, user_id).await?.role))
 }
 
 /// Authenticates a session token (mux tickets are refused here).
@@ -369,7 +382,7 @@ pub fn parse_id(id: &str) -> Result<Uuid> {
 /// Issues a token for `user` and records the login time.
 async fn log_in(ctx: &ServerContext, mut user: UserRow) -> Result<(AuthToken, Issued)> {
     user.last_login_at = Some(db::now_ms());
-    db::users::save(&ctx.db.pool, &user).await?;
+    save_user(ctx, &user).await?;
     let issued = ctx.keys.issue(&user)?;
     Ok((auth_token(&user, &issued)?, issued))
 }
@@ -523,8 +536,7 @@ pub async fn change_password(
     user.password_hash = password::hash(&body.new_password).await?;
     user.token_version += 1;
     user.updated_at = db::now_ms();
-    db::users::save(&ctx.db.pool, &user).await?;
-    ctx.auth_cache.forget_user(&user.id);
+    save_user(ctx, &user).await?;
     slog::info!(ctx.log, "password changed"; "user_id" => &user.id);
     log_in(ctx, user).await
 }

@@ -33,12 +33,17 @@ pub enum Backend {
     Postgres,
 }
 
-/// The pool and its backend.
+/// The pool, its backend, and whether it answered its last probe.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    alive: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How often [`Db::probe`] asks the database, and how long it waits.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -78,7 +83,7 @@ impl Db {
             .connect_with(options)
             .await
             .context("connecting to the database")?;
-        let db = Db { pool, backend };
+        let db = Db { pool, backend, alive: Default::default() };
         db.migrate().await?;
         Ok(db)
     }
@@ -90,12 +95,32 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await.context("running migrations")?;
+        self.alive.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers: one `SELECT 1`, given up after 2 s.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let select = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(PROBE_TIMEOUT, select).await, Ok(Ok(_)))
+    }
+
+    /// Whether the database answered the last probe, as of at most
+    /// [`PROBE_EVERY`] plus the probe's timeout ago: what health reports,
+    /// without a query per request.
+    pub fn alive(&self) -> bool {
+        self.alive.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Keeps [`Db::alive`] current, for as long as the server runs.
+    pub async fn probe(self) {
+        let mut every = tokio::time::interval(PROBE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let alive = self.ping().await;
+            self.alive.store(alive, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 
