@@ -253,8 +253,9 @@ async fn serve(chats: usize, sessions: usize) {
         server.open_workspace(&client, &format!("project-{s:03}")).await;
     }
     assert_eq!(client.chat_history_list().limit(50u32).send().await.unwrap().len(), chats.min(50));
-    println!("listening on {}", server.url);
+    // The token first: whoever waits for the listening line reads it too.
     println!("token {}", server.login("bench", TEST_PASSWORD).await);
+    println!("listening on {}", server.url);
     let mut rest = String::new();
     let _ =
         tokio::task::spawn_blocking(move || std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest))

@@ -100,8 +100,12 @@ backend_tables() {
   )
   local login_out login_rps login_p50
   login_out=$(wrk -t2 -c8 -d"$duration" --latency -s "$work/login.lua" "$url/api/auth/login")
-  if grep -q "Non-2xx" <<<"$login_out"; then echo "logins: non-2xx"; echo "$login_out"; exit 1; fi
-  login_rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$login_out")
+  # Refusals (the login limits, a full hashing queue) are counted, not fatal.
+  local refused
+  refused=$(awk '/Non-2xx/ {print $5}' <<<"$login_out")
+  # Accepted logins per second (refusals are quick and not counted).
+  login_rps=$(awk -v r="$(awk '/Non-2xx/ {print $5}' <<<"$login_out")" \
+    '/requests in/ {sub("s,", "", $4); printf "%.1f", ($1 - r) / $4}' <<<"$login_out")
   login_p50=$(awk '$1=="50%" {print $2}' <<<"$login_out")
   exec 3>&-
   wait "$fixture" || true
@@ -112,8 +116,8 @@ backend_tables() {
   awk -v d="$dropshot_rps" -v h="$hyper_rps" \
     '{ gsub("_", " ", $1); printf "| %s | %.0f | %s | %s | %.2f | %.2f |\n", $1, $2, $3, $4, $2 / d, $2 / h }' \
     <<<"$rows"
-  printf '| POST /api/auth/login (correct password, 8 connections) | %.0f | %s | | %s of bare argon2 (%s/s) | |\n' \
-    "$login_rps" "$login_p50" "$(awk -v l="$login_rps" -v a="$argon2_rate" 'BEGIN {printf "%.2f", l / a}')" \
+  printf '| POST /api/auth/login (correct password, 8 connections; %s refused, not counted) | %.1f | %s | | %s of bare argon2 (%s/s) | |\n' \
+    "${refused:-0}" "$login_rps" "$login_p50" "$(awk -v l="$login_rps" -v a="$argon2_rate" 'BEGIN {printf "%.2f", l / a}')" \
     "$argon2_rate"
   echo
   echo "### One request at a time ($backend)"
