@@ -11,10 +11,12 @@ pub mod bus;
 pub mod compat;
 pub mod delegate;
 pub mod feedback;
+pub mod feeds;
 pub mod history;
 pub mod invites;
 pub mod keys;
 pub mod memories;
+pub mod metrics;
 pub mod misc;
 pub mod mux;
 pub mod onboarding;
@@ -42,6 +44,7 @@ use delegate::{
     DelegateMessagesQuery, DelegatePath, DelegatePrompt, DelegateStart, DelegateStatus, DelegateStopped,
 };
 use feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
+use feeds::{FeedFetched, FeedQuery};
 use history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
     ChatHistoryQuery, ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
@@ -57,6 +60,7 @@ use memories::{
     MemorySearch, MemorySearchResults, MemoryStores, MemoryWorkspaceListQuery, MemoryWorkspaceQuery,
     SessionMemoriesPath, SessionMemoryPath,
 };
+use metrics::AdminStats;
 use misc::{Features, Health};
 use mux::{MuxDebugView, MuxQuery, MuxTicket};
 use onboarding::{
@@ -108,6 +112,10 @@ pub const PUBLIC_OPERATIONS: &[&str] = &[
 /// Path prefix of the operations that need the `admin` role (403 otherwise).
 pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
 
+/// Operations outside [`ADMIN_PATH_PREFIX`] that need the `admin` role too
+/// (or, for `/metrics`, the configured scrape token).
+pub const ADMIN_OPERATIONS: &[&str] = &["prometheus_metrics_view"];
+
 #[dropshot::api_description {
     tag_config = {
         tags = {
@@ -129,6 +137,9 @@ pub const ADMIN_PATH_PREFIX: &str = "/api/admin/";
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
             "delegate" = { description = "Child chats a chat's agent hands work to (from this machine only)" },
+            "feeds" = { description = "Web feeds fetched on the caller's behalf, public addresses only" },
+            "codexbar" = { description = "Usage of the AI providers' plans, from codexbar on the server" },
+            "metrics" = { description = "The server's figures for administrators: a snapshot, a live stream, Prometheus" },
         },
         policy = EndpointTagPolicy::ExactlyOne,
         allow_other_tags = false,
@@ -1545,6 +1556,76 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<BusPublish>,
     ) -> Result<Reply<HttpResponseCreated<BusEvent>>, HttpError>;
+
+    // --------------------------------------------------------------- feeds
+
+    /// Fetch a web feed
+    ///
+    /// Fetches an `http` or `https` URL on the caller's behalf and parses it
+    /// as RSS, Atom or JSON Feed (`items` is empty when it is none of them).
+    /// Only public addresses are reached: the addresses a name resolves to,
+    /// and every redirect (at most 5), are checked against the loopback,
+    /// private, link-local, shared (CGNAT), multicast, reserved,
+    /// documentation and cloud-metadata ranges before connecting, and the
+    /// connection goes to the checked address (no second lookup). Hosts the
+    /// operator lists in `feeds.allow_hosts` are exempt. At most 1,000,000
+    /// bytes (checked while streaming) and 12 s in all. Errors: 400 for a
+    /// URL that is not `http`/`https` or does not parse, or a body over the
+    /// limit; 403 for a refused destination; 502 when the feed's server
+    /// fails, answers other than 2xx, or takes too long.
+    #[endpoint { method = GET, path = "/api/feeds/fetch", tags = ["feeds"] }]
+    async fn feed_fetch(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<FeedQuery>,
+    ) -> Result<Reply<HttpResponseOk<FeedFetched>>, HttpError>;
+
+    // ------------------------------------------------------------ codexbar
+
+    /// Usage of the AI providers' plans
+    ///
+    /// Runs `codexbar usage --provider all --source cli --format json` on
+    /// the server (older versions: `--json`, then no format flag), for at
+    /// most 20 s, and returns the JSON it prints. Errors: 404 when codexbar
+    /// is not installed; 502 when it fails, times out or prints no JSON.
+    #[endpoint { method = GET, path = "/api/codexbar/usage", tags = ["codexbar"] }]
+    async fn codexbar_usage_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<serde_json::Value>>, HttpError>;
+
+    // ------------------------------------------------------------- metrics
+
+    /// The server's figures
+    ///
+    /// Admin only. Users, active users, workspace sessions by state, running
+    /// chats and agent processes, mux connections, the database's size and
+    /// the uptime.
+    #[endpoint { method = GET, path = "/api/admin/stats", tags = ["metrics"] }]
+    async fn admin_stats_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<AdminStats>>, HttpError>;
+
+    /// A live stream of the server's figures
+    ///
+    /// Admin only. Server-Sent Events (`text/event-stream`): every 2 s an
+    /// unnamed `data:` event holding a `MetricsSample` (the figures of
+    /// `GET /api/admin/stats` plus the host's CPU and memory), and a
+    /// `: keepalive` comment every 15 s. The stream ends when the client
+    /// goes.
+    #[endpoint { method = GET, path = "/api/admin/metrics", tags = ["metrics"] }]
+    async fn admin_metrics_stream(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError>;
+
+    /// The server's figures for Prometheus
+    ///
+    /// The figures of `GET /api/admin/stats` and the host's in Prometheus's
+    /// text format (version 0.0.4). For an administrator's token, or the
+    /// scrape token the operator configured (`metrics.scrape_token_file`),
+    /// as `Authorization: Bearer`. Errors: 401, 403.
+    #[endpoint { method = GET, path = "/metrics", tags = ["metrics"] }]
+    async fn prometheus_metrics_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError>;
 
     // ---------------------------------------------------------------- misc
 

@@ -60,6 +60,39 @@ pub mod types {
             Default::default()
         }
     }
+    ///What the server holds and runs now.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct AdminStats {
+        ///Distinct users with a running workspace session.
+        pub active_users: u64,
+        ///Agent processes this server supervises (chats and delegates).
+        pub agent_processes: u64,
+        ///Chats whose agent process is running.
+        pub chats_running: u64,
+        ///The database's size in bytes (the SQLite file with its write-ahead log, or `pg_database_size`).
+        pub database_bytes: u64,
+        ///Open `GET /api/admin/metrics` streams.
+        pub metrics_streams: u64,
+        ///Open multiplexed WebSocket connections.
+        pub mux_connections: u64,
+        ///Workspace sessions that are running.
+        pub running_sessions: u64,
+        ///Workspace sessions by state (`running`, `stopped`, …).
+        pub sessions_by_state: ::std::collections::HashMap<::std::string::String, u64>,
+        ///When this server process started.
+        pub started_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Workspace sessions, in any state.
+        pub total_sessions: u64,
+        ///Accounts, active or not.
+        pub total_users: u64,
+        ///Seconds since it started.
+        pub uptime_secs: u64,
+    }
+    impl AdminStats {
+        pub fn builder() -> builder::AdminStats {
+            Default::default()
+        }
+    }
     ///The canonical agent events (`event`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     #[serde(tag = "event")]
@@ -973,6 +1006,48 @@ pub mod types {
     }
     impl Features {
         pub fn builder() -> builder::Features {
+            Default::default()
+        }
+    }
+    ///A fetched feed: its text as served, and what the parser found in it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct FeedFetched {
+        ///The body as text (invalid UTF-8 replaced).
+        pub content: ::std::string::String,
+        ///The `Content-Type` the server sent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content_type: ::std::option::Option<::std::string::String>,
+        ///Where the text came from after redirects.
+        pub final_url: ::std::string::String,
+        ///The feed's entries in document order; empty when the body is not a feed.
+        pub items: ::std::vec::Vec<FeedItem>,
+        ///The feed's title, when the body is a feed (RSS, Atom or JSON Feed).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        ///The URL asked for.
+        pub url: ::std::string::String,
+    }
+    impl FeedFetched {
+        pub fn builder() -> builder::FeedFetched {
+            Default::default()
+        }
+    }
+    ///One entry of a feed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
+    pub struct FeedItem {
+        ///The entry's first link.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub link: ::std::option::Option<::std::string::String>,
+        ///When it was published (or last updated, when no date of publication is given).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub published: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub summary: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl FeedItem {
+        pub fn builder() -> builder::FeedItem {
             Default::default()
         }
     }
@@ -3566,6 +3641,202 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct AdminStats {
+            active_users: ::std::result::Result<u64, ::std::string::String>,
+            agent_processes: ::std::result::Result<u64, ::std::string::String>,
+            chats_running: ::std::result::Result<u64, ::std::string::String>,
+            database_bytes: ::std::result::Result<u64, ::std::string::String>,
+            metrics_streams: ::std::result::Result<u64, ::std::string::String>,
+            mux_connections: ::std::result::Result<u64, ::std::string::String>,
+            running_sessions: ::std::result::Result<u64, ::std::string::String>,
+            sessions_by_state: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, u64>,
+                ::std::string::String,
+            >,
+            started_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            total_sessions: ::std::result::Result<u64, ::std::string::String>,
+            total_users: ::std::result::Result<u64, ::std::string::String>,
+            uptime_secs: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for AdminStats {
+            fn default() -> Self {
+                Self {
+                    active_users: Err("no value supplied for active_users".to_string()),
+                    agent_processes: Err("no value supplied for agent_processes".to_string()),
+                    chats_running: Err("no value supplied for chats_running".to_string()),
+                    database_bytes: Err("no value supplied for database_bytes".to_string()),
+                    metrics_streams: Err("no value supplied for metrics_streams".to_string()),
+                    mux_connections: Err("no value supplied for mux_connections".to_string()),
+                    running_sessions: Err("no value supplied for running_sessions".to_string()),
+                    sessions_by_state: Err("no value supplied for sessions_by_state".to_string()),
+                    started_at: Err("no value supplied for started_at".to_string()),
+                    total_sessions: Err("no value supplied for total_sessions".to_string()),
+                    total_users: Err("no value supplied for total_users".to_string()),
+                    uptime_secs: Err("no value supplied for uptime_secs".to_string()),
+                }
+            }
+        }
+        impl AdminStats {
+            pub fn active_users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.active_users = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for active_users: {e}"));
+                self
+            }
+            pub fn agent_processes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_processes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for agent_processes: {e}"));
+                self
+            }
+            pub fn chats_running<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chats_running = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for chats_running: {e}"));
+                self
+            }
+            pub fn database_bytes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.database_bytes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for database_bytes: {e}"));
+                self
+            }
+            pub fn metrics_streams<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metrics_streams = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for metrics_streams: {e}"));
+                self
+            }
+            pub fn mux_connections<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mux_connections = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for mux_connections: {e}"));
+                self
+            }
+            pub fn running_sessions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.running_sessions = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for running_sessions: {e}"));
+                self
+            }
+            pub fn sessions_by_state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::collections::HashMap<::std::string::String, u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sessions_by_state = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for sessions_by_state: {e}"));
+                self
+            }
+            pub fn started_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.started_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for started_at: {e}"));
+                self
+            }
+            pub fn total_sessions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_sessions = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for total_sessions: {e}"));
+                self
+            }
+            pub fn total_users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_users = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for total_users: {e}"));
+                self
+            }
+            pub fn uptime_secs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uptime_secs = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for uptime_secs: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AdminStats> for super::AdminStats {
+            type Error = super::error::ConversionError;
+            fn try_from(value: AdminStats) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    active_users: value.active_users?,
+                    agent_processes: value.agent_processes?,
+                    chats_running: value.chats_running?,
+                    database_bytes: value.database_bytes?,
+                    metrics_streams: value.metrics_streams?,
+                    mux_connections: value.mux_connections?,
+                    running_sessions: value.running_sessions?,
+                    sessions_by_state: value.sessions_by_state?,
+                    started_at: value.started_at?,
+                    total_sessions: value.total_sessions?,
+                    total_users: value.total_users?,
+                    uptime_secs: value.uptime_secs?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AdminStats> for AdminStats {
+            fn from(value: super::AdminStats) -> Self {
+                Self {
+                    active_users: Ok(value.active_users),
+                    agent_processes: Ok(value.agent_processes),
+                    chats_running: Ok(value.chats_running),
+                    database_bytes: Ok(value.database_bytes),
+                    metrics_streams: Ok(value.metrics_streams),
+                    mux_connections: Ok(value.mux_connections),
+                    running_sessions: Ok(value.running_sessions),
+                    sessions_by_state: Ok(value.sessions_by_state),
+                    started_at: Ok(value.started_at),
+                    total_sessions: Ok(value.total_sessions),
+                    total_users: Ok(value.total_users),
+                    uptime_secs: Ok(value.uptime_secs),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ApiKeyCreate {
             expires_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -5881,6 +6152,192 @@ pub mod types {
                     session_auto_attach: Ok(value.session_auto_attach),
                     voice: Ok(value.voice),
                     websocket_events: Ok(value.websocket_events),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FeedFetched {
+            content: ::std::result::Result<::std::string::String, ::std::string::String>,
+            content_type:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            final_url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            items: ::std::result::Result<::std::vec::Vec<super::FeedItem>, ::std::string::String>,
+            title: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FeedFetched {
+            fn default() -> Self {
+                Self {
+                    content: Err("no value supplied for content".to_string()),
+                    content_type: Ok(Default::default()),
+                    final_url: Err("no value supplied for final_url".to_string()),
+                    items: Err("no value supplied for items".to_string()),
+                    title: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl FeedFetched {
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content =
+                    value.try_into().map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn content_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for content_type: {e}"));
+                self
+            }
+            pub fn final_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.final_url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for final_url: {e}"));
+                self
+            }
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FeedItem>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items =
+                    value.try_into().map_err(|e| format!("error converting supplied value for items: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url =
+                    value.try_into().map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FeedFetched> for super::FeedFetched {
+            type Error = super::error::ConversionError;
+            fn try_from(value: FeedFetched) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    content: value.content?,
+                    content_type: value.content_type?,
+                    final_url: value.final_url?,
+                    items: value.items?,
+                    title: value.title?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FeedFetched> for FeedFetched {
+            fn from(value: super::FeedFetched) -> Self {
+                Self {
+                    content: Ok(value.content),
+                    content_type: Ok(value.content_type),
+                    final_url: Ok(value.final_url),
+                    items: Ok(value.items),
+                    title: Ok(value.title),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FeedItem {
+            link: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            published: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            summary:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            title: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for FeedItem {
+            fn default() -> Self {
+                Self {
+                    link: Ok(Default::default()),
+                    published: Ok(Default::default()),
+                    summary: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl FeedItem {
+            pub fn link<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.link =
+                    value.try_into().map_err(|e| format!("error converting supplied value for link: {e}"));
+                self
+            }
+            pub fn published<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.published = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for published: {e}"));
+                self
+            }
+            pub fn summary<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.summary =
+                    value.try_into().map_err(|e| format!("error converting supplied value for summary: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FeedItem> for super::FeedItem {
+            type Error = super::error::ConversionError;
+            fn try_from(value: FeedItem) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    link: value.link?,
+                    published: value.published?,
+                    summary: value.summary?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FeedItem> for FeedItem {
+            fn from(value: super::FeedItem) -> Self {
+                Self {
+                    link: Ok(value.link),
+                    published: Ok(value.published),
+                    summary: Ok(value.summary),
+                    title: Ok(value.title),
                 }
             }
         }
@@ -12829,6 +13286,20 @@ impl Client {
     pub fn admin_local_cleanup(&self) -> builder::AdminLocalCleanup<'_> {
         builder::AdminLocalCleanup::new(self)
     }
+    /**A live stream of the server's figures
+
+    Admin only. Server-Sent Events (`text/event-stream`): every 2 s an unnamed `data:` event holding a `MetricsSample` (the figures of `GET /api/admin/stats` plus the host's CPU and memory), and a `: keepalive` comment every 15 s. The stream ends when the client goes.
+
+    Sends a `GET` request to `/api/admin/metrics`
+
+    ```ignore
+    let response = client.admin_metrics_stream()
+        .send()
+        .await;
+    ```*/
+    pub fn admin_metrics_stream(&self) -> builder::AdminMetricsStream<'_> {
+        builder::AdminMetricsStream::new(self)
+    }
     /**List every user's workspace sessions
 
     Admin only. Most recently active first.
@@ -12859,6 +13330,20 @@ impl Client {
     ```*/
     pub fn admin_session_delete(&self) -> builder::AdminSessionDelete<'_> {
         builder::AdminSessionDelete::new(self)
+    }
+    /**The server's figures
+
+    Admin only. Users, active users, workspace sessions by state, running chats and agent processes, mux connections, the database's size and the uptime.
+
+    Sends a `GET` request to `/api/admin/stats`
+
+    ```ignore
+    let response = client.admin_stats_view()
+        .send()
+        .await;
+    ```*/
+    pub fn admin_stats_view(&self) -> builder::AdminStatsView<'_> {
+        builder::AdminStatsView::new(self)
     }
     /**Synchronise per-user configuration
 
@@ -13220,6 +13705,20 @@ impl Client {
     pub fn chat_history_message_list(&self) -> builder::ChatHistoryMessageList<'_> {
         builder::ChatHistoryMessageList::new(self)
     }
+    /**Usage of the AI providers' plans
+
+    Runs `codexbar usage --provider all --source cli --format json` on the server (older versions: `--json`, then no format flag), for at most 20 s, and returns the JSON it prints. Errors: 404 when codexbar is not installed; 502 when it fails, times out or prints no JSON.
+
+    Sends a `GET` request to `/api/codexbar/usage`
+
+    ```ignore
+    let response = client.codexbar_usage_view()
+        .send()
+        .await;
+    ```*/
+    pub fn codexbar_usage_view(&self) -> builder::CodexbarUsageView<'_> {
+        builder::CodexbarUsageView::new(self)
+    }
     /**A delegate's messages
 
     Its latest `limit` messages (default 20) from its chat history, oldest first, in the shape of `GET /api/chat-history/{id}/messages`. Errors: 403 from another machine, 404 for an id that is not one of the caller's delegates.
@@ -13349,6 +13848,23 @@ impl Client {
     ```*/
     pub fn feedback_create(&self) -> builder::FeedbackCreate<'_> {
         builder::FeedbackCreate::new(self)
+    }
+    /**Fetch a web feed
+
+    Fetches an `http` or `https` URL on the caller's behalf and parses it as RSS, Atom or JSON Feed (`items` is empty when it is none of them). Only public addresses are reached: the addresses a name resolves to, and every redirect (at most 5), are checked against the loopback, private, link-local, shared (CGNAT), multicast, reserved, documentation and cloud-metadata ranges before connecting, and the connection goes to the checked address (no second lookup). Hosts the operator lists in `feeds.allow_hosts` are exempt. At most 1,000,000 bytes (checked while streaming) and 12 s in all. Errors: 400 for a URL that is not `http`/`https` or does not parse, or a body over the limit; 403 for a refused destination; 502 when the feed's server fails, answers other than 2xx, or takes too long.
+
+    Sends a `GET` request to `/api/feeds/fetch`
+
+    Arguments:
+    - `url`: An `http` or `https` URL.
+    ```ignore
+    let response = client.feed_fetch()
+        .url(url)
+        .send()
+        .await;
+    ```*/
+    pub fn feed_fetch(&self) -> builder::FeedFetch<'_> {
+        builder::FeedFetch::new(self)
     }
     /**Health check
 
@@ -14585,6 +15101,20 @@ impl Client {
     pub fn mux_ticket_create(&self) -> builder::MuxTicketCreate<'_> {
         builder::MuxTicketCreate::new(self)
     }
+    /**The server's figures for Prometheus
+
+    The figures of `GET /api/admin/stats` and the host's in Prometheus's text format (version 0.0.4). For an administrator's token, or the scrape token the operator configured (`metrics.scrape_token_file`), as `Authorization: Bearer`. Errors: 401, 403.
+
+    Sends a `GET` request to `/metrics`
+
+    ```ignore
+    let response = client.prometheus_metrics_view()
+        .send()
+        .await;
+    ```*/
+    pub fn prometheus_metrics_view(&self) -> builder::PrometheusMetricsView<'_> {
+        builder::PrometheusMetricsView::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -15390,6 +15920,41 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::admin_metrics_stream`]
+
+    [`Client::admin_metrics_stream`]: super::Client::admin_metrics_stream*/
+    #[derive(Debug, Clone)]
+    pub struct AdminMetricsStream<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminMetricsStream<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/admin/metrics`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/admin/metrics", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo { operation_id: "admin_metrics_stream" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::admin_session_list`]
 
     [`Client::admin_session_list`]: super::Client::admin_session_list*/
@@ -15484,6 +16049,49 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_stats_view`]
+
+    [`Client::admin_stats_view`]: super::Client::admin_stats_view*/
+    #[derive(Debug, Clone)]
+    pub struct AdminStatsView<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminStatsView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/admin/stats`
+        pub async fn send(self) -> Result<ResponseValue<types::AdminStats>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/admin/stats", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "admin_stats_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -16870,6 +17478,49 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::codexbar_usage_view`]
+
+    [`Client::codexbar_usage_view`]: super::Client::codexbar_usage_view*/
+    #[derive(Debug, Clone)]
+    pub struct CodexbarUsageView<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> CodexbarUsageView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/codexbar/usage`
+        pub async fn send(self) -> Result<ResponseValue<::serde_json::Value>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/codexbar/usage", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "codexbar_usage_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::delegate_messages`]
 
     [`Client::delegate_messages`]: super::Client::delegate_messages*/
@@ -17348,6 +17999,61 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::feed_fetch`]
+
+    [`Client::feed_fetch`]: super::Client::feed_fetch*/
+    #[derive(Debug, Clone)]
+    pub struct FeedFetch<'a> {
+        client: &'a super::Client,
+        url: Result<::std::string::String, String>,
+    }
+    impl<'a> FeedFetch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, url: Err("url was not initialized".to_string()) }
+        }
+        pub fn url<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.url = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for url failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/feeds/fetch`
+        pub async fn send(self) -> Result<ResponseValue<types::FeedFetched>, Error<types::Error>> {
+            let Self { client, url } = self;
+            let url = url.map_err(Error::InvalidRequest)?;
+            let _url = format!("{}/api/feeds/fetch", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(_url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("url", &url))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "feed_fetch" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -22146,6 +22852,41 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::prometheus_metrics_view`]
+
+    [`Client::prometheus_metrics_view`]: super::Client::prometheus_metrics_view*/
+    #[derive(Debug, Clone)]
+    pub struct PrometheusMetricsView<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> PrometheusMetricsView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/metrics`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/metrics", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo { operation_id: "prometheus_metrics_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

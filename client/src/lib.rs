@@ -10,6 +10,7 @@ mod generated;
 pub use generated::*;
 
 pub mod mux;
+pub mod sse;
 
 use std::time::Duration;
 
@@ -30,6 +31,22 @@ pub fn client_with(
     token: Option<&str>,
     socket: Option<&std::path::Path>,
 ) -> Result<Client, reqwest::Error> {
+    build(base_url, token, socket, Some(Duration::from_secs(60)))
+}
+
+/// [`client_with_token`] without a limit on a whole request, for streams
+/// that last (`GET /api/admin/metrics`); connecting is still limited.
+pub fn streaming_client(base_url: &str, token: Option<&str>) -> Result<Client, reqwest::Error> {
+    let socket = std::env::var_os("OQTO_SOCKET").filter(|s| !s.is_empty()).map(std::path::PathBuf::from);
+    build(base_url, token, socket.as_deref(), None)
+}
+
+fn build(
+    base_url: &str,
+    token: Option<&str>,
+    socket: Option<&std::path::Path>,
+    timeout: Option<Duration>,
+) -> Result<Client, reqwest::Error> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = token {
         let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
@@ -37,10 +54,11 @@ pub fn client_with(
         value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(15))
-        .timeout(Duration::from_secs(60))
-        .default_headers(headers);
+    let mut builder =
+        reqwest::Client::builder().connect_timeout(Duration::from_secs(15)).default_headers(headers);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
     if let Some(socket) = socket {
         builder = builder.unix_socket(socket);
     }

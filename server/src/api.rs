@@ -20,6 +20,7 @@ use oqto_api::delegate::{
     DelegateMessagesQuery, DelegatePath, DelegatePrompt, DelegateStart, DelegateStatus, DelegateStopped,
 };
 use oqto_api::feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
+use oqto_api::feeds::{FeedFetched, FeedQuery};
 use oqto_api::history::{
     ChatHistoryBackfill, ChatHistoryEntry, ChatHistoryGroupedQuery, ChatHistoryGroups, ChatHistoryPath,
     ChatHistoryQuery, ChatHistoryUpdate, ChatMessage, ChatMessagesQuery, SearchQuery, SearchResults,
@@ -34,6 +35,7 @@ use oqto_api::memories::{
     MemorySearch, MemorySearchResults, MemoryStores, MemoryWorkspaceListQuery, MemoryWorkspaceQuery,
     SessionMemoriesPath, SessionMemoryPath,
 };
+use oqto_api::metrics::AdminStats;
 use oqto_api::misc::{Features, Health};
 use oqto_api::mux::UiEvent;
 use oqto_api::mux::{MuxDebugView, MuxQuery, MuxTicket};
@@ -68,8 +70,8 @@ use crate::auth::{self, Caller, token::Issued};
 use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
-    a2ui, chats, delegate, feedback, history, invites, keys, locations, memories, misc, mux, onboarding,
-    pi_resources, projects, sessions, settings, testing, ui, users,
+    a2ui, chats, codexbar, delegate, feedback, feeds, history, invites, keys, locations, memories, metrics,
+    misc, mux, onboarding, pi_resources, projects, sessions, settings, testing, ui, users,
 };
 
 /// The type that implements the API trait.
@@ -186,6 +188,18 @@ fn logo_response(
         http::header::CONTENT_SECURITY_POLICY,
         value("default-src 'none'; style-src 'unsafe-inline'")?,
     );
+    Ok(response)
+}
+
+/// A body of the given type that no cache keeps.
+fn text_response(
+    body: Body,
+    content_type: &'static str,
+) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, HttpError> {
+    let mut response = HttpResponseHeaders::new_unnamed(HttpResponseOk(FreeformBody(body)));
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
@@ -1782,6 +1796,60 @@ impl OqtoApi for OqtoApiImpl {
                 .await
                 .is_ok_and(|c| c.require_admin().is_ok());
             Ok(HttpResponseOk(ctx.hub.debug(admin)))
+        })
+        .await
+    }
+
+    async fn feed_fetch(
+        rqctx: Ctx,
+        query: Query<FeedQuery>,
+    ) -> Result<Reply<HttpResponseOk<FeedFetched>>, HttpError> {
+        reply(&rqctx, async {
+            caller(&rqctx).await?;
+            Ok(HttpResponseOk(feeds::fetch(rqctx.context(), &query.into_inner().url).await?))
+        })
+        .await
+    }
+
+    async fn codexbar_usage_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<serde_json::Value>>, HttpError> {
+        reply(&rqctx, async {
+            caller(&rqctx).await?;
+            Ok(HttpResponseOk(codexbar::usage(rqctx.context()).await?))
+        })
+        .await
+    }
+
+    async fn admin_stats_view(rqctx: Ctx) -> Result<Reply<HttpResponseOk<AdminStats>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(metrics::stats(rqctx.context()).await?))
+        })
+        .await
+    }
+
+    async fn admin_metrics_stream(
+        rqctx: Ctx,
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            let body = metrics::stream(Arc::clone(rqctx.context()));
+            text_response(body, "text/event-stream")
+        })
+        .await
+    }
+
+    async fn prometheus_metrics_view(
+        rqctx: Ctx,
+    ) -> Result<Reply<HttpResponseHeaders<HttpResponseOk<FreeformBody>>>, HttpError> {
+        reply(&rqctx, async {
+            let ctx = rqctx.context();
+            let scraper =
+                auth::bearer_token(rqctx.request.headers()).is_some_and(|t| ctx.metrics.is_scrape_token(&t));
+            if !scraper {
+                admin(&rqctx).await?;
+            }
+            let text = metrics::prometheus(ctx).await?;
+            text_response(Body::from(text), "text/plain; version=0.0.4; charset=utf-8")
         })
         .await
     }

@@ -31,6 +31,9 @@ pub struct Config {
     pub history: HistoryConfig,
     pub projects: ProjectsConfig,
     pub log: LogConfig,
+    pub egress: EgressConfig,
+    pub codexbar: CodexbarConfig,
+    pub metrics: MetricsConfig,
     /// Each user's preferences for the web client; the values here are the
     /// defaults, every user may set their own (`PATCH /api/settings`).
     pub ui: UiConfig,
@@ -268,6 +271,41 @@ pub struct AuthConfig {
     pub login_max_failures_per_address: u32,
 }
 
+/// Requests the server makes on a user's behalf (feeds).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EgressConfig {
+    /// Hosts (`intranet.example`, `10.1.2.3`) or `host:port` pairs that may
+    /// be reached although they are not on public addresses. Everything else
+    /// on loopback, private, link-local, shared, multicast, reserved or
+    /// metadata addresses is refused.
+    pub allow_hosts: Vec<String>,
+}
+
+/// The codexbar program behind `GET /api/codexbar/usage`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodexbarConfig {
+    /// The program: a name looked up on the server's `PATH`, or a path.
+    pub bin: PathBuf,
+}
+
+impl Default for CodexbarConfig {
+    fn default() -> Self {
+        CodexbarConfig { bin: PathBuf::from("codexbar") }
+    }
+}
+
+/// The server's figures for monitoring.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A file holding the token a Prometheus scraper presents as
+    /// `Authorization: Bearer` to `GET /metrics` (besides administrators'
+    /// tokens). Empty: administrators only.
+    pub scrape_token_file: PathBuf,
+}
+
 /// Logging.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -291,6 +329,9 @@ impl Default for Config {
             history: HistoryConfig::default(),
             projects: ProjectsConfig::default(),
             log: LogConfig::default(),
+            egress: EgressConfig::default(),
+            codexbar: CodexbarConfig::default(),
+            metrics: MetricsConfig::default(),
             ui: UiConfig::default(),
         }
     }

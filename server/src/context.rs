@@ -39,6 +39,10 @@ pub struct ServerContext {
     pub agent_marker: String,
     /// The external history service, when configured.
     pub hstry: Option<crate::hstry::Hstry>,
+    /// Which addresses requests on users' behalf may reach.
+    pub egress: crate::egress::Egress,
+    /// The admin figures' state.
+    pub metrics: crate::metrics::Metrics,
     pub log: slog::Logger,
 }
 
@@ -82,7 +86,9 @@ impl ServerContext {
             "" => None,
             url => Some(crate::hstry::Hstry::new(url)?),
         };
+        let scrape_token = crate::metrics::load_scrape_token(&config.metrics.scrape_token_file)?;
         Ok(Arc::new(ServerContext {
+            egress: crate::egress::Egress::new(&config.egress.allow_hosts),
             config,
             db,
             keys,
@@ -99,6 +105,7 @@ impl ServerContext {
             indexer: crate::history::Indexer::default(),
             agent_marker,
             hstry,
+            metrics: crate::metrics::Metrics::new(scrape_token),
             log,
         }))
     }

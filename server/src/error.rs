@@ -44,6 +44,10 @@ pub enum Error {
     /// The chat's agent refused or failed a command; its own words (502).
     #[error("{0}")]
     Agent(String),
+    /// A service outside the server (a feed's server, a tool it runs)
+    /// failed or answered badly (502); written for the client.
+    #[error("{0}")]
+    Upstream(String),
     /// Something broke on our side (500); the cause is logged, not sent.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -71,6 +75,7 @@ impl Error {
             Error::RateLimited { .. } => "TooManyRequests",
             Error::Unavailable(_) | Error::Busy { .. } => "ServiceUnavailable",
             Error::Agent(_) => "AgentError",
+            Error::Upstream(_) => "BadGateway",
             Error::Internal(_) => "Internal",
         }
     }
@@ -141,7 +146,7 @@ impl From<Error> for HttpError {
                 internal_message: m,
                 headers: None,
             },
-            Error::Agent(m) => HttpError {
+            Error::Agent(m) | Error::Upstream(m) => HttpError {
                 status_code: dropshot::ErrorStatusCode::BAD_GATEWAY,
                 error_code: Some(code.to_string()),
                 external_message: m.clone(),

@@ -14,6 +14,7 @@ use std::time::Duration;
 use oqto_client::{Client, client_with_token, types};
 
 pub mod hstry;
+pub mod loopback;
 use sqlx::Connection;
 
 /// Which database a test server uses.

@@ -142,19 +142,21 @@ pub async fn list<'c>(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<IndexRow>, sqlx::Error> {
-    super::fetch_all(
-        sqlx::query(select_index!(
-            "WHERE i.user_id = $1 AND ($2 IS NULL OR c.cwd = $2) \
-             ORDER BY i.updated_at DESC, i.chat_id LIMIT $3 OFFSET $4"
+    // Two statements, not `($2 IS NULL OR c.cwd = $2)`: PostgreSQL's
+    // generic plan for that (used after five runs of a prepared statement)
+    // scans every chat and sorts, 100 times slower than the owner index.
+    let query = match workspace {
+        None => sqlx::query(select_index!(
+            "WHERE i.user_id = $1 ORDER BY i.updated_at DESC, i.chat_id LIMIT $2 OFFSET $3"
+        ))
+        .bind(user_id),
+        Some(cwd) => sqlx::query(select_index!(
+            "WHERE i.user_id = $1 AND c.cwd = $2 ORDER BY i.updated_at DESC, i.chat_id LIMIT $3 OFFSET $4"
         ))
         .bind(user_id)
-        .bind(workspace)
-        .bind(limit)
-        .bind(offset),
-        db,
-        index_row,
-    )
-    .await
+        .bind(cwd),
+    };
+    super::fetch_all(query.bind(limit).bind(offset), db, index_row).await
 }
 
 /// The placeholders of `rows` rows of `columns`: `($1, …, $n), ($n+1, …)`

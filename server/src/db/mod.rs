@@ -13,6 +13,7 @@ pub mod invites;
 pub mod keys;
 pub mod locations;
 pub mod memories;
+pub mod metrics;
 pub mod onboarding;
 pub mod sessions;
 pub mod tokens;

@@ -92,6 +92,11 @@ impl Hub {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        self.map().len()
+    }
+
     /// Sends a frame to every connection of a user; returns how many.
     pub fn send_to_user(&self, user_id: &str, frame: &ServerFrame) -> usize {
         let targets: Vec<Arc<Connection>> =

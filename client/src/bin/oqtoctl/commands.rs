@@ -184,6 +184,12 @@ pub fn place(op: CliCommand) -> Place {
         C::OnboardingReset => G(at("onboarding reset")),
         C::OnboardingBootstrap => G(at("onboarding bootstrap").positional(&["display-name"])),
         C::MuxDebugView => G(at("mux debug")),
+        C::FeedFetch => G(at("feed fetch")),
+        C::CodexbarUsageView => G(at("codexbar usage")),
+        C::AdminStatsView => G(at("admin stats")),
+        // A live view; Prometheus text.
+        C::AdminMetricsStream => H("admin top"),
+        C::PrometheusMetricsView => H("admin prometheus"),
         // The socket carries `chat`, `chats`, `term` and `files`.
         C::MuxConnect => H("chat"),
         C::MuxTicketCreate => G(at("mux ticket")),
@@ -193,12 +199,13 @@ pub fn place(op: CliCommand) -> Place {
 /// What the groups that only generated commands make say about themselves.
 const GROUPS: &[(&str, &str)] = &[
     ("a2ui", "Surfaces shown in your chats"),
-    ("admin", "Administration beyond users and invites"),
     ("admin bus", "The event bus: counters and publishing (administrators)"),
     ("admin sessions", "Every user's workspace sessions (administrators)"),
     ("auth", "How one signs in"),
+    ("codexbar", "Usage of the AI providers' plans (codexbar on the server)"),
     ("delegate", "Hand work to child chats and follow them (from this machine only)"),
     ("feedback", "Tell the operators something; read what users told them (administrators)"),
+    ("feed", "Fetch web feeds (public addresses only)"),
     ("history", "Your chat history: list, grouped, view, messages, update, search"),
     ("invite", "Manage invite codes (administrators)"),
     ("key", "Your personal API keys (`Authorization: Bearer oqto_…`)"),

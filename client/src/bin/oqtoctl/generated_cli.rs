@@ -25,8 +25,10 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::InviteCodeDelete => Self::cli_invite_code_delete(),
             CliCommand::InviteCodeRevoke => Self::cli_invite_code_revoke(),
             CliCommand::AdminLocalCleanup => Self::cli_admin_local_cleanup(),
+            CliCommand::AdminMetricsStream => Self::cli_admin_metrics_stream(),
             CliCommand::AdminSessionList => Self::cli_admin_session_list(),
             CliCommand::AdminSessionDelete => Self::cli_admin_session_delete(),
+            CliCommand::AdminStatsView => Self::cli_admin_stats_view(),
             CliCommand::UserConfigSync => Self::cli_user_config_sync(),
             CliCommand::UserStats => Self::cli_user_stats(),
             CliCommand::UserList => Self::cli_user_list(),
@@ -48,6 +50,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryDelete => Self::cli_chat_history_delete(),
             CliCommand::ChatHistoryUpdate => Self::cli_chat_history_update(),
             CliCommand::ChatHistoryMessageList => Self::cli_chat_history_message_list(),
+            CliCommand::CodexbarUsageView => Self::cli_codexbar_usage_view(),
             CliCommand::DelegateMessages => Self::cli_delegate_messages(),
             CliCommand::DelegatePrompt => Self::cli_delegate_prompt(),
             CliCommand::DelegateList => Self::cli_delegate_list(),
@@ -56,6 +59,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::DelegateStop => Self::cli_delegate_stop(),
             CliCommand::FeatureList => Self::cli_feature_list(),
             CliCommand::FeedbackCreate => Self::cli_feedback_create(),
+            CliCommand::FeedFetch => Self::cli_feed_fetch(),
             CliCommand::HealthView => Self::cli_health_view(),
             CliCommand::ApiKeyList => Self::cli_api_key_list(),
             CliCommand::ApiKeyCreate => Self::cli_api_key_create(),
@@ -134,6 +138,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::MuxDebugView => Self::cli_mux_debug_view(),
             CliCommand::MuxConnect => Self::cli_mux_connect(),
             CliCommand::MuxTicketCreate => Self::cli_mux_ticket_create(),
+            CliCommand::PrometheusMetricsView => Self::cli_prometheus_metrics_view(),
         }
     }
     pub fn cli_a2ui_surface_create() -> ::clap::Command {
@@ -523,6 +528,12 @@ impl<T: CliConfig> Cli<T> {
                 "Kill orphan agent processes\n\nAdmin only. Kills agent processes started by this server's data dir that no chat tracks (left behind by a crash), and marks sessions stopped that claim to run without a process behind them.",
             )
     }
+    pub fn cli_admin_metrics_stream() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "A live stream of the server's figures\n\nAdmin only. Server-Sent Events (`text/event-stream`): every 2 s an unnamed `data:` event holding a `MetricsSample` (the figures of `GET /api/admin/stats` plus the host's CPU and memory), and a `: keepalive` comment every 15 s. The stream ends when the client goes.",
+            )
+    }
     pub fn cli_admin_session_list() -> ::clap::Command {
         ::clap::Command::new("")
             .about("List every user's workspace sessions\n\nAdmin only. Most recently active first.")
@@ -539,6 +550,12 @@ impl<T: CliConfig> Cli<T> {
                     ),
             )
             .about("Stop and delete any workspace session\n\nAdmin only. Errors: 404.")
+    }
+    pub fn cli_admin_stats_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The server's figures\n\nAdmin only. Users, active users, workspace sessions by state, running chats and agent processes, mux connections, the database's size and the uptime.",
+            )
     }
     pub fn cli_user_config_sync() -> ::clap::Command {
         ::clap::Command::new("")
@@ -1141,6 +1158,12 @@ impl<T: CliConfig> Cli<T> {
             )
             .about("A chat's messages\n\nOldest first. Errors: 404.")
     }
+    pub fn cli_codexbar_usage_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "Usage of the AI providers' plans\n\nRuns `codexbar usage --provider all --source cli --format json` on the server (older versions: `--json`, then no format flag), for at most 20 s, and returns the JSON it prints. Errors: 404 when codexbar is not installed; 502 when it fails, times out or prints no JSON.",
+            )
+    }
     pub fn cli_delegate_messages() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -1317,6 +1340,19 @@ impl<T: CliConfig> Cli<T> {
             )
             .about(
                 "Send feedback to the operators\n\nStored with the author's id and username; `workspace_path`, when given, must be one of the caller's workspaces. At most 30 reports an hour per user. Errors: 400 for a blank title or body, 422 for an overlong one, too many tags or a workspace outside the caller's root, 429 past the hourly limit.",
+            )
+    }
+    pub fn cli_feed_fetch() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("url")
+                    .long("url")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("An `http` or `https` URL."),
+            )
+            .about(
+                "Fetch a web feed\n\nFetches an `http` or `https` URL on the caller's behalf and parses it as RSS, Atom or JSON Feed (`items` is empty when it is none of them). Only public addresses are reached: the addresses a name resolves to, and every redirect (at most 5), are checked against the loopback, private, link-local, shared (CGNAT), multicast, reserved, documentation and cloud-metadata ranges before connecting, and the connection goes to the checked address (no second lookup). Hosts the operator lists in `feeds.allow_hosts` are exempt. At most 1,000,000 bytes (checked while streaming) and 12 s in all. Errors: 400 for a URL that is not `http`/`https` or does not parse, or a body over the limit; 403 for a refused destination; 502 when the feed's server fails, answers other than 2xx, or takes too long.",
             )
     }
     pub fn cli_health_view() -> ::clap::Command {
@@ -3429,6 +3465,12 @@ impl<T: CliConfig> Cli<T> {
                 "A ticket that opens the mux from a browser\n\nShort-lived (60 s) and single-use, so that no long-lived token has to appear in a URL. The socket it opens lives as long as the token that asked for it (and closes when that is revoked). Errors: 401.",
             )
     }
+    pub fn cli_prometheus_metrics_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The server's figures for Prometheus\n\nThe figures of `GET /api/admin/stats` and the host's in Prometheus's text format (version 0.0.4). For an administrator's token, or the scrape token the operator configured (`metrics.scrape_token_file`), as `Authorization: Bearer`. Errors: 401, 403.",
+            )
+    }
     pub async fn execute(&self, cmd: CliCommand, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         match cmd {
             CliCommand::A2uiSurfaceCreate => self.execute_a2ui_surface_create(matches).await,
@@ -3444,8 +3486,10 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::InviteCodeDelete => self.execute_invite_code_delete(matches).await,
             CliCommand::InviteCodeRevoke => self.execute_invite_code_revoke(matches).await,
             CliCommand::AdminLocalCleanup => self.execute_admin_local_cleanup(matches).await,
+            CliCommand::AdminMetricsStream => self.execute_admin_metrics_stream(matches).await,
             CliCommand::AdminSessionList => self.execute_admin_session_list(matches).await,
             CliCommand::AdminSessionDelete => self.execute_admin_session_delete(matches).await,
+            CliCommand::AdminStatsView => self.execute_admin_stats_view(matches).await,
             CliCommand::UserConfigSync => self.execute_user_config_sync(matches).await,
             CliCommand::UserStats => self.execute_user_stats(matches).await,
             CliCommand::UserList => self.execute_user_list(matches).await,
@@ -3467,6 +3511,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ChatHistoryDelete => self.execute_chat_history_delete(matches).await,
             CliCommand::ChatHistoryUpdate => self.execute_chat_history_update(matches).await,
             CliCommand::ChatHistoryMessageList => self.execute_chat_history_message_list(matches).await,
+            CliCommand::CodexbarUsageView => self.execute_codexbar_usage_view(matches).await,
             CliCommand::DelegateMessages => self.execute_delegate_messages(matches).await,
             CliCommand::DelegatePrompt => self.execute_delegate_prompt(matches).await,
             CliCommand::DelegateList => self.execute_delegate_list(matches).await,
@@ -3475,6 +3520,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::DelegateStop => self.execute_delegate_stop(matches).await,
             CliCommand::FeatureList => self.execute_feature_list(matches).await,
             CliCommand::FeedbackCreate => self.execute_feedback_create(matches).await,
+            CliCommand::FeedFetch => self.execute_feed_fetch(matches).await,
             CliCommand::HealthView => self.execute_health_view(matches).await,
             CliCommand::ApiKeyList => self.execute_api_key_list(matches).await,
             CliCommand::ApiKeyCreate => self.execute_api_key_create(matches).await,
@@ -3555,6 +3601,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::MuxDebugView => self.execute_mux_debug_view(matches).await,
             CliCommand::MuxConnect => self.execute_mux_connect(matches).await,
             CliCommand::MuxTicketCreate => self.execute_mux_ticket_create(matches).await,
+            CliCommand::PrometheusMetricsView => self.execute_prometheus_metrics_view(matches).await,
         }
     }
     pub async fn execute_a2ui_surface_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
@@ -3876,6 +3923,18 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_admin_metrics_stream(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.admin_metrics_stream();
+        self.config.execute_admin_metrics_stream(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => todo!(),
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_admin_session_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.admin_session_list();
         self.config.execute_admin_session_list(matches, &mut request)?;
@@ -3901,6 +3960,21 @@ impl<T: CliConfig> Cli<T> {
         match result {
             Ok(r) => {
                 self.config.success_no_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_admin_stats_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.admin_stats_view();
+        self.config.execute_admin_stats_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
                 Ok(())
             }
             Err(r) => {
@@ -4424,6 +4498,21 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_codexbar_usage_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.codexbar_usage_view();
+        self.config.execute_codexbar_usage_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_delegate_messages(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.delegate_messages();
         if let Some(value) = matches.get_one::<u32>("limit") {
@@ -4589,6 +4678,24 @@ impl<T: CliConfig> Cli<T> {
             request = request.body(body_value);
         }
         self.config.execute_feedback_create(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_feed_fetch(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.feed_fetch();
+        if let Some(value) = matches.get_one::<::std::string::String>("url") {
+            request = request.url(value.clone());
+        }
+        self.config.execute_feed_fetch(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -6467,6 +6574,18 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_prometheus_metrics_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.prometheus_metrics_view();
+        self.config.execute_prometheus_metrics_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => todo!(),
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
 }
 pub trait CliConfig {
     fn success_item<T>(&self, value: &ResponseValue<T>)
@@ -6579,6 +6698,13 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_admin_metrics_stream(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::AdminMetricsStream,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_admin_session_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -6590,6 +6716,13 @@ pub trait CliConfig {
         &self,
         matches: &::clap::ArgMatches,
         request: &mut builder::AdminSessionDelete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_admin_stats_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::AdminStatsView,
     ) -> anyhow::Result<()> {
         Ok(())
     }
@@ -6740,6 +6873,13 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_codexbar_usage_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::CodexbarUsageView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_delegate_messages(
         &self,
         matches: &::clap::ArgMatches,
@@ -6793,6 +6933,13 @@ pub trait CliConfig {
         &self,
         matches: &::clap::ArgMatches,
         request: &mut builder::FeedbackCreate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_feed_fetch(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::FeedFetch,
     ) -> anyhow::Result<()> {
         Ok(())
     }
@@ -7342,6 +7489,13 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_prometheus_metrics_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::PrometheusMetricsView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 #[derive(Copy, Clone, Debug)]
 pub enum CliCommand {
@@ -7358,8 +7512,10 @@ pub enum CliCommand {
     InviteCodeDelete,
     InviteCodeRevoke,
     AdminLocalCleanup,
+    AdminMetricsStream,
     AdminSessionList,
     AdminSessionDelete,
+    AdminStatsView,
     UserConfigSync,
     UserStats,
     UserList,
@@ -7381,6 +7537,7 @@ pub enum CliCommand {
     ChatHistoryDelete,
     ChatHistoryUpdate,
     ChatHistoryMessageList,
+    CodexbarUsageView,
     DelegateMessages,
     DelegatePrompt,
     DelegateList,
@@ -7389,6 +7546,7 @@ pub enum CliCommand {
     DelegateStop,
     FeatureList,
     FeedbackCreate,
+    FeedFetch,
     HealthView,
     ApiKeyList,
     ApiKeyCreate,
@@ -7467,6 +7625,7 @@ pub enum CliCommand {
     MuxDebugView,
     MuxConnect,
     MuxTicketCreate,
+    PrometheusMetricsView,
 }
 impl CliCommand {
     pub fn iter() -> impl Iterator<Item = CliCommand> {
@@ -7484,8 +7643,10 @@ impl CliCommand {
             CliCommand::InviteCodeDelete,
             CliCommand::InviteCodeRevoke,
             CliCommand::AdminLocalCleanup,
+            CliCommand::AdminMetricsStream,
             CliCommand::AdminSessionList,
             CliCommand::AdminSessionDelete,
+            CliCommand::AdminStatsView,
             CliCommand::UserConfigSync,
             CliCommand::UserStats,
             CliCommand::UserList,
@@ -7507,6 +7668,7 @@ impl CliCommand {
             CliCommand::ChatHistoryDelete,
             CliCommand::ChatHistoryUpdate,
             CliCommand::ChatHistoryMessageList,
+            CliCommand::CodexbarUsageView,
             CliCommand::DelegateMessages,
             CliCommand::DelegatePrompt,
             CliCommand::DelegateList,
@@ -7515,6 +7677,7 @@ impl CliCommand {
             CliCommand::DelegateStop,
             CliCommand::FeatureList,
             CliCommand::FeedbackCreate,
+            CliCommand::FeedFetch,
             CliCommand::HealthView,
             CliCommand::ApiKeyList,
             CliCommand::ApiKeyCreate,
@@ -7593,6 +7756,7 @@ impl CliCommand {
             CliCommand::MuxDebugView,
             CliCommand::MuxConnect,
             CliCommand::MuxTicketCreate,
+            CliCommand::PrometheusMetricsView,
         ]
         .into_iter()
     }
@@ -7611,8 +7775,10 @@ impl CliCommand {
             CliCommand::InviteCodeDelete => "invite_code_delete",
             CliCommand::InviteCodeRevoke => "invite_code_revoke",
             CliCommand::AdminLocalCleanup => "admin_local_cleanup",
+            CliCommand::AdminMetricsStream => "admin_metrics_stream",
             CliCommand::AdminSessionList => "admin_session_list",
             CliCommand::AdminSessionDelete => "admin_session_delete",
+            CliCommand::AdminStatsView => "admin_stats_view",
             CliCommand::UserConfigSync => "user_config_sync",
             CliCommand::UserStats => "user_stats",
             CliCommand::UserList => "user_list",
@@ -7634,6 +7800,7 @@ impl CliCommand {
             CliCommand::ChatHistoryDelete => "chat_history_delete",
             CliCommand::ChatHistoryUpdate => "chat_history_update",
             CliCommand::ChatHistoryMessageList => "chat_history_message_list",
+            CliCommand::CodexbarUsageView => "codexbar_usage_view",
             CliCommand::DelegateMessages => "delegate_messages",
             CliCommand::DelegatePrompt => "delegate_prompt",
             CliCommand::DelegateList => "delegate_list",
@@ -7642,6 +7809,7 @@ impl CliCommand {
             CliCommand::DelegateStop => "delegate_stop",
             CliCommand::FeatureList => "feature_list",
             CliCommand::FeedbackCreate => "feedback_create",
+            CliCommand::FeedFetch => "feed_fetch",
             CliCommand::HealthView => "health_view",
             CliCommand::ApiKeyList => "api_key_list",
             CliCommand::ApiKeyCreate => "api_key_create",
@@ -7720,6 +7888,7 @@ impl CliCommand {
             CliCommand::MuxDebugView => "mux_debug_view",
             CliCommand::MuxConnect => "mux_connect",
             CliCommand::MuxTicketCreate => "mux_ticket_create",
+            CliCommand::PrometheusMetricsView => "prometheus_metrics_view",
         }
     }
 }

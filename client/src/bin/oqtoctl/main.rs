@@ -15,6 +15,7 @@ mod failure;
 mod files;
 #[allow(unused, clippy::all, clippy::pedantic)]
 mod generated_cli;
+mod metrics;
 mod output;
 mod profile;
 mod projects;
@@ -66,6 +67,9 @@ enum Command {
     /// Manage users (administrators).
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Administration beyond users and invites.
+    #[command(subcommand)]
+    Admin(metrics::AdminCommand),
     /// Send a message to an agent and stream its answer.
     Chat(chat::ChatArgs),
     /// List your chats.
@@ -145,6 +149,7 @@ async fn run(matches: &ArgMatches, tree: clap::Command, document: &Value) -> any
             commands::execute(CliCommand::MeView, own, &profile, out, document).await
         }
         Command::Me(cmd) => auth::run_me(&profile, cmd, &out).await,
+        Command::Admin(cmd) => metrics::run(&profile, cmd, &out).await,
         Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Settings(cmd) => settings::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Chat(args) => chat::chat(&profile, args, out.is_structured()).await,

@@ -81,6 +81,7 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ),
     ("ChatHistoryGroups.older", &["id", "title", "workspace_path", "message_count", "model", "updated_at"]),
     ("SearchResults.hits", &["session_id", "role", "snippet", "title", "score"]),
+    ("FeedFetched.items", &["title", "link", "published"]),
     ("ProjectTemplateList.templates", &["name", "path", "description"]),
     ("LocalCleanupReport.killed", &["pid", "command"]),
     ("MuxDebugView.details", &["connection_id", "subscriptions", "queue_depth", "age_secs"]),
