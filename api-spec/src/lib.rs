@@ -21,6 +21,7 @@ pub mod misc;
 pub mod mux;
 pub mod onboarding;
 pub mod reply;
+pub mod scheduler;
 pub mod sessions;
 pub mod settings;
 pub mod testing;
@@ -68,6 +69,7 @@ use onboarding::{
     OnboardingView,
 };
 use reply::Reply;
+use scheduler::{ScheduleCreate, ScheduleDeleted, SchedulePath, ScheduleView, SchedulerOverview};
 use sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -137,6 +139,7 @@ pub const ADMIN_OPERATIONS: &[&str] = &["prometheus_metrics_view"];
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
             "delegate" = { description = "Child chats a chat's agent hands work to (from this machine only)" },
+            "scheduler" = { description = "Your scheduled jobs: prompts into chats and commands in workspaces, at their time" },
             "feeds" = { description = "Web feeds fetched on the caller's behalf, public addresses only" },
             "codexbar" = { description = "Usage of the AI providers' plans, from codexbar on the server" },
             "metrics" = { description = "The server's figures for administrators: a snapshot, a live stream, Prometheus" },
@@ -1556,6 +1559,78 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<BusPublish>,
     ) -> Result<Reply<HttpResponseCreated<BusEvent>>, HttpError>;
+
+    // ----------------------------------------------------------- scheduler
+
+    /// The caller's scheduled jobs at a glance
+    ///
+    /// The original's shape: counts, and one line per job with its status
+    /// (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs
+    /// and the next run (RFC 3339).
+    #[endpoint { method = GET, path = "/api/scheduler/overview", tags = ["scheduler"] }]
+    async fn scheduler_overview_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<SchedulerOverview>>, HttpError>;
+
+    /// The caller's scheduled jobs
+    ///
+    /// By name, each with its next run and its last run's outcome.
+    #[endpoint { method = GET, path = "/api/scheduler/jobs", tags = ["scheduler"] }]
+    async fn scheduler_job_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<Vec<ScheduleView>>>, HttpError>;
+
+    /// Schedule a job
+    ///
+    /// Repeating (`schedule`: 5 cron fields in UTC, or `@hourly` and the
+    /// like) or once (`at`, in the future). A `prompt` job sends its prompt
+    /// to its own chat (`sched-<id>`) in the workspace and keeps the agent's
+    /// answer; a `command` job runs `/bin/sh -c` in the workspace in the
+    /// caller's sandbox and keeps its output (64 KiB of either). A run takes
+    /// at most 15 minutes. At most 100 jobs per user. Errors: 400 for
+    /// neither or both of `schedule` and `at`, or an empty prompt or
+    /// command; 409 for a name in use or too many jobs; 422 for a bad name,
+    /// cron expression, past time or a workspace outside the caller's root.
+    #[endpoint { method = POST, path = "/api/scheduler/jobs", tags = ["scheduler"] }]
+    async fn scheduler_job_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<ScheduleCreate>,
+    ) -> Result<Reply<HttpResponseCreated<ScheduleView>>, HttpError>;
+
+    /// One of the caller's jobs
+    #[endpoint { method = GET, path = "/api/scheduler/jobs/{name}", tags = ["scheduler"] }]
+    async fn scheduler_job_view(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleView>>, HttpError>;
+
+    /// Remove a job
+    ///
+    /// A run in progress finishes; nothing is recorded for it.
+    #[endpoint { method = DELETE, path = "/api/scheduler/jobs/{name}", tags = ["scheduler"] }]
+    async fn scheduler_job_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleDeleted>>, HttpError>;
+
+    /// Pause a job
+    ///
+    /// It does not run until resumed.
+    #[endpoint { method = POST, path = "/api/scheduler/jobs/{name}/pause", tags = ["scheduler"] }]
+    async fn scheduler_job_pause(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleView>>, HttpError>;
+
+    /// Resume a paused job
+    ///
+    /// A repeating job runs next at its schedule's next time from now.
+    /// Errors: 409 for a one-off job whose time passed.
+    #[endpoint { method = POST, path = "/api/scheduler/jobs/{name}/resume", tags = ["scheduler"] }]
+    async fn scheduler_job_resume(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleView>>, HttpError>;
 
     // --------------------------------------------------------------- feeds
 

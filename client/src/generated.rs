@@ -2267,6 +2267,180 @@ pub mod types {
             Default::default()
         }
     }
+    ///What a job does when it runs.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[serde(tag = "type")]
+    pub enum ScheduleAction {
+        ///Sends `prompt` to the job's own chat (`sched-<job id>`), working in `workspace_path`, and keeps the agent's answer.
+        #[serde(rename = "prompt")]
+        Prompt { prompt: ::std::string::String, workspace_path: ::std::string::String },
+        ///Runs `command` with `/bin/sh -c` in `workspace_path`, in the user's sandbox, and keeps what it prints.
+        #[serde(rename = "command")]
+        Command { command: ::std::string::String, workspace_path: ::std::string::String },
+    }
+    ///A new job. Give exactly one of `schedule` (repeating) and `at` (once).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ScheduleCreate {
+        pub action: ScheduleAction,
+        ///When a one-off job runs (in the future).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///1 to 64 letters, digits, `.`, `_` or `-`; unique among the caller's jobs.
+        pub name: ::std::string::String,
+        ///A cron expression of 5 fields (minute hour day-of-month month day-of-week), in UTC, or a nickname such as `@hourly`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedule: ::std::option::Option<::std::string::String>,
+    }
+    impl ScheduleCreate {
+        pub fn builder() -> builder::ScheduleCreate {
+            Default::default()
+        }
+    }
+    ///The answer to a deletion.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ScheduleDeleted {
+        pub deleted: ::std::string::String,
+    }
+    impl ScheduleDeleted {
+        pub fn builder() -> builder::ScheduleDeleted {
+            Default::default()
+        }
+    }
+    ///One job in the overview.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ScheduleEntry {
+        ///What runs: the command, or `prompt: <prompt>`.
+        pub command: ::std::string::String,
+        pub name: ::std::string::String,
+        ///RFC 3339.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_run: ::std::option::Option<::std::string::String>,
+        ///The cron expression, or `once <RFC 3339 time>`.
+        pub schedule: ::std::string::String,
+        ///`enabled` or `disabled`.
+        pub status: ::std::string::String,
+    }
+    impl ScheduleEntry {
+        pub fn builder() -> builder::ScheduleEntry {
+            Default::default()
+        }
+    }
+    ///A job's last run.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ScheduleRun {
+        pub duration_ms: u64,
+        ///The agent's answer or the command's output (at most 64 KiB), or why it failed.
+        pub output: ::std::string::String,
+        pub started_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub status: ScheduleRunStatus,
+    }
+    impl ScheduleRun {
+        pub fn builder() -> builder::ScheduleRun {
+            Default::default()
+        }
+    }
+    ///How a run ended.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema,
+    )]
+    pub enum ScheduleRunStatus {
+        #[serde(rename = "succeeded")]
+        Succeeded,
+        #[serde(rename = "failed")]
+        Failed,
+    }
+    impl ::std::fmt::Display for ScheduleRunStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Succeeded => f.write_str("succeeded"),
+                Self::Failed => f.write_str("failed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ScheduleRunStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "succeeded" => Ok(Self::Succeeded),
+                "failed" => Ok(Self::Failed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ScheduleRunStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ScheduleRunStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A job.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ScheduleView {
+        pub action: ScheduleAction,
+        ///The time of a one-off job.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Paused jobs and one-off jobs that ran are not enabled.
+        pub enabled: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_run: ::std::option::Option<ScheduleRun>,
+        pub name: ::std::string::String,
+        ///When it runs next (enabled jobs only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_run_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///How often it ran.
+        pub runs: u64,
+        ///The cron expression of a repeating job.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedule: ::std::option::Option<::std::string::String>,
+    }
+    impl ScheduleView {
+        pub fn builder() -> builder::ScheduleView {
+            Default::default()
+        }
+    }
+    ///The original's overview: counts and one line per job.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct SchedulerOverview {
+        pub schedules: ::std::vec::Vec<ScheduleEntry>,
+        pub stats: SchedulerStats,
+    }
+    impl SchedulerOverview {
+        pub fn builder() -> builder::SchedulerOverview {
+            Default::default()
+        }
+    }
+    ///`SchedulerStats`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct SchedulerStats {
+        pub disabled: u64,
+        pub enabled: u64,
+        pub total: u64,
+    }
+    impl SchedulerStats {
+        pub fn builder() -> builder::SchedulerStats {
+            Default::default()
+        }
+    }
     ///A message that matches a search.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct SearchHit {
@@ -10134,6 +10308,547 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ScheduleCreate {
+            action: ::std::result::Result<super::ScheduleAction, ::std::string::String>,
+            at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            schedule:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ScheduleCreate {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    schedule: Ok(Default::default()),
+                }
+            }
+        }
+        impl ScheduleCreate {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScheduleAction>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action =
+                    value.try_into().map_err(|e| format!("error converting supplied value for action: {e}"));
+                self
+            }
+            pub fn at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.at =
+                    value.try_into().map_err(|e| format!("error converting supplied value for at: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn schedule<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.schedule = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for schedule: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScheduleCreate> for super::ScheduleCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ScheduleCreate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    at: value.at?,
+                    name: value.name?,
+                    schedule: value.schedule?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScheduleCreate> for ScheduleCreate {
+            fn from(value: super::ScheduleCreate) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    at: Ok(value.at),
+                    name: Ok(value.name),
+                    schedule: Ok(value.schedule),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ScheduleDeleted {
+            deleted: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ScheduleDeleted {
+            fn default() -> Self {
+                Self { deleted: Err("no value supplied for deleted".to_string()) }
+            }
+        }
+        impl ScheduleDeleted {
+            pub fn deleted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted =
+                    value.try_into().map_err(|e| format!("error converting supplied value for deleted: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScheduleDeleted> for super::ScheduleDeleted {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ScheduleDeleted,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { deleted: value.deleted? })
+            }
+        }
+        impl ::std::convert::From<super::ScheduleDeleted> for ScheduleDeleted {
+            fn from(value: super::ScheduleDeleted) -> Self {
+                Self { deleted: Ok(value.deleted) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ScheduleEntry {
+            command: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            next_run:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            schedule: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ScheduleEntry {
+            fn default() -> Self {
+                Self {
+                    command: Err("no value supplied for command".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    next_run: Ok(Default::default()),
+                    schedule: Err("no value supplied for schedule".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl ScheduleEntry {
+            pub fn command<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.command =
+                    value.try_into().map_err(|e| format!("error converting supplied value for command: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn next_run<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_run = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for next_run: {e}"));
+                self
+            }
+            pub fn schedule<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.schedule = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for schedule: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status =
+                    value.try_into().map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScheduleEntry> for super::ScheduleEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ScheduleEntry) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    command: value.command?,
+                    name: value.name?,
+                    next_run: value.next_run?,
+                    schedule: value.schedule?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScheduleEntry> for ScheduleEntry {
+            fn from(value: super::ScheduleEntry) -> Self {
+                Self {
+                    command: Ok(value.command),
+                    name: Ok(value.name),
+                    next_run: Ok(value.next_run),
+                    schedule: Ok(value.schedule),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ScheduleRun {
+            duration_ms: ::std::result::Result<u64, ::std::string::String>,
+            output: ::std::result::Result<::std::string::String, ::std::string::String>,
+            started_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            status: ::std::result::Result<super::ScheduleRunStatus, ::std::string::String>,
+        }
+        impl ::std::default::Default for ScheduleRun {
+            fn default() -> Self {
+                Self {
+                    duration_ms: Err("no value supplied for duration_ms".to_string()),
+                    output: Err("no value supplied for output".to_string()),
+                    started_at: Err("no value supplied for started_at".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl ScheduleRun {
+            pub fn duration_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_ms = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for duration_ms: {e}"));
+                self
+            }
+            pub fn output<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.output =
+                    value.try_into().map_err(|e| format!("error converting supplied value for output: {e}"));
+                self
+            }
+            pub fn started_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.started_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for started_at: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScheduleRunStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status =
+                    value.try_into().map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScheduleRun> for super::ScheduleRun {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ScheduleRun) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    duration_ms: value.duration_ms?,
+                    output: value.output?,
+                    started_at: value.started_at?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScheduleRun> for ScheduleRun {
+            fn from(value: super::ScheduleRun) -> Self {
+                Self {
+                    duration_ms: Ok(value.duration_ms),
+                    output: Ok(value.output),
+                    started_at: Ok(value.started_at),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ScheduleView {
+            action: ::std::result::Result<super::ScheduleAction, ::std::string::String>,
+            at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            created_at:
+                ::std::result::Result<::chrono::DateTime<::chrono::offset::Utc>, ::std::string::String>,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            last_run: ::std::result::Result<::std::option::Option<super::ScheduleRun>, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            next_run_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            runs: ::std::result::Result<u64, ::std::string::String>,
+            schedule:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ScheduleView {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    at: Ok(Default::default()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    last_run: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    next_run_at: Ok(Default::default()),
+                    runs: Err("no value supplied for runs".to_string()),
+                    schedule: Ok(Default::default()),
+                }
+            }
+        }
+        impl ScheduleView {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScheduleAction>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action =
+                    value.try_into().map_err(|e| format!("error converting supplied value for action: {e}"));
+                self
+            }
+            pub fn at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.at =
+                    value.try_into().map_err(|e| format!("error converting supplied value for at: {e}"));
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled =
+                    value.try_into().map_err(|e| format!("error converting supplied value for enabled: {e}"));
+                self
+            }
+            pub fn last_run<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ScheduleRun>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_run = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for last_run: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn next_run_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_run_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for next_run_at: {e}"));
+                self
+            }
+            pub fn runs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.runs =
+                    value.try_into().map_err(|e| format!("error converting supplied value for runs: {e}"));
+                self
+            }
+            pub fn schedule<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.schedule = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for schedule: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScheduleView> for super::ScheduleView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ScheduleView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    at: value.at?,
+                    created_at: value.created_at?,
+                    enabled: value.enabled?,
+                    last_run: value.last_run?,
+                    name: value.name?,
+                    next_run_at: value.next_run_at?,
+                    runs: value.runs?,
+                    schedule: value.schedule?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScheduleView> for ScheduleView {
+            fn from(value: super::ScheduleView) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    at: Ok(value.at),
+                    created_at: Ok(value.created_at),
+                    enabled: Ok(value.enabled),
+                    last_run: Ok(value.last_run),
+                    name: Ok(value.name),
+                    next_run_at: Ok(value.next_run_at),
+                    runs: Ok(value.runs),
+                    schedule: Ok(value.schedule),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SchedulerOverview {
+            schedules: ::std::result::Result<::std::vec::Vec<super::ScheduleEntry>, ::std::string::String>,
+            stats: ::std::result::Result<super::SchedulerStats, ::std::string::String>,
+        }
+        impl ::std::default::Default for SchedulerOverview {
+            fn default() -> Self {
+                Self {
+                    schedules: Err("no value supplied for schedules".to_string()),
+                    stats: Err("no value supplied for stats".to_string()),
+                }
+            }
+        }
+        impl SchedulerOverview {
+            pub fn schedules<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.schedules = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for schedules: {e}"));
+                self
+            }
+            pub fn stats<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SchedulerStats>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stats =
+                    value.try_into().map_err(|e| format!("error converting supplied value for stats: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SchedulerOverview> for super::SchedulerOverview {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SchedulerOverview,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { schedules: value.schedules?, stats: value.stats? })
+            }
+        }
+        impl ::std::convert::From<super::SchedulerOverview> for SchedulerOverview {
+            fn from(value: super::SchedulerOverview) -> Self {
+                Self { schedules: Ok(value.schedules), stats: Ok(value.stats) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SchedulerStats {
+            disabled: ::std::result::Result<u64, ::std::string::String>,
+            enabled: ::std::result::Result<u64, ::std::string::String>,
+            total: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for SchedulerStats {
+            fn default() -> Self {
+                Self {
+                    disabled: Err("no value supplied for disabled".to_string()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl SchedulerStats {
+            pub fn disabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disabled = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for disabled: {e}"));
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled =
+                    value.try_into().map_err(|e| format!("error converting supplied value for enabled: {e}"));
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total =
+                    value.try_into().map_err(|e| format!("error converting supplied value for total: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SchedulerStats> for super::SchedulerStats {
+            type Error = super::error::ConversionError;
+            fn try_from(value: SchedulerStats) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { disabled: value.disabled?, enabled: value.enabled?, total: value.total? })
+            }
+        }
+        impl ::std::convert::From<super::SchedulerStats> for SchedulerStats {
+            fn from(value: super::SchedulerStats) -> Self {
+                Self { disabled: Ok(value.disabled), enabled: Ok(value.enabled), total: Ok(value.total) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SearchHit {
             message_id:
                 ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
@@ -14238,6 +14953,107 @@ impl Client {
     ```*/
     pub fn project_create_from_template(&self) -> builder::ProjectCreateFromTemplate<'_> {
         builder::ProjectCreateFromTemplate::new(self)
+    }
+    /**The caller's scheduled jobs
+
+    By name, each with its next run and its last run's outcome.
+
+    Sends a `GET` request to `/api/scheduler/jobs`
+
+    ```ignore
+    let response = client.scheduler_job_list()
+        .send()
+        .await;
+    ```*/
+    pub fn scheduler_job_list(&self) -> builder::SchedulerJobList<'_> {
+        builder::SchedulerJobList::new(self)
+    }
+    /**Schedule a job
+
+    Repeating (`schedule`: 5 cron fields in UTC, or `@hourly` and the like) or once (`at`, in the future). A `prompt` job sends its prompt to its own chat (`sched-<id>`) in the workspace and keeps the agent's answer; a `command` job runs `/bin/sh -c` in the workspace in the caller's sandbox and keeps its output (64 KiB of either). A run takes at most 15 minutes. At most 100 jobs per user. Errors: 400 for neither or both of `schedule` and `at`, or an empty prompt or command; 409 for a name in use or too many jobs; 422 for a bad name, cron expression, past time or a workspace outside the caller's root.
+
+    Sends a `POST` request to `/api/scheduler/jobs`
+
+    ```ignore
+    let response = client.scheduler_job_create()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn scheduler_job_create(&self) -> builder::SchedulerJobCreate<'_> {
+        builder::SchedulerJobCreate::new(self)
+    }
+    /**One of the caller's jobs
+
+    Sends a `GET` request to `/api/scheduler/jobs/{name}`
+
+    ```ignore
+    let response = client.scheduler_job_view()
+        .name(name)
+        .send()
+        .await;
+    ```*/
+    pub fn scheduler_job_view(&self) -> builder::SchedulerJobView<'_> {
+        builder::SchedulerJobView::new(self)
+    }
+    /**Remove a job
+
+    A run in progress finishes; nothing is recorded for it.
+
+    Sends a `DELETE` request to `/api/scheduler/jobs/{name}`
+
+    ```ignore
+    let response = client.scheduler_job_delete()
+        .name(name)
+        .send()
+        .await;
+    ```*/
+    pub fn scheduler_job_delete(&self) -> builder::SchedulerJobDelete<'_> {
+        builder::SchedulerJobDelete::new(self)
+    }
+    /**Pause a job
+
+    It does not run until resumed.
+
+    Sends a `POST` request to `/api/scheduler/jobs/{name}/pause`
+
+    ```ignore
+    let response = client.scheduler_job_pause()
+        .name(name)
+        .send()
+        .await;
+    ```*/
+    pub fn scheduler_job_pause(&self) -> builder::SchedulerJobPause<'_> {
+        builder::SchedulerJobPause::new(self)
+    }
+    /**Resume a paused job
+
+    A repeating job runs next at its schedule's next time from now. Errors: 409 for a one-off job whose time passed.
+
+    Sends a `POST` request to `/api/scheduler/jobs/{name}/resume`
+
+    ```ignore
+    let response = client.scheduler_job_resume()
+        .name(name)
+        .send()
+        .await;
+    ```*/
+    pub fn scheduler_job_resume(&self) -> builder::SchedulerJobResume<'_> {
+        builder::SchedulerJobResume::new(self)
+    }
+    /**The caller's scheduled jobs at a glance
+
+    The original's shape: counts, and one line per job with its status (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs and the next run (RFC 3339).
+
+    Sends a `GET` request to `/api/scheduler/overview`
+
+    ```ignore
+    let response = client.scheduler_overview_view()
+        .send()
+        .await;
+    ```*/
+    pub fn scheduler_overview_view(&self) -> builder::SchedulerOverviewView<'_> {
+        builder::SchedulerOverviewView::new(self)
     }
     /**Search the caller's chats
 
@@ -19375,6 +20191,378 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::scheduler_job_list`]
+
+    [`Client::scheduler_job_list`]: super::Client::scheduler_job_list*/
+    #[derive(Debug, Clone)]
+    pub struct SchedulerJobList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SchedulerJobList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/scheduler/jobs`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::std::vec::Vec<types::ScheduleView>>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/scheduler/jobs", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "scheduler_job_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::scheduler_job_create`]
+
+    [`Client::scheduler_job_create`]: super::Client::scheduler_job_create*/
+    #[derive(Debug, Clone)]
+    pub struct SchedulerJobCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ScheduleCreate, String>,
+    }
+    impl<'a> SchedulerJobCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ScheduleCreate>,
+            <V as std::convert::TryInto<types::ScheduleCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `ScheduleCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::ScheduleCreate) -> types::builder::ScheduleCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/scheduler/jobs`
+        pub async fn send(self) -> Result<ResponseValue<types::ScheduleView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::ScheduleCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/scheduler/jobs", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "scheduler_job_create" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::scheduler_job_view`]
+
+    [`Client::scheduler_job_view`]: super::Client::scheduler_job_view*/
+    #[derive(Debug, Clone)]
+    pub struct SchedulerJobView<'a> {
+        client: &'a super::Client,
+        name: Result<::std::string::String, String>,
+    }
+    impl<'a> SchedulerJobView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, name: Err("name was not initialized".to_string()) }
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for name failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/scheduler/jobs/{name}`
+        pub async fn send(self) -> Result<ResponseValue<types::ScheduleView>, Error<types::Error>> {
+            let Self { client, name } = self;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/scheduler/jobs/{}", client.baseurl, encode_path(&name.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "scheduler_job_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::scheduler_job_delete`]
+
+    [`Client::scheduler_job_delete`]: super::Client::scheduler_job_delete*/
+    #[derive(Debug, Clone)]
+    pub struct SchedulerJobDelete<'a> {
+        client: &'a super::Client,
+        name: Result<::std::string::String, String>,
+    }
+    impl<'a> SchedulerJobDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, name: Err("name was not initialized".to_string()) }
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for name failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/scheduler/jobs/{name}`
+        pub async fn send(self) -> Result<ResponseValue<types::ScheduleDeleted>, Error<types::Error>> {
+            let Self { client, name } = self;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/scheduler/jobs/{}", client.baseurl, encode_path(&name.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "scheduler_job_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::scheduler_job_pause`]
+
+    [`Client::scheduler_job_pause`]: super::Client::scheduler_job_pause*/
+    #[derive(Debug, Clone)]
+    pub struct SchedulerJobPause<'a> {
+        client: &'a super::Client,
+        name: Result<::std::string::String, String>,
+    }
+    impl<'a> SchedulerJobPause<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, name: Err("name was not initialized".to_string()) }
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for name failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/scheduler/jobs/{name}/pause`
+        pub async fn send(self) -> Result<ResponseValue<types::ScheduleView>, Error<types::Error>> {
+            let Self { client, name } = self;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/scheduler/jobs/{}/pause", client.baseurl, encode_path(&name.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "scheduler_job_pause" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::scheduler_job_resume`]
+
+    [`Client::scheduler_job_resume`]: super::Client::scheduler_job_resume*/
+    #[derive(Debug, Clone)]
+    pub struct SchedulerJobResume<'a> {
+        client: &'a super::Client,
+        name: Result<::std::string::String, String>,
+    }
+    impl<'a> SchedulerJobResume<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, name: Err("name was not initialized".to_string()) }
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for name failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/api/scheduler/jobs/{name}/resume`
+        pub async fn send(self) -> Result<ResponseValue<types::ScheduleView>, Error<types::Error>> {
+            let Self { client, name } = self;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/scheduler/jobs/{}/resume", client.baseurl, encode_path(&name.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "scheduler_job_resume" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::scheduler_overview_view`]
+
+    [`Client::scheduler_overview_view`]: super::Client::scheduler_overview_view*/
+    #[derive(Debug, Clone)]
+    pub struct SchedulerOverviewView<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SchedulerOverviewView<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/scheduler/overview`
+        pub async fn send(self) -> Result<ResponseValue<types::SchedulerOverview>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/scheduler/overview", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "scheduler_overview_view" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -44,6 +44,7 @@ use oqto_api::onboarding::{
     OnboardingView,
 };
 use oqto_api::reply::{ErrorBody, Reply};
+use oqto_api::scheduler::{ScheduleCreate, ScheduleDeleted, SchedulePath, ScheduleView, SchedulerOverview};
 use oqto_api::sessions::{
     LocalCleanupReport, SessionCreate, SessionForWorkspace, SessionGetOrCreate, SessionPath,
     SessionUpdateView, SessionView,
@@ -71,7 +72,7 @@ use crate::context::ServerContext;
 use crate::error::Error;
 use crate::{
     a2ui, chats, codexbar, delegate, feedback, feeds, history, invites, keys, locations, memories, metrics,
-    misc, mux, onboarding, pi_resources, projects, sessions, settings, testing, ui, users,
+    misc, mux, onboarding, pi_resources, projects, scheduler, sessions, settings, testing, ui, users,
 };
 
 /// The type that implements the API trait.
@@ -1796,6 +1797,81 @@ impl OqtoApi for OqtoApiImpl {
                 .await
                 .is_ok_and(|c| c.require_admin().is_ok());
             Ok(HttpResponseOk(ctx.hub.debug(admin)))
+        })
+        .await
+    }
+
+    async fn scheduler_overview_view(
+        rqctx: Ctx,
+    ) -> Result<Reply<HttpResponseOk<SchedulerOverview>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(scheduler::overview(rqctx.context(), &caller).await?))
+        })
+        .await
+    }
+
+    async fn scheduler_job_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Vec<ScheduleView>>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(scheduler::list(rqctx.context(), &caller).await?))
+        })
+        .await
+    }
+
+    async fn scheduler_job_create(
+        rqctx: Ctx,
+        body: TypedBody<ScheduleCreate>,
+    ) -> Result<Reply<HttpResponseCreated<ScheduleView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseCreated(scheduler::create(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn scheduler_job_view(
+        rqctx: Ctx,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(scheduler::get(rqctx.context(), &caller, &path.into_inner().name).await?))
+        })
+        .await
+    }
+
+    async fn scheduler_job_delete(
+        rqctx: Ctx,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleDeleted>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(scheduler::delete(rqctx.context(), &caller, &path.into_inner().name).await?))
+        })
+        .await
+    }
+
+    async fn scheduler_job_pause(
+        rqctx: Ctx,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let name = path.into_inner().name;
+            Ok(HttpResponseOk(scheduler::set_enabled(rqctx.context(), &caller, &name, false).await?))
+        })
+        .await
+    }
+
+    async fn scheduler_job_resume(
+        rqctx: Ctx,
+        path: Path<SchedulePath>,
+    ) -> Result<Reply<HttpResponseOk<ScheduleView>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            let name = path.into_inner().name;
+            Ok(HttpResponseOk(scheduler::set_enabled(rqctx.context(), &caller, &name, true).await?))
         })
         .await
     }

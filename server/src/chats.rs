@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use oqto_api::mux::ChatConfig;
+use oqto_api::mux::{AgentCommand, ChatConfig, PromptBody};
 
-use crate::agent::{Chat, ChatSetup};
+use crate::agent::{Chat, ChatSetup, commands};
 use crate::context::ServerContext;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::mux::outbox::Outbox;
 
 /// Whether a chat id is well-formed: 1 to 128 letters, digits, `.`, `_`
 /// or `-`, not starting with a dot (it names a directory).
@@ -90,6 +91,28 @@ pub async fn start(ctx: &Arc<ServerContext>, chat: &Arc<Chat>, continue_session:
     let id = crate::sessions::ensure_running(ctx, &chat.user_id, session.as_deref(), &dir).await?;
     chat.set_workspace_session(id);
     ctx.chats.start(chat, continue_session)
+}
+
+/// Sends `prompt` to a chat's running agent as its user would (a
+/// follow-up while it works), shown to its viewers. Returns where the
+/// agent's answer to the command itself arrives (its acceptance or
+/// refusal); the answer's text comes as the chat's events.
+pub async fn send_prompt(ctx: &ServerContext, chat: &Arc<Chat>, prompt: &str) -> Result<Arc<Outbox>> {
+    ctx.chats.echo_user_message(chat, 0, prompt, None);
+    let body = PromptBody { message: prompt.to_string(), images: None, client_id: None };
+    let command = match chat.is_streaming() {
+        true => AgentCommand::FollowUp(body),
+        false => AgentCommand::Prompt(body),
+    };
+    let Some(agent_command) = commands::to_agent(&command, chat.is_streaming()) else {
+        return Err(Error::Internal(anyhow::anyhow!("a prompt is an agent command")));
+    };
+    if let Some(session) = chat.workspace_session_id() {
+        let _ = db::sessions::touch(&ctx.db.pool, &session, db::now_ms()).await;
+    }
+    let answer = Arc::new(Outbox::new(0, 16, 1024 * 1024));
+    ctx.chats.send(chat, &answer, None, command.name(), agent_command);
+    Ok(answer)
 }
 
 /// Who owns a chat: the registered one's owner, else the stored one's

@@ -107,7 +107,7 @@ pub fn register_preflights(
         let (options, all) = (http::Method::OPTIONS, ApiEndpointVersions::All);
         let variables: Vec<&str> =
             path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
-        use oqto_api::{a2ui, history, invites, keys, memories, onboarding, users};
+        use oqto_api::{a2ui, history, invites, keys, memories, onboarding, scheduler, users};
         let endpoint = match variables.as_slice() {
             [] => ApiEndpoint::new(id, preflight, options, json, path, all),
             ["code_id"] => {
@@ -126,6 +126,9 @@ pub fn register_preflights(
                 path,
                 all,
             ),
+            ["name"] => {
+                ApiEndpoint::new(id, preflight_at::<scheduler::SchedulePath>, options, json, path, all)
+            }
             ["memory_id"] => {
                 ApiEndpoint::new(id, preflight_at::<memories::MemoryPath>, options, json, path, all)
             }

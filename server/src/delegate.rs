@@ -14,16 +14,16 @@ use oqto_api::delegate::{
     DelegateStopped,
 };
 use oqto_api::history::ChatMessage;
-use oqto_api::mux::{AgentCommand, AgentEvent, ChatConfig, PromptBody, ServerFrame};
+use oqto_api::mux::{AgentEvent, ChatConfig, ServerFrame};
 use tokio::sync::mpsc;
 
-use crate::agent::{Chat, commands};
+use crate::agent::Chat;
 use crate::auth::Caller;
 use crate::context::ServerContext;
 use crate::db;
 use crate::db::delegates::DelegateRow;
 use crate::error::{Error, Result};
-use crate::mux::outbox::{OutFrame, Outbox};
+use crate::mux::outbox::OutFrame;
 
 /// The longest prompt a delegate takes.
 const MAX_PROMPT_BYTES: usize = 64 * 1024;
@@ -300,21 +300,8 @@ async fn run(ctx: &Arc<ServerContext>, chat: &Arc<Chat>, prompt: &str) -> Result
             mode: "async".into(),
         },
     );
-    ctx.chats.echo_user_message(chat, 0, prompt, None);
-    let body = PromptBody { message: prompt.to_string(), images: None, client_id: None };
-    let command = match chat.is_streaming() {
-        true => AgentCommand::FollowUp(body),
-        false => AgentCommand::Prompt(body),
-    };
-    let Some(agent_command) = commands::to_agent(&command, chat.is_streaming()) else {
-        return Err(Error::Internal(anyhow::anyhow!("a prompt is an agent command")));
-    };
-    if let Some(session) = chat.workspace_session_id() {
-        let _ = db::sessions::touch(&ctx.db.pool, &session, db::now_ms()).await;
-    }
     // The agent's answer to the command itself: a refusal ends the round.
-    let answer = Arc::new(Outbox::new(0, 16, 1024 * 1024));
-    ctx.chats.send(chat, &answer, None, command.name(), agent_command);
+    let answer = crate::chats::send_prompt(ctx, chat, prompt).await?;
     let ctx = Arc::clone(ctx);
     let wait = std::time::Duration::from_secs(ctx.config.agent.response_timeout_secs + 5);
     tokio::spawn(async move {

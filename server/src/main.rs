@@ -31,6 +31,7 @@ mod pi_resources;
 mod projects;
 mod redact;
 mod sandbox;
+mod scheduler;
 mod server;
 mod sessions;
 mod settings;

@@ -76,6 +76,7 @@ pub async fn serve(sources: crate::config::Sources) -> Result<()> {
     tokio::spawn(stop_idle(Arc::clone(&ctx)));
     crate::settings::watch(&ctx);
     tokio::spawn(crate::history::live(Arc::clone(&ctx)));
+    tokio::spawn(crate::scheduler::run(Arc::clone(&ctx)));
 
     // Before the listening line: whoever waits for that line reads this too.
     report_sandbox(&ctx);

@@ -5,7 +5,8 @@
 # document. New operations are covered without changes here.
 #
 # Excluded: operations that would end the run's own session (logout,
-# password change). The WebSocket upgrade (mux_connect) is covered by the mux tests.
+# password change). The WebSocket upgrade (mux_connect) is covered by the mux
+# tests, the never-ending metrics stream (admin_metrics_stream) by the metrics tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${OQTO_VENV:-$root/target/venv}
@@ -44,6 +45,7 @@ token=$(curl -sf "$url/api/auth/login" -H 'content-type: application/json' \
   --exclude-operation-id auth_logout \
   --exclude-operation-id auth_password_change \
   --exclude-operation-id mux_connect \
+  --exclude-operation-id admin_metrics_stream \
   --max-examples "${OQTO_FUZZ_EXAMPLES:-50}" \
   --workers 2 \
   --suppress-health-check all \

@@ -92,6 +92,11 @@ impl Hub {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A fresh subscriber id (connections and in-server subscribers).
+    pub fn next_id(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// Open connections.
     pub fn connection_count(&self) -> usize {
         self.map().len()
@@ -201,7 +206,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
         .max_frame_size(Some(MAX_CLIENT_FRAME_BYTES));
     let ws = WebSocketStream::from_raw_socket(upgraded.into_inner(), Role::Server, Some(config)).await;
     let (mut sink, mut stream) = ws.split();
-    let id = ctx.hub.next.fetch_add(1, Ordering::Relaxed) + 1;
+    let id = ctx.hub.next_id();
     let outbox = Arc::new(Outbox::new(id, ctx.config.mux.queue_frames, ctx.config.mux.queue_bytes));
     let conn = Arc::new(Connection {
         id,

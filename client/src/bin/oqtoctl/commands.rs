@@ -185,6 +185,14 @@ pub fn place(op: CliCommand) -> Place {
         C::OnboardingBootstrap => G(at("onboarding bootstrap").positional(&["display-name"])),
         C::MuxDebugView => G(at("mux debug")),
         C::FeedFetch => G(at("feed fetch")),
+        C::SchedulerOverviewView => G(at("schedule overview")),
+        C::SchedulerJobList => G(at("schedule list").alias(&["ls"])),
+        // Flags for the schedule and the action.
+        C::SchedulerJobCreate => H("schedule add"),
+        C::SchedulerJobView => G(at("schedule view").alias(&["show"])),
+        C::SchedulerJobDelete => G(at("schedule rm").alias(&["delete"])),
+        C::SchedulerJobPause => G(at("schedule pause")),
+        C::SchedulerJobResume => G(at("schedule resume")),
         C::CodexbarUsageView => G(at("codexbar usage")),
         C::AdminStatsView => G(at("admin stats")),
         // A live view; Prometheus text.

@@ -85,6 +85,13 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ProjectLogoView => Self::cli_project_logo_view(),
             CliCommand::ProjectTemplateList => Self::cli_project_template_list(),
             CliCommand::ProjectCreateFromTemplate => Self::cli_project_create_from_template(),
+            CliCommand::SchedulerJobList => Self::cli_scheduler_job_list(),
+            CliCommand::SchedulerJobCreate => Self::cli_scheduler_job_create(),
+            CliCommand::SchedulerJobView => Self::cli_scheduler_job_view(),
+            CliCommand::SchedulerJobDelete => Self::cli_scheduler_job_delete(),
+            CliCommand::SchedulerJobPause => Self::cli_scheduler_job_pause(),
+            CliCommand::SchedulerJobResume => Self::cli_scheduler_job_resume(),
+            CliCommand::SchedulerOverviewView => Self::cli_scheduler_overview_view(),
             CliCommand::Search => Self::cli_search(),
             CliCommand::SessionGetOrCreate => Self::cli_session_get_or_create(),
             CliCommand::SessionGetOrCreateForWorkspace => Self::cli_session_get_or_create_for_workspace(),
@@ -1829,6 +1836,108 @@ impl<T: CliConfig> Cli<T> {
                 "Create a project from a template\n\nCopies the template into your workspace root, replacing `{{name}}` placeholders in text files and file names. Nothing is left behind when it fails. Errors: 404 for an unknown template, 409 when the project exists, 422 for a path outside your workspace root.",
             )
     }
+    pub fn cli_scheduler_job_list() -> ::clap::Command {
+        ::clap::Command::new("").about(
+            "The caller's scheduled jobs\n\nBy name, each with its next run and its last run's outcome.",
+        )
+    }
+    pub fn cli_scheduler_job_create() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("at")
+                    .long("at")
+                    .value_parser(
+                        ::clap::value_parser!(
+                            ::chrono::DateTime < ::chrono::offset::Utc >
+                        ),
+                    )
+                    .required(false)
+                    .help("When a one-off job runs (in the future)."),
+            )
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "1 to 64 letters, digits, `.`, `_` or `-`; unique among the caller's jobs.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("schedule")
+                    .long("schedule")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "A cron expression of 5 fields (minute hour day-of-month month day-of-week), in UTC, or a nickname such as `@hourly`.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Schedule a job\n\nRepeating (`schedule`: 5 cron fields in UTC, or `@hourly` and the like) or once (`at`, in the future). A `prompt` job sends its prompt to its own chat (`sched-<id>`) in the workspace and keeps the agent's answer; a `command` job runs `/bin/sh -c` in the workspace in the caller's sandbox and keeps its output (64 KiB of either). A run takes at most 15 minutes. At most 100 jobs per user. Errors: 400 for neither or both of `schedule` and `at`, or an empty prompt or command; 409 for a name in use or too many jobs; 422 for a bad name, cron expression, past time or a workspace outside the caller's root.",
+            )
+    }
+    pub fn cli_scheduler_job_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about("One of the caller's jobs")
+    }
+    pub fn cli_scheduler_job_delete() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about("Remove a job\n\nA run in progress finishes; nothing is recorded for it.")
+    }
+    pub fn cli_scheduler_job_pause() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about("Pause a job\n\nIt does not run until resumed.")
+    }
+    pub fn cli_scheduler_job_resume() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about(
+                "Resume a paused job\n\nA repeating job runs next at its schedule's next time from now. Errors: 409 for a one-off job whose time passed.",
+            )
+    }
+    pub fn cli_scheduler_overview_view() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The caller's scheduled jobs at a glance\n\nThe original's shape: counts, and one line per job with its status (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs and the next run (RFC 3339).",
+            )
+    }
     pub fn cli_search() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -3546,6 +3655,13 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::ProjectLogoView => self.execute_project_logo_view(matches).await,
             CliCommand::ProjectTemplateList => self.execute_project_template_list(matches).await,
             CliCommand::ProjectCreateFromTemplate => self.execute_project_create_from_template(matches).await,
+            CliCommand::SchedulerJobList => self.execute_scheduler_job_list(matches).await,
+            CliCommand::SchedulerJobCreate => self.execute_scheduler_job_create(matches).await,
+            CliCommand::SchedulerJobView => self.execute_scheduler_job_view(matches).await,
+            CliCommand::SchedulerJobDelete => self.execute_scheduler_job_delete(matches).await,
+            CliCommand::SchedulerJobPause => self.execute_scheduler_job_pause(matches).await,
+            CliCommand::SchedulerJobResume => self.execute_scheduler_job_resume(matches).await,
+            CliCommand::SchedulerOverviewView => self.execute_scheduler_overview_view(matches).await,
             CliCommand::Search => self.execute_search(matches).await,
             CliCommand::SessionGetOrCreate => self.execute_session_get_or_create(matches).await,
             CliCommand::SessionGetOrCreateForWorkspace => {
@@ -5207,6 +5323,139 @@ impl<T: CliConfig> Cli<T> {
             request = request.body(body_value);
         }
         self.config.execute_project_create_from_template(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_scheduler_job_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.scheduler_job_list();
+        self.config.execute_scheduler_job_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_scheduler_job_create(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.scheduler_job_create();
+        if let Some(value) = matches.get_one::<::chrono::DateTime<::chrono::offset::Utc>>("at") {
+            request = request.body_map(|body| body.at(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.body_map(|body| body.name(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("schedule") {
+            request = request.body_map(|body| body.schedule(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::ScheduleCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_scheduler_job_create(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_scheduler_job_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.scheduler_job_view();
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.name(value.clone());
+        }
+        self.config.execute_scheduler_job_view(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_scheduler_job_delete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.scheduler_job_delete();
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.name(value.clone());
+        }
+        self.config.execute_scheduler_job_delete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_scheduler_job_pause(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.scheduler_job_pause();
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.name(value.clone());
+        }
+        self.config.execute_scheduler_job_pause(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_scheduler_job_resume(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.scheduler_job_resume();
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.name(value.clone());
+        }
+        self.config.execute_scheduler_job_resume(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_scheduler_overview_view(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.scheduler_overview_view();
+        self.config.execute_scheduler_overview_view(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -7118,6 +7367,55 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_scheduler_job_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SchedulerJobList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_scheduler_job_create(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SchedulerJobCreate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_scheduler_job_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SchedulerJobView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_scheduler_job_delete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SchedulerJobDelete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_scheduler_job_pause(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SchedulerJobPause,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_scheduler_job_resume(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SchedulerJobResume,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_scheduler_overview_view(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::SchedulerOverviewView,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_search(
         &self,
         matches: &::clap::ArgMatches,
@@ -7572,6 +7870,13 @@ pub enum CliCommand {
     ProjectLogoView,
     ProjectTemplateList,
     ProjectCreateFromTemplate,
+    SchedulerJobList,
+    SchedulerJobCreate,
+    SchedulerJobView,
+    SchedulerJobDelete,
+    SchedulerJobPause,
+    SchedulerJobResume,
+    SchedulerOverviewView,
     Search,
     SessionGetOrCreate,
     SessionGetOrCreateForWorkspace,
@@ -7703,6 +8008,13 @@ impl CliCommand {
             CliCommand::ProjectLogoView,
             CliCommand::ProjectTemplateList,
             CliCommand::ProjectCreateFromTemplate,
+            CliCommand::SchedulerJobList,
+            CliCommand::SchedulerJobCreate,
+            CliCommand::SchedulerJobView,
+            CliCommand::SchedulerJobDelete,
+            CliCommand::SchedulerJobPause,
+            CliCommand::SchedulerJobResume,
+            CliCommand::SchedulerOverviewView,
             CliCommand::Search,
             CliCommand::SessionGetOrCreate,
             CliCommand::SessionGetOrCreateForWorkspace,
@@ -7835,6 +8147,13 @@ impl CliCommand {
             CliCommand::ProjectLogoView => "project_logo_view",
             CliCommand::ProjectTemplateList => "project_template_list",
             CliCommand::ProjectCreateFromTemplate => "project_create_from_template",
+            CliCommand::SchedulerJobList => "scheduler_job_list",
+            CliCommand::SchedulerJobCreate => "scheduler_job_create",
+            CliCommand::SchedulerJobView => "scheduler_job_view",
+            CliCommand::SchedulerJobDelete => "scheduler_job_delete",
+            CliCommand::SchedulerJobPause => "scheduler_job_pause",
+            CliCommand::SchedulerJobResume => "scheduler_job_resume",
+            CliCommand::SchedulerOverviewView => "scheduler_overview_view",
             CliCommand::Search => "search",
             CliCommand::SessionGetOrCreate => "session_get_or_create",
             CliCommand::SessionGetOrCreateForWorkspace => "session_get_or_create_for_workspace",

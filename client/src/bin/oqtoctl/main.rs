@@ -19,6 +19,7 @@ mod metrics;
 mod output;
 mod profile;
 mod projects;
+mod scheduler;
 mod settings;
 mod term;
 mod users;
@@ -67,6 +68,9 @@ enum Command {
     /// Manage users (administrators).
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Your scheduled jobs.
+    #[command(subcommand)]
+    Schedule(scheduler::ScheduleCommand),
     /// Administration beyond users and invites.
     #[command(subcommand)]
     Admin(metrics::AdminCommand),
@@ -149,6 +153,7 @@ async fn run(matches: &ArgMatches, tree: clap::Command, document: &Value) -> any
             commands::execute(CliCommand::MeView, own, &profile, out, document).await
         }
         Command::Me(cmd) => auth::run_me(&profile, cmd, &out).await,
+        Command::Schedule(cmd) => scheduler::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Admin(cmd) => metrics::run(&profile, cmd, &out).await,
         Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Settings(cmd) => settings::run(&profile::connect(&profile)?, cmd, &out).await,

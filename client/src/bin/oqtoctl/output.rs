@@ -81,6 +81,8 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ),
     ("ChatHistoryGroups.older", &["id", "title", "workspace_path", "message_count", "model", "updated_at"]),
     ("SearchResults.hits", &["session_id", "role", "snippet", "title", "score"]),
+    ("Array_of_ScheduleView", &["name", "schedule", "at", "enabled", "next_run_at", "runs"]),
+    ("SchedulerOverview.schedules", &["name", "status", "schedule", "command", "next_run"]),
     ("FeedFetched.items", &["title", "link", "published"]),
     ("ProjectTemplateList.templates", &["name", "path", "description"]),
     ("LocalCleanupReport.killed", &["pid", "command"]),
