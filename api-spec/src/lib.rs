@@ -24,6 +24,7 @@ pub mod reply;
 pub mod scheduler;
 pub mod sessions;
 pub mod settings;
+pub mod sldr;
 pub mod testing;
 pub mod ui;
 pub mod users;
@@ -34,7 +35,7 @@ use std::collections::BTreeMap;
 use dropshot::{
     Body, EndpointTagPolicy, FreeformBody, HttpError, HttpResponseCreated, HttpResponseDeleted,
     HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext,
-    TypedBody, UntypedBody, WebsocketEndpointResult, WebsocketUpgrade,
+    StreamingBody, TypedBody, UntypedBody, WebsocketEndpointResult, WebsocketUpgrade,
 };
 
 use a2ui::{A2uiSurfaceCreate, A2uiSurfacePath, A2uiSurfaceResult};
@@ -75,6 +76,7 @@ use sessions::{
     SessionUpdateView, SessionView,
 };
 use settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
+use sldr::SldrPath;
 use testing::{TestA2uiSample, TestEvent, TestEventSent};
 use ui::{
     UiDelivered, UiNavigate, UiPalette, UiPaletteExec, UiPanel, UiSession, UiSidebar, UiSpotlight, UiTheme,
@@ -139,6 +141,7 @@ pub const ADMIN_OPERATIONS: &[&str] = &["prometheus_metrics_view"];
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
             "delegate" = { description = "Child chats a chat's agent hands work to (from this machine only)" },
+            "sldr" = { description = "The proxy to the sldr slides server (unpublished wildcard routes)" },
             "scheduler" = { description = "Your scheduled jobs: prompts into chats and commands in workspaces, at their time" },
             "feeds" = { description = "Web feeds fetched on the caller's behalf, public addresses only" },
             "codexbar" = { description = "Usage of the AI providers' plans, from codexbar on the server" },
@@ -1559,6 +1562,96 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<BusPublish>,
     ) -> Result<Reply<HttpResponseCreated<BusEvent>>, HttpError>;
+
+    // ---------------------------------------------------------------- sldr
+
+    /// The sldr proxy, `GET /api/sldr/{path}`
+    ///
+    /// Unpublished (a wildcard path; also POST, PUT, DELETE and PATCH).
+    /// Relays the request to the configured sldr server (`sldr.url`) at
+    /// the same path below it, with its query and body streamed both ways;
+    /// hop-by-hop headers, cookies and the caller's credentials are not
+    /// passed on, the caller's identity is (`X-Oqto-User-Id`,
+    /// `X-Oqto-Username`). Errors: 401; 503 when no sldr server is
+    /// configured; 502 when it cannot be reached or does not answer within
+    /// `sldr.timeout_secs` (30 s; the body may then take as long as it
+    /// needs, with at most 60 s between two reads).
+    #[endpoint {
+        method = GET,
+        path = "/api/sldr/{path:.*}",
+        tags = ["sldr"],
+        unpublished = true,
+        request_body_max_bytes = sldr::MAX_BODY_BYTES,
+    }]
+    async fn sldr_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError>;
+
+    /// The sldr proxy, `POST /api/sldr/{path}`
+    ///
+    /// Unpublished (a wildcard path): see `sldr_get`.
+    #[endpoint {
+        method = POST,
+        path = "/api/sldr/{path:.*}",
+        tags = ["sldr"],
+        unpublished = true,
+        request_body_max_bytes = sldr::MAX_BODY_BYTES,
+    }]
+    async fn sldr_post(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError>;
+
+    /// The sldr proxy, `PUT /api/sldr/{path}`
+    ///
+    /// Unpublished (a wildcard path): see `sldr_get`.
+    #[endpoint {
+        method = PUT,
+        path = "/api/sldr/{path:.*}",
+        tags = ["sldr"],
+        unpublished = true,
+        request_body_max_bytes = sldr::MAX_BODY_BYTES,
+    }]
+    async fn sldr_put(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError>;
+
+    /// The sldr proxy, `DELETE /api/sldr/{path}`
+    ///
+    /// Unpublished (a wildcard path): see `sldr_get`.
+    #[endpoint {
+        method = DELETE,
+        path = "/api/sldr/{path:.*}",
+        tags = ["sldr"],
+        unpublished = true,
+        request_body_max_bytes = sldr::MAX_BODY_BYTES,
+    }]
+    async fn sldr_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError>;
+
+    /// The sldr proxy, `PATCH /api/sldr/{path}`
+    ///
+    /// Unpublished (a wildcard path): see `sldr_get`.
+    #[endpoint {
+        method = PATCH,
+        path = "/api/sldr/{path:.*}",
+        tags = ["sldr"],
+        unpublished = true,
+        request_body_max_bytes = sldr::MAX_BODY_BYTES,
+    }]
+    async fn sldr_patch(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError>;
 
     // ----------------------------------------------------------- scheduler
 

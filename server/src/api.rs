@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use dropshot::{
     Body, FreeformBody, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
-    HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody, UntypedBody,
-    WebsocketEndpointResult, WebsocketUpgrade,
+    HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext, StreamingBody, TypedBody,
+    UntypedBody, WebsocketEndpointResult, WebsocketUpgrade,
 };
 use http::Response;
 use oqto_api::OqtoApi;
@@ -50,6 +50,7 @@ use oqto_api::sessions::{
     SessionUpdateView, SessionView,
 };
 use oqto_api::settings::{SettingValue, SettingsQuery, SettingsReloaded, SettingsUpdate, SettingsUpdated};
+use oqto_api::sldr::SldrPath;
 use oqto_api::testing::{TestA2uiSample, TestEvent, TestEventSent};
 use oqto_api::ui::{
     UiDelivered, UiNavigate, UiPalette, UiPaletteExec, UiPanel, UiSession, UiSidebar, UiSpotlight, UiTheme,
@@ -190,6 +191,26 @@ fn logo_response(
         value("default-src 'none'; style-src 'unsafe-inline'")?,
     );
     Ok(response)
+}
+
+/// Every method of the sldr proxy.
+async fn sldr_relay(
+    rqctx: Ctx,
+    path: Path<SldrPath>,
+    body: StreamingBody,
+) -> Result<Reply<Response<Body>>, HttpError> {
+    reply(&rqctx, async {
+        let caller = caller(&rqctx).await?;
+        let request = &rqctx.request;
+        let target = crate::sldr::Target {
+            method: request.method(),
+            query: request.uri().query(),
+            headers: request.headers(),
+            path: &path.into_inner().path,
+        };
+        Ok(crate::sldr::relay(rqctx.context(), &caller, target, body.into_stream()).await?)
+    })
+    .await
 }
 
 /// A body of the given type that no cache keeps.
@@ -1799,6 +1820,46 @@ impl OqtoApi for OqtoApiImpl {
             Ok(HttpResponseOk(ctx.hub.debug(admin)))
         })
         .await
+    }
+
+    async fn sldr_get(
+        rqctx: Ctx,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        sldr_relay(rqctx, path, body).await
+    }
+
+    async fn sldr_post(
+        rqctx: Ctx,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        sldr_relay(rqctx, path, body).await
+    }
+
+    async fn sldr_put(
+        rqctx: Ctx,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        sldr_relay(rqctx, path, body).await
+    }
+
+    async fn sldr_delete(
+        rqctx: Ctx,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        sldr_relay(rqctx, path, body).await
+    }
+
+    async fn sldr_patch(
+        rqctx: Ctx,
+        path: Path<SldrPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        sldr_relay(rqctx, path, body).await
     }
 
     async fn scheduler_overview_view(

@@ -34,6 +34,7 @@ pub struct Config {
     pub egress: EgressConfig,
     pub codexbar: CodexbarConfig,
     pub metrics: MetricsConfig,
+    pub sldr: SldrConfig,
     /// Each user's preferences for the web client; the values here are the
     /// defaults, every user may set their own (`PATCH /api/settings`).
     pub ui: UiConfig,
@@ -306,6 +307,23 @@ pub struct MetricsConfig {
     pub scrape_token_file: PathBuf,
 }
 
+/// The sldr slides server behind `/api/sldr/*`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SldrConfig {
+    /// Its base URL (`http://127.0.0.1:49000`); requests go to the same
+    /// path below it. Empty: the proxy answers 503.
+    pub url: String,
+    /// How long sldr may take to answer (status and headers), in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for SldrConfig {
+    fn default() -> Self {
+        SldrConfig { url: String::new(), timeout_secs: 30 }
+    }
+}
+
 /// Logging.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -332,6 +350,7 @@ impl Default for Config {
             egress: EgressConfig::default(),
             codexbar: CodexbarConfig::default(),
             metrics: MetricsConfig::default(),
+            sldr: SldrConfig::default(),
             ui: UiConfig::default(),
         }
     }

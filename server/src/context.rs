@@ -41,6 +41,8 @@ pub struct ServerContext {
     pub hstry: Option<crate::hstry::Hstry>,
     /// Which addresses requests on users' behalf may reach.
     pub egress: crate::egress::Egress,
+    /// The sldr proxy, when `sldr.url` is set.
+    pub sldr: Option<crate::sldr::Sldr>,
     /// The admin figures' state.
     pub metrics: crate::metrics::Metrics,
     pub log: slog::Logger,
@@ -87,7 +89,9 @@ impl ServerContext {
             url => Some(crate::hstry::Hstry::new(url)?),
         };
         let scrape_token = crate::metrics::load_scrape_token(&config.metrics.scrape_token_file)?;
+        let sldr = crate::sldr::Sldr::new(&config.sldr)?;
         Ok(Arc::new(ServerContext {
+            sldr,
             egress: crate::egress::Egress::new(&config.egress.allow_hosts),
             config,
             db,

@@ -178,11 +178,10 @@ impl Drop for Open {
     }
 }
 
-/// The body of `GET /api/admin/metrics`: a task writes the events into a
-/// small channel and ends as soon as the client is gone (the body, and
-/// with it the receiver, dropped).
+/// The body of `GET /api/admin/metrics`: a task writes the events and
+/// ends as soon as the client is gone.
 pub fn stream(ctx: Arc<ServerContext>) -> dropshot::Body {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (tx, body) = crate::body::channel(4);
     let open = Open::new(&ctx.metrics.streams);
     tokio::spawn(async move {
         let _open = open;
@@ -201,27 +200,12 @@ pub fn stream(ctx: Arc<ServerContext>) -> dropshot::Body {
                 }
                 _ = keepalive.tick() => ": keepalive\n\n".to_string(),
             };
-            if tx.send(Bytes::from(event)).await.is_err() {
+            if tx.send(Ok(Bytes::from(event))).await.is_err() {
                 return;
             }
         }
     });
-    dropshot::Body::wrap(Events(rx))
-}
-
-/// A response body that is whatever arrives on a channel.
-struct Events(tokio::sync::mpsc::Receiver<Bytes>);
-
-impl http_body::Body for Events {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Bytes>, Self::Error>>> {
-        self.0.poll_recv(cx).map(|chunk| chunk.map(|bytes| Ok(http_body::Frame::data(bytes))))
-    }
+    body
 }
 
 /// The figures in Prometheus's text format.
