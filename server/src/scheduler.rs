@@ -265,6 +265,11 @@ async fn execute(ctx: &Arc<ServerContext>, id: &str, owner: &str) {
     let started_at = db::now_ms();
     let clock = Instant::now();
     let work = async {
+        match ctx.auth_cache.user(&ctx.db, &row.user_id).await {
+            Ok(Some(user)) if user.is_active => {}
+            Ok(_) => return Err("the account is deactivated".to_string()),
+            Err(e) => return Err(e.public_message()),
+        }
         match row.kind.as_str() {
             "command" => run_command(ctx, &row).await,
             _ => run_prompt(ctx, &row).await,
@@ -317,7 +322,9 @@ async fn run_prompt(ctx: &Arc<ServerContext>, row: &ScheduleRow) -> Result<Strin
     }
     let events = Arc::new(Outbox::new(ctx.hub.next_id(), 65_536, 16 * 1024 * 1024));
     chat.subscribe(&events, None);
-    let answer = async {
+    // Unsubscribed however the run ends (also when its time runs out).
+    let _subscribed = Subscribed { chat: Arc::clone(&chat), id: events.connection };
+    async {
         let reply = crate::chats::send_prompt(ctx, &chat, &row.payload).await.map_err(public)?;
         let mut text = String::new();
         loop {
@@ -347,9 +354,19 @@ async fn run_prompt(ctx: &Arc<ServerContext>, row: &ScheduleRow) -> Result<Strin
             }
         }
     }
-    .await;
-    chat.unsubscribe(events.connection);
-    answer
+    .await
+}
+
+/// A chat subscription of the scheduler's, ended when dropped.
+struct Subscribed {
+    chat: Arc<crate::agent::Chat>,
+    id: u64,
+}
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        self.chat.unsubscribe(self.id);
+    }
 }
 
 fn event_of(frame: &crate::mux::outbox::OutFrame) -> Option<AgentEvent> {
