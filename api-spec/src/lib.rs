@@ -28,6 +28,7 @@ pub mod sldr;
 pub mod testing;
 pub mod ui;
 pub mod users;
+pub mod voice;
 pub mod workspace;
 
 use std::collections::BTreeMap;
@@ -86,6 +87,7 @@ use users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
 };
+use voice::VoiceQuery;
 use workspace::{
     LocationListQuery, LocationSelect, LocationUpsert, PiResources, PiResourcesApply, ProjectFromTemplate,
     ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList, ProjectView, SandboxUpdate,
@@ -141,6 +143,7 @@ pub const ADMIN_OPERATIONS: &[&str] = &["prometheus_metrics_view"];
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
             "delegate" = { description = "Child chats a chat's agent hands work to (from this machine only)" },
+            "voice" = { description = "Speech to text and text to speech over WebSockets" },
             "sldr" = { description = "The proxy to the sldr slides server (unpublished wildcard routes)" },
             "scheduler" = { description = "Your scheduled jobs: prompts into chats and commands in workspaces, at their time" },
             "feeds" = { description = "Web feeds fetched on the caller's behalf, public addresses only" },
@@ -1562,6 +1565,45 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<BusPublish>,
     ) -> Result<Reply<HttpResponseCreated<BusEvent>>, HttpError>;
+
+    // --------------------------------------------------------------- voice
+
+    /// Speech to text
+    ///
+    /// A WebSocket relayed to the configured speech-to-text service
+    /// (`voice.stt_url`, eaRS's protocol: binary frames of 24 kHz Float32
+    /// PCM and JSON commands in, JSON words and results out). Every text and
+    /// binary frame goes through unchanged both ways, at most
+    /// `voice.max_frame_bytes` each; a close code and reason are carried
+    /// through. Authenticated as the mux is (`Authorization: Bearer`, the
+    /// `token` query parameter, or the `auth_token` cookie from an allowed
+    /// origin). When no service is configured, or it cannot be reached, the
+    /// socket is closed with 1011 and the reason. Errors: 401, 403 before
+    /// the upgrade; 503 when voice is switched off (`voice.enabled`).
+    #[endpoint { method = GET, path = "/api/voice/stt", tags = ["voice"] }]
+    async fn voice_stt(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<VoiceQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult;
+
+    /// Text to speech
+    ///
+    /// A WebSocket speaking kokorox's protocol (JSON commands such as
+    /// `{"command": "synthesize", "text": …}`; `audio_chunk` answers with a
+    /// base64 WAV). Relayed like `voice_stt` to `voice.tts_url` when it is
+    /// set; otherwise, when `espeak-ng` is installed, the server speaks
+    /// itself: `synthesize`, `stream_append`/`stream_end`/`stream_cancel`
+    /// (sentences spoken as they complete, as `stream_chunk`, then
+    /// `stream_ended`), `list_voices`, `set_voice`, `set_speed`,
+    /// `set_language`, `set_auto_detect`; espeak-ng runs in the caller's
+    /// sandbox with the text on its standard input. Errors as `voice_stt`.
+    #[endpoint { method = GET, path = "/api/voice/tts", tags = ["voice"] }]
+    async fn voice_tts(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<VoiceQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult;
 
     // ---------------------------------------------------------------- sldr
 

@@ -37,6 +37,32 @@ pub struct VoiceFeatures {
     pub default_speed: f64,
     /// Whether the spoken language is detected automatically.
     pub auto_language_detect: bool,
+    /// Whether speech output starts muted.
+    pub tts_muted: bool,
+    /// Whether listening goes on after each answer.
+    pub continuous_mode: bool,
+    /// The visualizer the client shows (`orb`, `kitt`).
+    pub default_visualizer: String,
+    /// Words the user speaks over the agent before it stops talking.
+    pub interrupt_word_count: u32,
+    /// Pause after an interruption, in milliseconds.
+    pub interrupt_backoff_ms: u64,
+    /// A voice and speed per visualizer.
+    pub visualizer_voices: std::collections::BTreeMap<String, VisualizerVoice>,
+    /// Whether `stt_url` leads to a speech-to-text service.
+    pub stt_available: bool,
+    /// Whether `tts_url` speaks: a configured service, or the server itself
+    /// (`tts_engine`).
+    pub tts_available: bool,
+    /// `remote` (a configured service) or `espeak-ng` (the server's own).
+    pub tts_engine: String,
+}
+
+/// A visualizer's voice.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct VisualizerVoice {
+    pub voice: String,
+    pub speed: f64,
 }
 
 /// What this server offers, as configured.

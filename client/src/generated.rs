@@ -3481,21 +3481,50 @@ pub mod types {
             Default::default()
         }
     }
+    ///A visualizer's voice.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct VisualizerVoice {
+        pub speed: f64,
+        pub voice: ::std::string::String,
+    }
+    impl VisualizerVoice {
+        pub fn builder() -> builder::VisualizerVoice {
+            Default::default()
+        }
+    }
     ///Voice settings, present when voice is configured.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct VoiceFeatures {
         ///Whether the spoken language is detected automatically.
         pub auto_language_detect: bool,
+        ///Whether listening goes on after each answer.
+        pub continuous_mode: bool,
         ///Default speaking speed.
         pub default_speed: f64,
+        ///The visualizer the client shows (`orb`, `kitt`).
+        pub default_visualizer: ::std::string::String,
         ///Default voice name.
         pub default_voice: ::std::string::String,
+        ///Pause after an interruption, in milliseconds.
+        pub interrupt_backoff_ms: u64,
+        ///Words the user speaks over the agent before it stops talking.
+        pub interrupt_word_count: u32,
+        ///Whether `stt_url` leads to a speech-to-text service.
+        pub stt_available: bool,
         ///Speech-to-text service URL.
         pub stt_url: ::std::string::String,
+        ///Whether `tts_url` speaks: a configured service, or the server itself (`tts_engine`).
+        pub tts_available: bool,
+        ///`remote` (a configured service) or `espeak-ng` (the server's own).
+        pub tts_engine: ::std::string::String,
+        ///Whether speech output starts muted.
+        pub tts_muted: bool,
         ///Text-to-speech service URL.
         pub tts_url: ::std::string::String,
         ///Silence that ends an utterance, in milliseconds.
         pub vad_timeout_ms: u64,
+        ///A voice and speed per visualizer.
+        pub visualizer_voices: ::std::collections::HashMap<::std::string::String, VisualizerVoice>,
     }
     impl VoiceFeatures {
         pub fn builder() -> builder::VoiceFeatures {
@@ -13243,23 +13272,90 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct VisualizerVoice {
+            speed: ::std::result::Result<f64, ::std::string::String>,
+            voice: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for VisualizerVoice {
+            fn default() -> Self {
+                Self {
+                    speed: Err("no value supplied for speed".to_string()),
+                    voice: Err("no value supplied for voice".to_string()),
+                }
+            }
+        }
+        impl VisualizerVoice {
+            pub fn speed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.speed =
+                    value.try_into().map_err(|e| format!("error converting supplied value for speed: {e}"));
+                self
+            }
+            pub fn voice<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.voice =
+                    value.try_into().map_err(|e| format!("error converting supplied value for voice: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<VisualizerVoice> for super::VisualizerVoice {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VisualizerVoice,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { speed: value.speed?, voice: value.voice? })
+            }
+        }
+        impl ::std::convert::From<super::VisualizerVoice> for VisualizerVoice {
+            fn from(value: super::VisualizerVoice) -> Self {
+                Self { speed: Ok(value.speed), voice: Ok(value.voice) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct VoiceFeatures {
             auto_language_detect: ::std::result::Result<bool, ::std::string::String>,
+            continuous_mode: ::std::result::Result<bool, ::std::string::String>,
             default_speed: ::std::result::Result<f64, ::std::string::String>,
+            default_visualizer: ::std::result::Result<::std::string::String, ::std::string::String>,
             default_voice: ::std::result::Result<::std::string::String, ::std::string::String>,
+            interrupt_backoff_ms: ::std::result::Result<u64, ::std::string::String>,
+            interrupt_word_count: ::std::result::Result<u32, ::std::string::String>,
+            stt_available: ::std::result::Result<bool, ::std::string::String>,
             stt_url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tts_available: ::std::result::Result<bool, ::std::string::String>,
+            tts_engine: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tts_muted: ::std::result::Result<bool, ::std::string::String>,
             tts_url: ::std::result::Result<::std::string::String, ::std::string::String>,
             vad_timeout_ms: ::std::result::Result<u64, ::std::string::String>,
+            visualizer_voices: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, super::VisualizerVoice>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for VoiceFeatures {
             fn default() -> Self {
                 Self {
                     auto_language_detect: Err("no value supplied for auto_language_detect".to_string()),
+                    continuous_mode: Err("no value supplied for continuous_mode".to_string()),
                     default_speed: Err("no value supplied for default_speed".to_string()),
+                    default_visualizer: Err("no value supplied for default_visualizer".to_string()),
                     default_voice: Err("no value supplied for default_voice".to_string()),
+                    interrupt_backoff_ms: Err("no value supplied for interrupt_backoff_ms".to_string()),
+                    interrupt_word_count: Err("no value supplied for interrupt_word_count".to_string()),
+                    stt_available: Err("no value supplied for stt_available".to_string()),
                     stt_url: Err("no value supplied for stt_url".to_string()),
+                    tts_available: Err("no value supplied for tts_available".to_string()),
+                    tts_engine: Err("no value supplied for tts_engine".to_string()),
+                    tts_muted: Err("no value supplied for tts_muted".to_string()),
                     tts_url: Err("no value supplied for tts_url".to_string()),
                     vad_timeout_ms: Err("no value supplied for vad_timeout_ms".to_string()),
+                    visualizer_voices: Err("no value supplied for visualizer_voices".to_string()),
                 }
             }
         }
@@ -13274,6 +13370,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for auto_language_detect: {e}"));
                 self
             }
+            pub fn continuous_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.continuous_mode = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for continuous_mode: {e}"));
+                self
+            }
             pub fn default_speed<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<f64>,
@@ -13282,6 +13388,16 @@ pub mod types {
                 self.default_speed = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for default_speed: {e}"));
+                self
+            }
+            pub fn default_visualizer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default_visualizer = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for default_visualizer: {e}"));
                 self
             }
             pub fn default_voice<T>(mut self, value: T) -> Self
@@ -13294,6 +13410,36 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for default_voice: {e}"));
                 self
             }
+            pub fn interrupt_backoff_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.interrupt_backoff_ms = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for interrupt_backoff_ms: {e}"));
+                self
+            }
+            pub fn interrupt_word_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.interrupt_word_count = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for interrupt_word_count: {e}"));
+                self
+            }
+            pub fn stt_available<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stt_available = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for stt_available: {e}"));
+                self
+            }
             pub fn stt_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -13301,6 +13447,36 @@ pub mod types {
             {
                 self.stt_url =
                     value.try_into().map_err(|e| format!("error converting supplied value for stt_url: {e}"));
+                self
+            }
+            pub fn tts_available<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tts_available = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for tts_available: {e}"));
+                self
+            }
+            pub fn tts_engine<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tts_engine = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for tts_engine: {e}"));
+                self
+            }
+            pub fn tts_muted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tts_muted = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for tts_muted: {e}"));
                 self
             }
             pub fn tts_url<T>(mut self, value: T) -> Self
@@ -13322,17 +13498,38 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for vad_timeout_ms: {e}"));
                 self
             }
+            pub fn visualizer_voices<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::collections::HashMap<::std::string::String, super::VisualizerVoice>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.visualizer_voices = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for visualizer_voices: {e}"));
+                self
+            }
         }
         impl ::std::convert::TryFrom<VoiceFeatures> for super::VoiceFeatures {
             type Error = super::error::ConversionError;
             fn try_from(value: VoiceFeatures) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     auto_language_detect: value.auto_language_detect?,
+                    continuous_mode: value.continuous_mode?,
                     default_speed: value.default_speed?,
+                    default_visualizer: value.default_visualizer?,
                     default_voice: value.default_voice?,
+                    interrupt_backoff_ms: value.interrupt_backoff_ms?,
+                    interrupt_word_count: value.interrupt_word_count?,
+                    stt_available: value.stt_available?,
                     stt_url: value.stt_url?,
+                    tts_available: value.tts_available?,
+                    tts_engine: value.tts_engine?,
+                    tts_muted: value.tts_muted?,
                     tts_url: value.tts_url?,
                     vad_timeout_ms: value.vad_timeout_ms?,
+                    visualizer_voices: value.visualizer_voices?,
                 })
             }
         }
@@ -13340,11 +13537,20 @@ pub mod types {
             fn from(value: super::VoiceFeatures) -> Self {
                 Self {
                     auto_language_detect: Ok(value.auto_language_detect),
+                    continuous_mode: Ok(value.continuous_mode),
                     default_speed: Ok(value.default_speed),
+                    default_visualizer: Ok(value.default_visualizer),
                     default_voice: Ok(value.default_voice),
+                    interrupt_backoff_ms: Ok(value.interrupt_backoff_ms),
+                    interrupt_word_count: Ok(value.interrupt_word_count),
+                    stt_available: Ok(value.stt_available),
                     stt_url: Ok(value.stt_url),
+                    tts_available: Ok(value.tts_available),
+                    tts_engine: Ok(value.tts_engine),
+                    tts_muted: Ok(value.tts_muted),
                     tts_url: Ok(value.tts_url),
                     vad_timeout_ms: Ok(value.vad_timeout_ms),
+                    visualizer_voices: Ok(value.visualizer_voices),
                 }
             }
         }
@@ -15649,6 +15855,40 @@ impl Client {
     ```*/
     pub fn ui_view(&self) -> builder::UiView<'_> {
         builder::UiView::new(self)
+    }
+    /**Speech to text
+
+    A WebSocket relayed to the configured speech-to-text service (`voice.stt_url`, eaRS's protocol: binary frames of 24 kHz Float32 PCM and JSON commands in, JSON words and results out). Every text and binary frame goes through unchanged both ways, at most `voice.max_frame_bytes` each; a close code and reason are carried through. Authenticated as the mux is (`Authorization: Bearer`, the `token` query parameter, or the `auth_token` cookie from an allowed origin). When no service is configured, or it cannot be reached, the socket is closed with 1011 and the reason. Errors: 401, 403 before the upgrade; 503 when voice is switched off (`voice.enabled`).
+
+    Sends a `GET` request to `/api/voice/stt`
+
+    Arguments:
+    - `token`: For browsers, which cannot set headers on a WebSocket: a mux ticket (`mux_ticket_create`, single use), or a session token.
+    ```ignore
+    let response = client.voice_stt()
+        .token(token)
+        .send()
+        .await;
+    ```*/
+    pub fn voice_stt(&self) -> builder::VoiceStt<'_> {
+        builder::VoiceStt::new(self)
+    }
+    /**Text to speech
+
+    A WebSocket speaking kokorox's protocol (JSON commands such as `{"command": "synthesize", "text": …}`; `audio_chunk` answers with a base64 WAV). Relayed like `voice_stt` to `voice.tts_url` when it is set; otherwise, when `espeak-ng` is installed, the server speaks itself: `synthesize`, `stream_append`/`stream_end`/`stream_cancel` (sentences spoken as they complete, as `stream_chunk`, then `stream_ended`), `list_voices`, `set_voice`, `set_speed`, `set_language`, `set_auto_detect`; espeak-ng runs in the caller's sandbox with the text on its standard input. Errors as `voice_stt`.
+
+    Sends a `GET` request to `/api/voice/tts`
+
+    Arguments:
+    - `token`: For browsers, which cannot set headers on a WebSocket: a mux ticket (`mux_ticket_create`, single use), or a session token.
+    ```ignore
+    let response = client.voice_tts()
+        .token(token)
+        .send()
+        .await;
+    ```*/
+    pub fn voice_tts(&self) -> builder::VoiceTts<'_> {
+        builder::VoiceTts::new(self)
     }
     /**List a workspace's memories
 
@@ -22977,6 +23217,130 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::voice_stt`]
+
+    [`Client::voice_stt`]: super::Client::voice_stt*/
+    #[derive(Debug, Clone)]
+    pub struct VoiceStt<'a> {
+        client: &'a super::Client,
+        token: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> VoiceStt<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, token: Ok(None) }
+        }
+        pub fn token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for token failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/voice/stt`
+        pub async fn send(self) -> Result<ResponseValue<reqwest::Upgraded>, Error<types::Error>> {
+            let Self { client, token } = self;
+            let token = token.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/voice/stt", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("token", &token))
+                .headers(header_map)
+                .header(::reqwest::header::CONNECTION, "Upgrade")
+                .header(::reqwest::header::UPGRADE, "websocket")
+                .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+                .header(
+                    ::reqwest::header::SEC_WEBSOCKET_KEY,
+                    ::base64::Engine::encode(
+                        &::base64::engine::general_purpose::STANDARD,
+                        ::rand::random::<[u8; 16]>(),
+                    ),
+                )
+                .build()?;
+            let info = OperationInfo { operation_id: "voice_stt" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                101u16 => ResponseValue::upgrade(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::voice_tts`]
+
+    [`Client::voice_tts`]: super::Client::voice_tts*/
+    #[derive(Debug, Clone)]
+    pub struct VoiceTts<'a> {
+        client: &'a super::Client,
+        token: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> VoiceTts<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, token: Ok(None) }
+        }
+        pub fn token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for token failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/voice/tts`
+        pub async fn send(self) -> Result<ResponseValue<reqwest::Upgraded>, Error<types::Error>> {
+            let Self { client, token } = self;
+            let token = token.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/voice/tts", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("token", &token))
+                .headers(header_map)
+                .header(::reqwest::header::CONNECTION, "Upgrade")
+                .header(::reqwest::header::UPGRADE, "websocket")
+                .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+                .header(
+                    ::reqwest::header::SEC_WEBSOCKET_KEY,
+                    ::base64::Engine::encode(
+                        &::base64::engine::general_purpose::STANDARD,
+                        ::rand::random::<[u8; 16]>(),
+                    ),
+                )
+                .build()?;
+            let info = OperationInfo { operation_id: "voice_tts" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                101u16 => ResponseValue::upgrade(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -11,6 +11,7 @@ pub use generated::*;
 
 pub mod mux;
 pub mod sse;
+pub mod voice;
 
 use std::time::Duration;
 

@@ -81,16 +81,25 @@ pub struct MuxClient {
 }
 
 fn mux_url(base_url: &str) -> String {
+    ws_url(base_url, "/api/ws/mux")
+}
+
+/// The WebSocket URL of `path` on the server at `base_url` (`http` → `ws`,
+/// `https` → `wss`).
+pub fn ws_url(base_url: &str, path: &str) -> String {
     let base = base_url.trim_end_matches('/');
     let base = base.strip_prefix("https://").map(|r| format!("wss://{r}")).unwrap_or_else(|| {
         base.strip_prefix("http://").map(|r| format!("ws://{r}")).unwrap_or_else(|| base.to_string())
     });
-    format!("{base}/api/ws/mux")
+    format!("{base}{path}")
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// A client WebSocket.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(url: &str, token: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+/// Opens a WebSocket at `url` with `token` as `Authorization: Bearer`.
+pub async fn open(url: &str, token: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     let mut request = url.into_client_request()?;
     if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
         request.headers_mut().insert(http::header::AUTHORIZATION, value);

@@ -60,6 +60,7 @@ use oqto_api::users::{
     MeUpdate, UserConfigSync, UserConfigSyncResult, UserCreate, UserCreated, UserListQuery, UserPath,
     UserStats, UserUpdate, UserView,
 };
+use oqto_api::voice::VoiceQuery;
 use oqto_api::workspace::{
     LocationListQuery, LocationSelect, LocationUpsert, PiResources, PiResourcesApply, ProjectFromTemplate,
     ProjectListQuery, ProjectLogoPath, ProjectLogoQuery, ProjectTemplateList, ProjectView, SandboxUpdate,
@@ -191,6 +192,27 @@ fn logo_response(
         value("default-src 'none'; style-src 'unsafe-inline'")?,
     );
     Ok(response)
+}
+
+/// Who opens a WebSocket (the mux, voice): `Authorization: Bearer`, the
+/// `token` query parameter (a ticket or a session token), or the cookie
+/// from an allowed origin. A refused upgrade is a Dropshot error body: a
+/// WebSocket endpoint can answer nothing but the upgrade itself.
+async fn upgrade_caller(
+    rqctx: &Ctx,
+    query_token: Option<String>,
+) -> Result<(Caller, auth::Grant), HttpError> {
+    let ctx = rqctx.context();
+    let headers = rqctx.request.headers();
+    let token = match (auth::bearer_token(headers), query_token) {
+        (Some(token), _) | (None, Some(token)) => token,
+        (None, None) => {
+            let token = auth::cookie_token(headers).ok_or_else(Error::unauthenticated)?;
+            auth::check_origin(ctx, headers)?;
+            token
+        }
+    };
+    Ok(auth::authenticate_mux(ctx, &token).await?)
 }
 
 /// Every method of the sldr proxy.
@@ -1782,21 +1804,7 @@ impl OqtoApi for OqtoApiImpl {
         websocket: WebsocketUpgrade,
     ) -> WebsocketEndpointResult {
         let ctx = Arc::clone(rqctx.context());
-        let headers = rqctx.request.headers();
-        let authenticated = async {
-            let token = match (auth::bearer_token(headers), query.into_inner().token) {
-                (Some(token), _) | (None, Some(token)) => token,
-                (None, None) => {
-                    let token = auth::cookie_token(headers).ok_or_else(Error::unauthenticated)?;
-                    auth::check_origin(&ctx, headers)?;
-                    token
-                }
-            };
-            auth::authenticate_mux(&ctx, &token).await
-        };
-        // A refused upgrade is a Dropshot error body: a WebSocket
-        // endpoint can answer nothing but the upgrade itself.
-        let (caller, grant) = authenticated.await?;
+        let (caller, grant) = upgrade_caller(&rqctx, query.into_inner().token).await?;
         websocket.handle(move |upgraded| async move {
             mux::serve(ctx, caller, grant, upgraded).await;
             Ok(())
@@ -1820,6 +1828,38 @@ impl OqtoApi for OqtoApiImpl {
             Ok(HttpResponseOk(ctx.hub.debug(admin)))
         })
         .await
+    }
+
+    async fn voice_stt(
+        rqctx: Ctx,
+        query: Query<VoiceQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult {
+        let ctx = Arc::clone(rqctx.context());
+        upgrade_caller(&rqctx, query.into_inner().token).await?;
+        if !ctx.config.voice.enabled {
+            return Err(Error::Unavailable("voice is switched off on this server".into()).into());
+        }
+        websocket.handle(move |upgraded| async move {
+            crate::voice::listen(ctx, upgraded).await;
+            Ok(())
+        })
+    }
+
+    async fn voice_tts(
+        rqctx: Ctx,
+        query: Query<VoiceQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult {
+        let ctx = Arc::clone(rqctx.context());
+        let (caller, _) = upgrade_caller(&rqctx, query.into_inner().token).await?;
+        if !ctx.config.voice.enabled {
+            return Err(Error::Unavailable("voice is switched off on this server".into()).into());
+        }
+        websocket.handle(move |upgraded| async move {
+            crate::voice::speak(ctx, caller, upgraded).await;
+            Ok(())
+        })
     }
 
     async fn sldr_get(

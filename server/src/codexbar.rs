@@ -3,7 +3,7 @@
 //! not user code: it reads the operator's provider logins) with a clean
 //! environment and a time limit, and passes on the JSON it prints.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -24,17 +24,9 @@ const ATTEMPTS: [&[&str]; 3] = [
     &["usage", "--provider", "all", "--source", "cli"],
 ];
 
-/// Finds the program: a path as given, a bare name on the server's `PATH`.
-fn program(bin: &Path) -> Option<PathBuf> {
-    if bin.components().count() > 1 {
-        return bin.is_file().then(|| bin.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(bin)).find(|candidate| candidate.is_file())
-}
-
 pub async fn usage(ctx: &ServerContext) -> Result<serde_json::Value> {
-    let Some(bin) = program(&ctx.config.codexbar.bin) else {
+    let bin = crate::sandbox::launch::find_program(&ctx.config.codexbar.bin.to_string_lossy());
+    let Some(bin) = bin.filter(|b| b.is_file()) else {
         return Err(Error::NotFound("codexbar not available on this server".into()));
     };
     let deadline = Instant::now() + TIMEOUT;

@@ -35,6 +35,7 @@ pub struct Config {
     pub codexbar: CodexbarConfig,
     pub metrics: MetricsConfig,
     pub sldr: SldrConfig,
+    pub voice: VoiceConfig,
     /// Each user's preferences for the web client; the values here are the
     /// defaults, every user may set their own (`PATCH /api/settings`).
     pub ui: UiConfig,
@@ -307,6 +308,71 @@ pub struct MetricsConfig {
     pub scrape_token_file: PathBuf,
 }
 
+/// Voice: the speech services behind `/api/voice/stt` and `/api/voice/tts`
+/// and the client's defaults.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceConfig {
+    /// Off: both routes answer 503 and `/api/features` shows no voice.
+    pub enabled: bool,
+    /// The speech-to-text service (eaRS), `ws://…`; empty: none.
+    pub stt_url: String,
+    /// The text-to-speech service (kokorox), `ws://…`; empty: the server
+    /// speaks with `espeak_ng` when that is installed.
+    pub tts_url: String,
+    /// The embedded speech's program.
+    pub espeak_ng: PathBuf,
+    /// The largest frame relayed either way, in bytes.
+    pub max_frame_bytes: usize,
+    pub vad_timeout_ms: u64,
+    pub default_voice: String,
+    pub default_speed: f64,
+    pub auto_language_detect: bool,
+    pub tts_muted: bool,
+    pub continuous_mode: bool,
+    pub default_visualizer: String,
+    pub interrupt_word_count: u32,
+    pub interrupt_backoff_ms: u64,
+    /// Visualizer name to `{voice, speed}`.
+    pub visualizer_voices: std::collections::BTreeMap<String, VisualizerVoiceConfig>,
+}
+
+/// A visualizer's voice.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisualizerVoiceConfig {
+    pub voice: String,
+    pub speed: f64,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        let voice = |voice: &str, speed: f64| VisualizerVoiceConfig { voice: voice.into(), speed };
+        VoiceConfig {
+            enabled: true,
+            stt_url: String::new(),
+            tts_url: String::new(),
+            espeak_ng: PathBuf::from("espeak-ng"),
+            max_frame_bytes: 4 * 1024 * 1024,
+            vad_timeout_ms: 1500,
+            default_voice: "af_heart".into(),
+            default_speed: 1.0,
+            auto_language_detect: true,
+            tts_muted: false,
+            continuous_mode: true,
+            default_visualizer: "orb".into(),
+            interrupt_word_count: 2,
+            interrupt_backoff_ms: 5000,
+            visualizer_voices: [
+                ("orb".to_string(), voice("af_heart", 1.0)),
+                ("kitt".to_string(), voice("am_michael", 1.1)),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+}
+
 /// The sldr slides server behind `/api/sldr/*`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -351,6 +417,7 @@ impl Default for Config {
             codexbar: CodexbarConfig::default(),
             metrics: MetricsConfig::default(),
             sldr: SldrConfig::default(),
+            voice: VoiceConfig::default(),
             ui: UiConfig::default(),
         }
     }

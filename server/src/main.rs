@@ -41,6 +41,7 @@ mod testing;
 mod ui;
 mod users;
 mod util;
+mod voice;
 mod workspace;
 
 use std::io::{BufRead, IsTerminal};

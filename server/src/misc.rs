@@ -26,7 +26,7 @@ pub fn features(ctx: &ServerContext) -> Features {
         session_auto_attach: SessionAutoAttach::Off,
         registration_enabled: ctx.settings.current().auth.registration_enabled,
         dev_mode: ctx.config.auth.dev_mode,
-        voice: None,
+        voice: crate::voice::features(ctx),
         sandbox: SandboxFeatures {
             mode: if ctx.sandbox.enabled() { "bubblewrap" } else { "off" }.to_string(),
             available: ctx.sandbox.enabled() && ctx.sandbox.broken().is_none(),

@@ -185,6 +185,9 @@ pub fn place(op: CliCommand) -> Place {
         C::OnboardingBootstrap => G(at("onboarding bootstrap").positional(&["display-name"])),
         C::MuxDebugView => G(at("mux debug")),
         C::FeedFetch => G(at("feed fetch")),
+        // WebSockets.
+        C::VoiceStt => H("voice listen"),
+        C::VoiceTts => H("voice say"),
         C::SchedulerOverviewView => G(at("schedule overview")),
         C::SchedulerJobList => G(at("schedule list").alias(&["ls"])),
         // Flags for the schedule and the action.

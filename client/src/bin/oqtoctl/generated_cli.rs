@@ -129,6 +129,8 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::UiTheme => Self::cli_ui_theme(),
             CliCommand::UiTour => Self::cli_ui_tour(),
             CliCommand::UiView => Self::cli_ui_view(),
+            CliCommand::VoiceStt => Self::cli_voice_stt(),
+            CliCommand::VoiceTts => Self::cli_voice_tts(),
             CliCommand::MemoryList => Self::cli_memory_list(),
             CliCommand::MemoryCreate => Self::cli_memory_create(),
             CliCommand::MemoryView => Self::cli_memory_view(),
@@ -3018,6 +3020,36 @@ impl<T: CliConfig> Cli<T> {
                 "Switch the web client's main view\n\nSent as a `ui.view` event to the caller's own mux connections only; `delivered` says to how many. `view` is a name of letters, digits, `-` and `_` (422 otherwise).",
             )
     }
+    pub fn cli_voice_stt() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("token")
+                    .long("token")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "For browsers, which cannot set headers on a WebSocket: a mux ticket (`mux_ticket_create`, single use), or a session token.",
+                    ),
+            )
+            .about(
+                "Speech to text\n\nA WebSocket relayed to the configured speech-to-text service (`voice.stt_url`, eaRS's protocol: binary frames of 24 kHz Float32 PCM and JSON commands in, JSON words and results out). Every text and binary frame goes through unchanged both ways, at most `voice.max_frame_bytes` each; a close code and reason are carried through. Authenticated as the mux is (`Authorization: Bearer`, the `token` query parameter, or the `auth_token` cookie from an allowed origin). When no service is configured, or it cannot be reached, the socket is closed with 1011 and the reason. Errors: 401, 403 before the upgrade; 503 when voice is switched off (`voice.enabled`).",
+            )
+    }
+    pub fn cli_voice_tts() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("token")
+                    .long("token")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "For browsers, which cannot set headers on a WebSocket: a mux ticket (`mux_ticket_create`, single use), or a session token.",
+                    ),
+            )
+            .about(
+                "Text to speech\n\nA WebSocket speaking kokorox's protocol (JSON commands such as `{\"command\": \"synthesize\", \"text\": …}`; `audio_chunk` answers with a base64 WAV). Relayed like `voice_stt` to `voice.tts_url` when it is set; otherwise, when `espeak-ng` is installed, the server speaks itself: `synthesize`, `stream_append`/`stream_end`/`stream_cancel` (sentences spoken as they complete, as `stream_chunk`, then `stream_ended`), `list_voices`, `set_voice`, `set_speed`, `set_language`, `set_auto_detect`; espeak-ng runs in the caller's sandbox with the text on its standard input. Errors as `voice_stt`.",
+            )
+    }
     pub fn cli_memory_list() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -3701,6 +3733,8 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::UiTheme => self.execute_ui_theme(matches).await,
             CliCommand::UiTour => self.execute_ui_tour(matches).await,
             CliCommand::UiView => self.execute_ui_view(matches).await,
+            CliCommand::VoiceStt => self.execute_voice_stt(matches).await,
+            CliCommand::VoiceTts => self.execute_voice_tts(matches).await,
             CliCommand::MemoryList => self.execute_memory_list(matches).await,
             CliCommand::MemoryCreate => self.execute_memory_create(matches).await,
             CliCommand::MemoryView => self.execute_memory_view(matches).await,
@@ -6394,6 +6428,36 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_voice_stt(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.voice_stt();
+        if let Some(value) = matches.get_one::<::std::string::String>("token") {
+            request = request.token(value.clone());
+        }
+        self.config.execute_voice_stt(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => todo!(),
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_voice_tts(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.voice_tts();
+        if let Some(value) = matches.get_one::<::std::string::String>("token") {
+            request = request.token(value.clone());
+        }
+        self.config.execute_voice_tts(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => todo!(),
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_memory_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.memory_list();
         if let Some(value) = matches.get_one::<u32>("limit") {
@@ -7675,6 +7739,20 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_voice_stt(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::VoiceStt,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_voice_tts(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::VoiceTts,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_memory_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -7914,6 +7992,8 @@ pub enum CliCommand {
     UiTheme,
     UiTour,
     UiView,
+    VoiceStt,
+    VoiceTts,
     MemoryList,
     MemoryCreate,
     MemoryView,
@@ -8052,6 +8132,8 @@ impl CliCommand {
             CliCommand::UiTheme,
             CliCommand::UiTour,
             CliCommand::UiView,
+            CliCommand::VoiceStt,
+            CliCommand::VoiceTts,
             CliCommand::MemoryList,
             CliCommand::MemoryCreate,
             CliCommand::MemoryView,
@@ -8191,6 +8273,8 @@ impl CliCommand {
             CliCommand::UiTheme => "ui_theme",
             CliCommand::UiTour => "ui_tour",
             CliCommand::UiView => "ui_view",
+            CliCommand::VoiceStt => "voice_stt",
+            CliCommand::VoiceTts => "voice_tts",
             CliCommand::MemoryList => "memory_list",
             CliCommand::MemoryCreate => "memory_create",
             CliCommand::MemoryView => "memory_view",

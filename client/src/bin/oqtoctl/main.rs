@@ -23,6 +23,7 @@ mod scheduler;
 mod settings;
 mod term;
 mod users;
+mod voice;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ enum Command {
     /// Manage users (administrators).
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Speak and listen through the server's voice services.
+    #[command(subcommand)]
+    Voice(voice::VoiceCommand),
     /// Your scheduled jobs.
     #[command(subcommand)]
     Schedule(scheduler::ScheduleCommand),
@@ -153,6 +157,7 @@ async fn run(matches: &ArgMatches, tree: clap::Command, document: &Value) -> any
             commands::execute(CliCommand::MeView, own, &profile, out, document).await
         }
         Command::Me(cmd) => auth::run_me(&profile, cmd, &out).await,
+        Command::Voice(cmd) => voice::run(&profile, cmd, &out).await,
         Command::Schedule(cmd) => scheduler::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Admin(cmd) => metrics::run(&profile, cmd, &out).await,
         Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
