@@ -30,6 +30,7 @@ mod mux;
 mod onboarding;
 mod pi_resources;
 mod projects;
+mod proxy;
 mod redact;
 mod sandbox;
 mod scheduler;

@@ -326,6 +326,9 @@ pub async fn authenticate_mux(ctx: &ServerContext, token: &str) -> Result<(Calle
         return Err(Error::Forbidden("a chat's agent token cannot open the mux".to_string()));
     }
     let claims = ctx.keys.verify(token)?;
+    if claims.scope.as_deref().is_some_and(|s| s != token::WS_SCOPE) {
+        return Err(Error::Unauthenticated("this token does not open sockets".to_string()));
+    }
     if ctx.auth_cache.is_revoked(&claims.jti) {
         return Err(Error::Unauthenticated("the ticket was used already".to_string()));
     }

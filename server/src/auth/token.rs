@@ -43,6 +43,12 @@ pub struct ParentToken {
 
 /// The scope of mux tickets.
 pub const WS_SCOPE: &str = "ws";
+/// The scope of the tokens an agent presents to the model proxy (they
+/// open nothing else).
+pub const LLM_SCOPE: &str = "llm";
+/// How long a model proxy token lasts: until the account's token version
+/// changes, in practice (a password change, a role change, deactivation).
+pub const LLM_TOKEN_TTL_SECS: i64 = 10 * 365 * 24 * 3600;
 /// How long a mux ticket can be used to open a socket.
 pub const WS_TICKET_TTL_SECS: i64 = 60;
 
@@ -112,6 +118,14 @@ impl TokenKeys {
             ..parent.clone()
         };
         self.sign(claims)
+    }
+
+    /// Issues the model proxy token of `user` (`LLM_SCOPE`).
+    pub fn issue_llm(&self, user: &UserRow) -> Result<Issued> {
+        let mut issued = self.issue(user)?;
+        issued.claims.exp = issued.claims.iat.saturating_add(LLM_TOKEN_TTL_SECS);
+        issued.claims.scope = Some(LLM_SCOPE.to_string());
+        self.sign(issued.claims)
     }
 
     fn sign(&self, claims: Claims) -> Result<Issued> {
