@@ -129,3 +129,13 @@ pub struct CatalogEntry {
     pub provider: String,
     pub model: ProviderModel,
 }
+
+/// The rest of the path after `/api/llm/`: the provider's name, then the
+/// path below its base.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct LlmPath {
+    pub path: Vec<String>,
+}
+
+/// Largest request body the model proxy relays, in bytes.
+pub const MAX_LLM_BODY_BYTES: usize = 64 * 1024 * 1024;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bus;
 pub mod compat;
 pub mod delegate;
+pub mod eavs;
 pub mod feedback;
 pub mod feeds;
 pub mod history;
@@ -45,6 +46,10 @@ use bus::{BusEvent, BusPublish, BusStats};
 use compat::Aliased;
 use delegate::{
     DelegateMessagesQuery, DelegatePath, DelegatePrompt, DelegateStart, DelegateStatus, DelegateStopped,
+};
+use eavs::{
+    CatalogEntry, CatalogQuery, LlmPath, ModelsSynced, ProviderCreate, ProviderDeleted, ProviderList,
+    ProviderPath, ProviderView,
 };
 use feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
 use feeds::{FeedFetched, FeedQuery};
@@ -143,6 +148,7 @@ pub const ADMIN_OPERATIONS: &[&str] = &["prometheus_metrics_view"];
             "memories" = { description = "Memories of a workspace, with full-text search" },
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
             "delegate" = { description = "Child chats a chat's agent hands work to (from this machine only)" },
+            "eavs" = { description = "Model providers (administrators) and the model proxy agents reach them through" },
             "voice" = { description = "Speech to text and text to speech over WebSockets" },
             "sldr" = { description = "The proxy to the sldr slides server (unpublished wildcard routes)" },
             "scheduler" = { description = "Your scheduled jobs: prompts into chats and commands in workspaces, at their time" },
@@ -1565,6 +1571,96 @@ pub trait OqtoApi {
         rqctx: RequestContext<Self::Context>,
         body: TypedBody<BusPublish>,
     ) -> Result<Reply<HttpResponseCreated<BusEvent>>, HttpError>;
+
+    // ---------------------------------------------------------------- eavs
+
+    /// The model providers
+    ///
+    /// Admin only. Every provider with its models and whether it has a key
+    /// (`has_api_key`; keys are never shown), and `eavs_url`, the model
+    /// proxy's base that users' agents are given.
+    #[endpoint { method = GET, path = "/api/admin/eavs/providers", tags = ["eavs"] }]
+    async fn eavs_provider_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<ProviderList>>, HttpError>;
+
+    /// Add or replace a model provider
+    ///
+    /// Admin only. By name; a replace without `api_key` keeps the stored
+    /// key. The key is stored sealed (AES-256-GCM with a key derived from
+    /// the server's secret) and is never shown or logged. Every user's agent
+    /// `models.json` is then rewritten: the provider appears there with the
+    /// model proxy as its address and the user's own proxy token as its key.
+    /// Errors: 422 for a bad name, unknown type, missing or bad `base_url`,
+    /// or no models.
+    #[endpoint { method = POST, path = "/api/admin/eavs/providers", tags = ["eavs"] }]
+    async fn eavs_provider_upsert(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<ProviderCreate>,
+    ) -> Result<Reply<HttpResponseOk<ProviderView>>, HttpError>;
+
+    /// Remove a model provider
+    ///
+    /// Admin only. It is taken out of every user's `models.json`.
+    #[endpoint { method = DELETE, path = "/api/admin/eavs/providers/{name}", tags = ["eavs"] }]
+    async fn eavs_provider_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<ProviderPath>,
+    ) -> Result<Reply<HttpResponseOk<ProviderDeleted>>, HttpError>;
+
+    /// Write every user's model configuration
+    ///
+    /// Admin only. Rewrites each user's agent `models.json` from the stored
+    /// providers (providers the user added under other names stay), each
+    /// file replaced atomically.
+    #[endpoint { method = POST, path = "/api/admin/eavs/sync-models", tags = ["eavs"] }]
+    async fn eavs_models_sync(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<ModelsSynced>>, HttpError>;
+
+    /// A model in the shipped catalog
+    ///
+    /// Admin only. Context window, output limit, inputs, reasoning and
+    /// prices of a well-known model, to fill a provider's model list.
+    /// Errors: 404 for a model not in the catalog.
+    #[endpoint { method = GET, path = "/api/admin/eavs/catalog-lookup", tags = ["eavs"] }]
+    async fn eavs_catalog_lookup(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<CatalogQuery>,
+    ) -> Result<Reply<HttpResponseOk<CatalogEntry>>, HttpError>;
+
+    /// The model proxy, `POST /api/llm/{provider}/{path}`
+    ///
+    /// Unpublished (a wildcard path; also GET). What users' agents call:
+    /// the token from their `models.json` (as `Authorization: Bearer`,
+    /// `x-api-key`, `api-key` or `x-goog-api-key`, whichever their API
+    /// sends) is checked, then the request is relayed to the provider's
+    /// base with the path below it and the provider's real key, and the
+    /// answer (a stream of events, too) streamed back. Errors: 401 for
+    /// another token, 404 for an unknown provider, 502 when the provider
+    /// cannot be reached or does not answer within 120 s.
+    #[endpoint {
+        method = POST,
+        path = "/api/llm/{path:.*}",
+        tags = ["eavs"],
+        unpublished = true,
+        request_body_max_bytes = eavs::MAX_LLM_BODY_BYTES,
+    }]
+    async fn llm_post(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<LlmPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError>;
+
+    /// The model proxy, `GET /api/llm/{provider}/{path}`
+    ///
+    /// Unpublished: see `llm_post`.
+    #[endpoint { method = GET, path = "/api/llm/{path:.*}", tags = ["eavs"], unpublished = true }]
+    async fn llm_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<LlmPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError>;
 
     // --------------------------------------------------------------- voice
 

@@ -599,6 +599,18 @@ pub mod types {
             Default::default()
         }
     }
+    ///A catalog entry: the model as a provider would list it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct CatalogEntry {
+        pub model: ProviderModel,
+        ///`openai`, `anthropic` or `google`.
+        pub provider: ::std::string::String,
+    }
+    impl CatalogEntry {
+        pub fn builder() -> builder::CatalogEntry {
+            Default::default()
+        }
+    }
     ///What re-indexing the caller's session files found.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ChatHistoryBackfill {
@@ -1571,6 +1583,32 @@ pub mod types {
             value.parse()
         }
     }
+    ///`ModelsSyncFailure`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ModelsSyncFailure {
+        pub error: ::std::string::String,
+        pub user_id: ::std::string::String,
+    }
+    impl ModelsSyncFailure {
+        pub fn builder() -> builder::ModelsSyncFailure {
+            Default::default()
+        }
+    }
+    ///What a sync wrote.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ModelsSynced {
+        ///Users whose file could not be written, with why.
+        pub failed: ::std::vec::Vec<ModelsSyncFailure>,
+        ///Providers written into each.
+        pub providers: u64,
+        ///Users whose `models.json` was written.
+        pub users: u64,
+    }
+    impl ModelsSynced {
+        pub fn builder() -> builder::ModelsSynced {
+            Default::default()
+        }
+    }
     ///One live connection (no user, token or email).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct MuxConnectionDebug {
@@ -1950,6 +1988,109 @@ pub mod types {
     }
     impl ProjectView {
         pub fn builder() -> builder::ProjectView {
+            Default::default()
+        }
+    }
+    ///A provider to add or replace (by name).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ProviderCreate {
+        ///Stored encrypted; never shown again (`has_api_key`). Absent on a replace: the stored key stays.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub api_key: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub api_version: ::std::option::Option<::std::string::String>,
+        ///The provider's API base (`https://api.openai.com/v1`); required for `openai-compatible` and `azure`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub base_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub deployment: ::std::option::Option<::std::string::String>,
+        ///1 to 200 models.
+        pub models: ::std::vec::Vec<ProviderModel>,
+        ///1 to 64 letters, digits, `.`, `_` or `-`.
+        pub name: ::std::string::String,
+        ///`openai`, `openai-compatible`, `anthropic`, `azure` or `google`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl ProviderCreate {
+        pub fn builder() -> builder::ProviderCreate {
+            Default::default()
+        }
+    }
+    ///`ProviderDeleted`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ProviderDeleted {
+        pub deleted: ::std::string::String,
+        pub ok: bool,
+    }
+    impl ProviderDeleted {
+        pub fn builder() -> builder::ProviderDeleted {
+            Default::default()
+        }
+    }
+    ///Every provider, and where agents reach them.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ProviderList {
+        ///The model proxy's base (`…/api/llm`); each provider is below it.
+        pub eavs_url: ::std::string::String,
+        pub providers: ::std::vec::Vec<ProviderView>,
+    }
+    impl ProviderList {
+        pub fn builder() -> builder::ProviderList {
+            Default::default()
+        }
+    }
+    ///A model a provider offers, as the agent's `models.json` lists it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ProviderModel {
+        ///Passed on to the agent as the model's `compat` settings.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub compat: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub context_window: ::std::option::Option<u64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cost_cache_read: ::std::option::Option<f64>,
+        ///US dollars per million input tokens.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cost_input: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cost_output: ::std::option::Option<f64>,
+        pub id: ::std::string::String,
+        ///`text`, `image`.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub input: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_tokens: ::std::option::Option<u64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(default)]
+        pub reasoning: bool,
+    }
+    impl ProviderModel {
+        pub fn builder() -> builder::ProviderModel {
+            Default::default()
+        }
+    }
+    ///A stored provider, without its key.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct ProviderView {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub api_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub base_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub deployment: ::std::option::Option<::std::string::String>,
+        pub has_api_key: bool,
+        pub model_count: u64,
+        pub models: ::std::vec::Vec<ProviderModel>,
+        pub name: ::std::string::String,
+        ///The agent's API for it (`openai-completions`, `anthropic-messages`, `google-generative-ai`).
+        pub pi_api: ::std::string::String,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl ProviderView {
+        pub fn builder() -> builder::ProviderView {
             Default::default()
         }
     }
@@ -5055,6 +5196,51 @@ pub mod types {
                     subscribers: Ok(value.subscribers),
                     subscriptions: Ok(value.subscriptions),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogEntry {
+            model: ::std::result::Result<super::ProviderModel, ::std::string::String>,
+            provider: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CatalogEntry {
+            fn default() -> Self {
+                Self {
+                    model: Err("no value supplied for model".to_string()),
+                    provider: Err("no value supplied for provider".to_string()),
+                }
+            }
+        }
+        impl CatalogEntry {
+            pub fn model<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ProviderModel>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.model =
+                    value.try_into().map_err(|e| format!("error converting supplied value for model: {e}"));
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for provider: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogEntry> for super::CatalogEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(value: CatalogEntry) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { model: value.model?, provider: value.provider? })
+            }
+        }
+        impl ::std::convert::From<super::CatalogEntry> for CatalogEntry {
+            fn from(value: super::CatalogEntry) -> Self {
+                Self { model: Ok(value.model), provider: Ok(value.provider) }
             }
         }
         #[derive(Clone, Debug)]
@@ -8396,6 +8582,108 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ModelsSyncFailure {
+            error: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ModelsSyncFailure {
+            fn default() -> Self {
+                Self {
+                    error: Err("no value supplied for error".to_string()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                }
+            }
+        }
+        impl ModelsSyncFailure {
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error =
+                    value.try_into().map_err(|e| format!("error converting supplied value for error: {e}"));
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for user_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ModelsSyncFailure> for super::ModelsSyncFailure {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ModelsSyncFailure,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { error: value.error?, user_id: value.user_id? })
+            }
+        }
+        impl ::std::convert::From<super::ModelsSyncFailure> for ModelsSyncFailure {
+            fn from(value: super::ModelsSyncFailure) -> Self {
+                Self { error: Ok(value.error), user_id: Ok(value.user_id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ModelsSynced {
+            failed: ::std::result::Result<::std::vec::Vec<super::ModelsSyncFailure>, ::std::string::String>,
+            providers: ::std::result::Result<u64, ::std::string::String>,
+            users: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ModelsSynced {
+            fn default() -> Self {
+                Self {
+                    failed: Err("no value supplied for failed".to_string()),
+                    providers: Err("no value supplied for providers".to_string()),
+                    users: Err("no value supplied for users".to_string()),
+                }
+            }
+        }
+        impl ModelsSynced {
+            pub fn failed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ModelsSyncFailure>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.failed =
+                    value.try_into().map_err(|e| format!("error converting supplied value for failed: {e}"));
+                self
+            }
+            pub fn providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.providers = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for providers: {e}"));
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users =
+                    value.try_into().map_err(|e| format!("error converting supplied value for users: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ModelsSynced> for super::ModelsSynced {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ModelsSynced) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { failed: value.failed?, providers: value.providers?, users: value.users? })
+            }
+        }
+        impl ::std::convert::From<super::ModelsSynced> for ModelsSynced {
+            fn from(value: super::ModelsSynced) -> Self {
+                Self { failed: Ok(value.failed), providers: Ok(value.providers), users: Ok(value.users) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct MuxConnectionDebug {
             age_secs: ::std::result::Result<u64, ::std::string::String>,
             connection_id: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -9790,6 +10078,529 @@ pub mod types {
                     name: Ok(value.name),
                     path: Ok(value.path),
                     pinned: Ok(value.pinned),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderCreate {
+            api_key:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            api_version:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            base_url:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            deployment:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            models: ::std::result::Result<::std::vec::Vec<super::ProviderModel>, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderCreate {
+            fn default() -> Self {
+                Self {
+                    api_key: Ok(Default::default()),
+                    api_version: Ok(Default::default()),
+                    base_url: Ok(Default::default()),
+                    deployment: Ok(Default::default()),
+                    models: Err("no value supplied for models".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl ProviderCreate {
+            pub fn api_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_key =
+                    value.try_into().map_err(|e| format!("error converting supplied value for api_key: {e}"));
+                self
+            }
+            pub fn api_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_version = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for api_version: {e}"));
+                self
+            }
+            pub fn base_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base_url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for base_url: {e}"));
+                self
+            }
+            pub fn deployment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deployment = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for deployment: {e}"));
+                self
+            }
+            pub fn models<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ProviderModel>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.models =
+                    value.try_into().map_err(|e| format!("error converting supplied value for models: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ =
+                    value.try_into().map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderCreate> for super::ProviderCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ProviderCreate) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_key: value.api_key?,
+                    api_version: value.api_version?,
+                    base_url: value.base_url?,
+                    deployment: value.deployment?,
+                    models: value.models?,
+                    name: value.name?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderCreate> for ProviderCreate {
+            fn from(value: super::ProviderCreate) -> Self {
+                Self {
+                    api_key: Ok(value.api_key),
+                    api_version: Ok(value.api_version),
+                    base_url: Ok(value.base_url),
+                    deployment: Ok(value.deployment),
+                    models: Ok(value.models),
+                    name: Ok(value.name),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderDeleted {
+            deleted: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ok: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderDeleted {
+            fn default() -> Self {
+                Self {
+                    deleted: Err("no value supplied for deleted".to_string()),
+                    ok: Err("no value supplied for ok".to_string()),
+                }
+            }
+        }
+        impl ProviderDeleted {
+            pub fn deleted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted =
+                    value.try_into().map_err(|e| format!("error converting supplied value for deleted: {e}"));
+                self
+            }
+            pub fn ok<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ok =
+                    value.try_into().map_err(|e| format!("error converting supplied value for ok: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderDeleted> for super::ProviderDeleted {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderDeleted,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { deleted: value.deleted?, ok: value.ok? })
+            }
+        }
+        impl ::std::convert::From<super::ProviderDeleted> for ProviderDeleted {
+            fn from(value: super::ProviderDeleted) -> Self {
+                Self { deleted: Ok(value.deleted), ok: Ok(value.ok) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderList {
+            eavs_url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            providers: ::std::result::Result<::std::vec::Vec<super::ProviderView>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderList {
+            fn default() -> Self {
+                Self {
+                    eavs_url: Err("no value supplied for eavs_url".to_string()),
+                    providers: Err("no value supplied for providers".to_string()),
+                }
+            }
+        }
+        impl ProviderList {
+            pub fn eavs_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.eavs_url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for eavs_url: {e}"));
+                self
+            }
+            pub fn providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ProviderView>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.providers = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for providers: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderList> for super::ProviderList {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ProviderList) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { eavs_url: value.eavs_url?, providers: value.providers? })
+            }
+        }
+        impl ::std::convert::From<super::ProviderList> for ProviderList {
+            fn from(value: super::ProviderList) -> Self {
+                Self { eavs_url: Ok(value.eavs_url), providers: Ok(value.providers) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderModel {
+            compat: ::std::result::Result<::std::option::Option<::serde_json::Value>, ::std::string::String>,
+            context_window: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+            cost_cache_read: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            cost_input: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            cost_output: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            input: ::std::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String>,
+            max_tokens: ::std::result::Result<::std::option::Option<u64>, ::std::string::String>,
+            name: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            reasoning: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderModel {
+            fn default() -> Self {
+                Self {
+                    compat: Ok(Default::default()),
+                    context_window: Ok(Default::default()),
+                    cost_cache_read: Ok(Default::default()),
+                    cost_input: Ok(Default::default()),
+                    cost_output: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    input: Ok(Default::default()),
+                    max_tokens: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    reasoning: Ok(Default::default()),
+                }
+            }
+        }
+        impl ProviderModel {
+            pub fn compat<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.compat =
+                    value.try_into().map_err(|e| format!("error converting supplied value for compat: {e}"));
+                self
+            }
+            pub fn context_window<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.context_window = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for context_window: {e}"));
+                self
+            }
+            pub fn cost_cache_read<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cost_cache_read = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for cost_cache_read: {e}"));
+                self
+            }
+            pub fn cost_input<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cost_input = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for cost_input: {e}"));
+                self
+            }
+            pub fn cost_output<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cost_output = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for cost_output: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id =
+                    value.try_into().map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn input<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.input =
+                    value.try_into().map_err(|e| format!("error converting supplied value for input: {e}"));
+                self
+            }
+            pub fn max_tokens<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_tokens = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for max_tokens: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn reasoning<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reasoning = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for reasoning: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderModel> for super::ProviderModel {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ProviderModel) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    compat: value.compat?,
+                    context_window: value.context_window?,
+                    cost_cache_read: value.cost_cache_read?,
+                    cost_input: value.cost_input?,
+                    cost_output: value.cost_output?,
+                    id: value.id?,
+                    input: value.input?,
+                    max_tokens: value.max_tokens?,
+                    name: value.name?,
+                    reasoning: value.reasoning?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderModel> for ProviderModel {
+            fn from(value: super::ProviderModel) -> Self {
+                Self {
+                    compat: Ok(value.compat),
+                    context_window: Ok(value.context_window),
+                    cost_cache_read: Ok(value.cost_cache_read),
+                    cost_input: Ok(value.cost_input),
+                    cost_output: Ok(value.cost_output),
+                    id: Ok(value.id),
+                    input: Ok(value.input),
+                    max_tokens: Ok(value.max_tokens),
+                    name: Ok(value.name),
+                    reasoning: Ok(value.reasoning),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderView {
+            api_version:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            base_url:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            deployment:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            has_api_key: ::std::result::Result<bool, ::std::string::String>,
+            model_count: ::std::result::Result<u64, ::std::string::String>,
+            models: ::std::result::Result<::std::vec::Vec<super::ProviderModel>, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pi_api: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderView {
+            fn default() -> Self {
+                Self {
+                    api_version: Ok(Default::default()),
+                    base_url: Ok(Default::default()),
+                    deployment: Ok(Default::default()),
+                    has_api_key: Err("no value supplied for has_api_key".to_string()),
+                    model_count: Err("no value supplied for model_count".to_string()),
+                    models: Err("no value supplied for models".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    pi_api: Err("no value supplied for pi_api".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl ProviderView {
+            pub fn api_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_version = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for api_version: {e}"));
+                self
+            }
+            pub fn base_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base_url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for base_url: {e}"));
+                self
+            }
+            pub fn deployment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deployment = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for deployment: {e}"));
+                self
+            }
+            pub fn has_api_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_api_key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for has_api_key: {e}"));
+                self
+            }
+            pub fn model_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.model_count = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for model_count: {e}"));
+                self
+            }
+            pub fn models<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ProviderModel>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.models =
+                    value.try_into().map_err(|e| format!("error converting supplied value for models: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name =
+                    value.try_into().map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn pi_api<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pi_api =
+                    value.try_into().map_err(|e| format!("error converting supplied value for pi_api: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ =
+                    value.try_into().map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderView> for super::ProviderView {
+            type Error = super::error::ConversionError;
+            fn try_from(value: ProviderView) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_version: value.api_version?,
+                    base_url: value.base_url?,
+                    deployment: value.deployment?,
+                    has_api_key: value.has_api_key?,
+                    model_count: value.model_count?,
+                    models: value.models?,
+                    name: value.name?,
+                    pi_api: value.pi_api?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderView> for ProviderView {
+            fn from(value: super::ProviderView) -> Self {
+                Self {
+                    api_version: Ok(value.api_version),
+                    base_url: Ok(value.base_url),
+                    deployment: Ok(value.deployment),
+                    has_api_key: Ok(value.has_api_key),
+                    model_count: Ok(value.model_count),
+                    models: Ok(value.models),
+                    name: Ok(value.name),
+                    pi_api: Ok(value.pi_api),
                     type_: Ok(value.type_),
                 }
             }
@@ -14056,6 +14867,83 @@ impl Client {
     pub fn bus_stats(&self) -> builder::BusStats<'_> {
         builder::BusStats::new(self)
     }
+    /**A model in the shipped catalog
+
+    Admin only. Context window, output limit, inputs, reasoning and prices of a well-known model, to fill a provider's model list. Errors: 404 for a model not in the catalog.
+
+    Sends a `GET` request to `/api/admin/eavs/catalog-lookup`
+
+    Arguments:
+    - `model_id`
+    - `provider`: Only this provider's entry.
+    ```ignore
+    let response = client.eavs_catalog_lookup()
+        .model_id(model_id)
+        .provider(provider)
+        .send()
+        .await;
+    ```*/
+    pub fn eavs_catalog_lookup(&self) -> builder::EavsCatalogLookup<'_> {
+        builder::EavsCatalogLookup::new(self)
+    }
+    /**The model providers
+
+    Admin only. Every provider with its models and whether it has a key (`has_api_key`; keys are never shown), and `eavs_url`, the model proxy's base that users' agents are given.
+
+    Sends a `GET` request to `/api/admin/eavs/providers`
+
+    ```ignore
+    let response = client.eavs_provider_list()
+        .send()
+        .await;
+    ```*/
+    pub fn eavs_provider_list(&self) -> builder::EavsProviderList<'_> {
+        builder::EavsProviderList::new(self)
+    }
+    /**Add or replace a model provider
+
+    Admin only. By name; a replace without `api_key` keeps the stored key. The key is stored sealed (AES-256-GCM with a key derived from the server's secret) and is never shown or logged. Every user's agent `models.json` is then rewritten: the provider appears there with the model proxy as its address and the user's own proxy token as its key. Errors: 422 for a bad name, unknown type, missing or bad `base_url`, or no models.
+
+    Sends a `POST` request to `/api/admin/eavs/providers`
+
+    ```ignore
+    let response = client.eavs_provider_upsert()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn eavs_provider_upsert(&self) -> builder::EavsProviderUpsert<'_> {
+        builder::EavsProviderUpsert::new(self)
+    }
+    /**Remove a model provider
+
+    Admin only. It is taken out of every user's `models.json`.
+
+    Sends a `DELETE` request to `/api/admin/eavs/providers/{name}`
+
+    ```ignore
+    let response = client.eavs_provider_delete()
+        .name(name)
+        .send()
+        .await;
+    ```*/
+    pub fn eavs_provider_delete(&self) -> builder::EavsProviderDelete<'_> {
+        builder::EavsProviderDelete::new(self)
+    }
+    /**Write every user's model configuration
+
+    Admin only. Rewrites each user's agent `models.json` from the stored providers (providers the user added under other names stay), each file replaced atomically.
+
+    Sends a `POST` request to `/api/admin/eavs/sync-models`
+
+    ```ignore
+    let response = client.eavs_models_sync()
+        .send()
+        .await;
+    ```*/
+    pub fn eavs_models_sync(&self) -> builder::EavsModelsSync<'_> {
+        builder::EavsModelsSync::new(self)
+    }
     /**Every user's feedback
 
     Admin only. Newest first, `limit` 1 to 200 (default 50) from `offset`, with the `total`.
@@ -16418,6 +17306,285 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo { operation_id: "bus_stats" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::eavs_catalog_lookup`]
+
+    [`Client::eavs_catalog_lookup`]: super::Client::eavs_catalog_lookup*/
+    #[derive(Debug, Clone)]
+    pub struct EavsCatalogLookup<'a> {
+        client: &'a super::Client,
+        model_id: Result<::std::string::String, String>,
+        provider: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> EavsCatalogLookup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                model_id: Err("model_id was not initialized".to_string()),
+                provider: Ok(None),
+            }
+        }
+        pub fn model_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.model_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for model_id failed".to_string());
+            self
+        }
+        pub fn provider<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for provider failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/admin/eavs/catalog-lookup`
+        pub async fn send(self) -> Result<ResponseValue<types::CatalogEntry>, Error<types::Error>> {
+            let Self { client, model_id, provider } = self;
+            let model_id = model_id.map_err(Error::InvalidRequest)?;
+            let provider = provider.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/admin/eavs/catalog-lookup", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("model_id", &model_id))
+                .query(&progenitor_client::QueryParam::new("provider", &provider))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "eavs_catalog_lookup" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::eavs_provider_list`]
+
+    [`Client::eavs_provider_list`]: super::Client::eavs_provider_list*/
+    #[derive(Debug, Clone)]
+    pub struct EavsProviderList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> EavsProviderList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/admin/eavs/providers`
+        pub async fn send(self) -> Result<ResponseValue<types::ProviderList>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/admin/eavs/providers", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "eavs_provider_list" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::eavs_provider_upsert`]
+
+    [`Client::eavs_provider_upsert`]: super::Client::eavs_provider_upsert*/
+    #[derive(Debug, Clone)]
+    pub struct EavsProviderUpsert<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ProviderCreate, String>,
+    }
+    impl<'a> EavsProviderUpsert<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ProviderCreate>,
+            <V as std::convert::TryInto<types::ProviderCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `ProviderCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::ProviderCreate) -> types::builder::ProviderCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/admin/eavs/providers`
+        pub async fn send(self) -> Result<ResponseValue<types::ProviderView>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::ProviderCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/admin/eavs/providers", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "eavs_provider_upsert" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::eavs_provider_delete`]
+
+    [`Client::eavs_provider_delete`]: super::Client::eavs_provider_delete*/
+    #[derive(Debug, Clone)]
+    pub struct EavsProviderDelete<'a> {
+        client: &'a super::Client,
+        name: Result<::std::string::String, String>,
+    }
+    impl<'a> EavsProviderDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, name: Err("name was not initialized".to_string()) }
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for name failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/admin/eavs/providers/{name}`
+        pub async fn send(self) -> Result<ResponseValue<types::ProviderDeleted>, Error<types::Error>> {
+            let Self { client, name } = self;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let url =
+                format!("{}/api/admin/eavs/providers/{}", client.baseurl, encode_path(&name.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "eavs_provider_delete" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::eavs_models_sync`]
+
+    [`Client::eavs_models_sync`]: super::Client::eavs_models_sync*/
+    #[derive(Debug, Clone)]
+    pub struct EavsModelsSync<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> EavsModelsSync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/admin/eavs/sync-models`
+        pub async fn send(self) -> Result<ResponseValue<types::ModelsSynced>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/api/admin/eavs/sync-models", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "eavs_models_sync" };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

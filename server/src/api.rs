@@ -19,6 +19,10 @@ use oqto_api::compat::{self, Aliased};
 use oqto_api::delegate::{
     DelegateMessagesQuery, DelegatePath, DelegatePrompt, DelegateStart, DelegateStatus, DelegateStopped,
 };
+use oqto_api::eavs::{
+    CatalogEntry, CatalogQuery, LlmPath, ModelsSynced, ProviderCreate, ProviderDeleted, ProviderList,
+    ProviderPath, ProviderView,
+};
 use oqto_api::feedback::{Feedback, FeedbackCreate, FeedbackList, FeedbackListQuery};
 use oqto_api::feeds::{FeedFetched, FeedQuery};
 use oqto_api::history::{
@@ -213,6 +217,25 @@ async fn upgrade_caller(
         }
     };
     Ok(auth::authenticate_mux(ctx, &token).await?)
+}
+
+/// Both methods of the model proxy (its own token, not a session).
+async fn llm_relay(
+    rqctx: Ctx,
+    path: Path<LlmPath>,
+    body: StreamingBody,
+) -> Result<Reply<Response<Body>>, HttpError> {
+    reply(&rqctx, async {
+        let request = &rqctx.request;
+        let target = crate::eavs::ProxyRequest {
+            method: request.method(),
+            query: request.uri().query(),
+            headers: request.headers(),
+            path: &path.into_inner().path,
+        };
+        Ok(crate::eavs::relay(rqctx.context(), target, body.into_stream()).await?)
+    })
+    .await
 }
 
 /// Every method of the sldr proxy.
@@ -1828,6 +1851,71 @@ impl OqtoApi for OqtoApiImpl {
             Ok(HttpResponseOk(ctx.hub.debug(admin)))
         })
         .await
+    }
+
+    async fn eavs_provider_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<ProviderList>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(crate::eavs::list(rqctx.context()).await?))
+        })
+        .await
+    }
+
+    async fn eavs_provider_upsert(
+        rqctx: Ctx,
+        body: TypedBody<ProviderCreate>,
+    ) -> Result<Reply<HttpResponseOk<ProviderView>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(crate::eavs::upsert(rqctx.context(), body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn eavs_provider_delete(
+        rqctx: Ctx,
+        path: Path<ProviderPath>,
+    ) -> Result<Reply<HttpResponseOk<ProviderDeleted>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(crate::eavs::delete(rqctx.context(), &path.into_inner().name).await?))
+        })
+        .await
+    }
+
+    async fn eavs_models_sync(rqctx: Ctx) -> Result<Reply<HttpResponseOk<ModelsSynced>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(crate::eavs::sync_all(rqctx.context(), &[]).await?))
+        })
+        .await
+    }
+
+    async fn eavs_catalog_lookup(
+        rqctx: Ctx,
+        query: Query<CatalogQuery>,
+    ) -> Result<Reply<HttpResponseOk<CatalogEntry>>, HttpError> {
+        reply(&rqctx, async {
+            admin(&rqctx).await?;
+            Ok(HttpResponseOk(crate::eavs::catalog_lookup(&query.into_inner())?))
+        })
+        .await
+    }
+
+    async fn llm_post(
+        rqctx: Ctx,
+        path: Path<LlmPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        llm_relay(rqctx, path, body).await
+    }
+
+    async fn llm_get(
+        rqctx: Ctx,
+        path: Path<LlmPath>,
+        body: StreamingBody,
+    ) -> Result<Reply<Response<Body>>, HttpError> {
+        llm_relay(rqctx, path, body).await
     }
 
     async fn voice_stt(

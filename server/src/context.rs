@@ -41,6 +41,10 @@ pub struct ServerContext {
     pub hstry: Option<crate::hstry::Hstry>,
     /// Which addresses requests on users' behalf may reach.
     pub egress: crate::egress::Egress,
+    /// Seals the model providers' keys at rest.
+    pub provider_seal: crate::eavs::Seal,
+    /// The model proxy's client.
+    pub llm_client: reqwest::Client,
     /// The sldr proxy, when `sldr.url` is set.
     pub sldr: Option<crate::sldr::Sldr>,
     /// The admin figures' state.
@@ -90,8 +94,12 @@ impl ServerContext {
         };
         let scrape_token = crate::metrics::load_scrape_token(&config.metrics.scrape_token_file)?;
         let sldr = crate::sldr::Sldr::new(&config.sldr)?;
+        let provider_seal = crate::eavs::Seal::new(&secret)?;
+        let llm_client = crate::proxy::client()?;
         Ok(Arc::new(ServerContext {
             sldr,
+            provider_seal,
+            llm_client,
             egress: crate::egress::Egress::new(&config.egress.allow_hosts),
             config,
             db,

@@ -14,6 +14,7 @@ mod context;
 mod cors;
 mod db;
 mod delegate;
+mod eavs;
 mod egress;
 mod error;
 mod feedback;

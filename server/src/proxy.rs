@@ -127,7 +127,8 @@ pub async fn relay(
     };
     let mut response = Response::builder().status(answer.status().as_u16());
     let connection = connection_names(answer.headers());
-    for (name, value) in answer.headers().iter().filter(|(n, _)| passes(n, &connection) && *n != "set-cookie") {
+    for (name, value) in answer.headers().iter().filter(|(n, _)| passes(n, &connection) && *n != "set-cookie")
+    {
         response = response.header(name, value);
     }
     let (tx, body) = crate::body::channel(8);

@@ -58,7 +58,9 @@ pub async fn relay(
     let url = crate::proxy::target(&sldr.base, request.path, request.query)?;
     let user = ctx.auth_cache.user(&ctx.db, &caller.user_id).await?.ok_or_else(Error::unauthenticated)?;
     let mut add = Vec::new();
-    for (name, value) in [("x-oqto-user-id", caller.user_id.as_str()), ("x-oqto-username", user.username.as_str())] {
+    for (name, value) in
+        [("x-oqto-user-id", caller.user_id.as_str()), ("x-oqto-username", user.username.as_str())]
+    {
         if let Ok(value) = http::HeaderValue::from_str(value) {
             add.push((HeaderName::from_static(name), value));
         }

@@ -229,6 +229,7 @@ pub async fn create(ctx: &ServerContext, body: UserCreate) -> Result<UserCreated
         Err(e) => return Err(e.into()),
     }
     slog::info!(ctx.log, "user created"; "user_id" => &row.id, "role" => &row.role);
+    crate::eavs::provision(ctx, &row).await;
     Ok(UserCreated { user: view(&row)?, generated_password: generated })
 }
 
@@ -328,6 +329,7 @@ pub async fn config_sync(ctx: &ServerContext, body: UserConfigSync) -> Result<Ve
             db::users::list(&ctx.db.pool, &all).await?
         }
     };
+    let providers = db::providers::list(&ctx.db.pool).await?;
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
         let mut created = Vec::new();
@@ -345,6 +347,13 @@ pub async fn config_sync(ctx: &ServerContext, body: UserConfigSync) -> Result<Ve
                     break;
                 }
             }
+        }
+        // The agent's model configuration, from the server's providers.
+        if error.is_none()
+            && !providers.is_empty()
+            && let Err(e) = crate::eavs::sync_user(ctx, &row, &providers, &[])
+        {
+            error = Some(format!("writing models.json: {}", e.public_message()));
         }
         results.push(UserConfigSyncResult {
             user_id: parse_id(&row.id)?,

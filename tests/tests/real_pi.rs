@@ -20,10 +20,13 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use oqto_api::mux::{AgentCommand, AgentEvent, ChatConfig, PromptBody, ServerFrame};
 use oqto_client::mux::MuxEvent;
+use oqto_client::types;
 use oqto_tests::{Options, TEST_PASSWORD, TestServer};
 use serde_json::{Value, json};
 
 const MARKER: &str = "oqto-real-pi";
+/// The key of the loopback provider; only the model server may see it.
+const PROVIDER_KEY: &str = "sk-loopback-provider-key-0123456789";
 
 fn pi_binary() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("OQTO_PI_BIN") {
@@ -68,21 +71,32 @@ fn completion(request: &Value) -> String {
     out
 }
 
-/// Starts the scripted model server; returns its base URL and a request counter.
-async fn model_server() -> (String, Arc<AtomicUsize>) {
+/// The `Authorization` headers the model server saw.
+type Seen = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Starts the scripted model server; returns its base URL, a request
+/// counter and the credentials it was sent.
+async fn model_server() -> (String, Arc<AtomicUsize>, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
     let served = Arc::clone(&count);
+    let seen: Seen = Arc::default();
+    let saw = Arc::clone(&seen);
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { return };
             let served = Arc::clone(&served);
+            let saw = Arc::clone(&saw);
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                     let served = Arc::clone(&served);
+                    let saw = Arc::clone(&saw);
                     async move {
                         let path = req.uri().path().to_string();
+                        if let Some(auth) = req.headers().get("authorization").and_then(|v| v.to_str().ok()) {
+                            saw.lock().unwrap().push(auth.to_string());
+                        }
                         let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         let (status, content_type, text) = if path.ends_with("/chat/completions") {
@@ -101,7 +115,7 @@ async fn model_server() -> (String, Arc<AtomicUsize>) {
             });
         }
     });
-    (url, count)
+    (url, count, seen)
 }
 
 #[tokio::test]
@@ -113,23 +127,26 @@ async fn the_real_pi_agent_runs_a_tool_and_streams_its_answer() {
         );
         return;
     };
-    let (base_url, requests) = model_server().await;
+    let (base_url, requests, credentials) = model_server().await;
     let command = format!("['{}', '--mode', 'rpc', '--offline']", pi.display());
     let server = TestServer::start_with(Options::default().env("OQTO_AGENT__COMMAND", &command)).await;
     let (client, user) = server.user_client("pia").await;
+    // The model comes from a provider the server holds the key of: the
+    // agent's models.json names the server's model proxy and the user's
+    // proxy token, never the key.
+    let admin = server.admin_client().await;
+    let provider: types::ProviderCreate = serde_json::from_value(json!({
+        "name": "loopback",
+        "type": "openai-compatible",
+        "api_key": PROVIDER_KEY,
+        "base_url": base_url,
+        "models": [{ "id": "scripted", "name": "Scripted", "context_window": 32000, "max_tokens": 4096 }],
+    }))
+    .unwrap();
+    admin.eavs_provider_upsert().body(provider).send().await.unwrap();
     let agent_dir = server.data_dir.path().join("users").join(user.id.to_string()).join("agent");
-    std::fs::create_dir_all(&agent_dir).unwrap();
-    let models = json!({
-        "providers": {
-            "loopback": {
-                "baseUrl": base_url,
-                "api": "openai-completions",
-                "apiKey": "not-a-real-key",
-                "models": [{ "id": "scripted", "name": "Scripted", "contextWindow": 32000, "maxTokens": 4096 }],
-            }
-        }
-    });
-    std::fs::write(agent_dir.join("models.json"), serde_json::to_vec_pretty(&models).unwrap()).unwrap();
+    let models = std::fs::read_to_string(agent_dir.join("models.json")).unwrap();
+    assert!(!models.contains(PROVIDER_KEY), "the provider's key reached the agent: {models}");
 
     let token = server.login("pia", TEST_PASSWORD).await;
     let mut mux = server.mux(&token).await;
@@ -184,6 +201,8 @@ async fn the_real_pi_agent_runs_a_tool_and_streams_its_answer() {
         .collect();
     assert_eq!(text, format!("The command printed {MARKER}."));
     assert_eq!(requests.load(Ordering::SeqCst), 2, "one completion for the tool call, one for the answer");
+    let sent = credentials.lock().unwrap().clone();
+    assert_eq!(sent, vec![format!("Bearer {PROVIDER_KEY}"); 2], "the proxy adds the provider's key");
 
     let messages = mux.command("pi-chat", AgentCommand::GetMessages).await.unwrap();
     assert!(messages.data.unwrap()["messages"].as_array().unwrap().len() >= 4);

@@ -496,6 +496,7 @@ async fn create_account(ctx: &ServerContext, reg: Registration, code: &str) -> R
     db::invites::set_used_by(&mut *tx, code, &user.id).await?;
     tx.commit().await?;
     slog::info!(ctx.log, "registered"; "user_id" => &user.id);
+    crate::eavs::provision(ctx, &user).await;
     log_in(ctx, user).await
 }
 

@@ -15,6 +15,7 @@ pub mod locations;
 pub mod memories;
 pub mod metrics;
 pub mod onboarding;
+pub mod providers;
 pub mod schedules;
 pub mod sessions;
 pub mod tokens;

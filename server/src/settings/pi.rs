@@ -156,7 +156,13 @@ fn is_secret(key: &str) -> bool {
 }
 
 fn agent_dir(ctx: &ServerContext, caller: &Caller) -> Result<cap_std::fs::Dir> {
-    let path = ctx.config.user_dir(&caller.user_id).join("agent");
+    agent_dir_of(ctx, &caller.user_id)
+}
+
+/// A user's agent directory (created 0700 when missing), opened so that
+/// nothing in it leads outside.
+pub fn agent_dir_of(ctx: &ServerContext, user_id: &str) -> Result<cap_std::fs::Dir> {
+    let path = ctx.config.user_dir(user_id).join("agent");
     crate::util::private_dir(&path)
         .map_err(|e| Error::Internal(anyhow::Error::new(e).context("creating the agent directory")))?;
     crate::workspace::open_root(&path)

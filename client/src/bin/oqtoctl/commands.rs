@@ -185,6 +185,11 @@ pub fn place(op: CliCommand) -> Place {
         C::OnboardingBootstrap => G(at("onboarding bootstrap").positional(&["display-name"])),
         C::MuxDebugView => G(at("mux debug")),
         C::FeedFetch => G(at("feed fetch")),
+        C::EavsProviderList => G(at("admin providers list").alias(&["ls"])),
+        C::EavsProviderUpsert => G(at("admin providers set")),
+        C::EavsProviderDelete => G(at("admin providers rm").alias(&["delete"])),
+        C::EavsModelsSync => G(at("admin providers sync")),
+        C::EavsCatalogLookup => G(at("admin providers catalog")),
         // WebSockets.
         C::VoiceStt => H("voice listen"),
         C::VoiceTts => H("voice say"),
@@ -210,6 +215,7 @@ pub fn place(op: CliCommand) -> Place {
 /// What the groups that only generated commands make say about themselves.
 const GROUPS: &[(&str, &str)] = &[
     ("a2ui", "Surfaces shown in your chats"),
+    ("admin providers", "Model providers and their keys; every user's models.json (administrators)"),
     ("admin bus", "The event bus: counters and publishing (administrators)"),
     ("admin sessions", "Every user's workspace sessions (administrators)"),
     ("auth", "How one signs in"),

@@ -16,6 +16,11 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::A2uiSurfaceDelete => Self::cli_a2ui_surface_delete(),
             CliCommand::BusPublish => Self::cli_bus_publish(),
             CliCommand::BusStats => Self::cli_bus_stats(),
+            CliCommand::EavsCatalogLookup => Self::cli_eavs_catalog_lookup(),
+            CliCommand::EavsProviderList => Self::cli_eavs_provider_list(),
+            CliCommand::EavsProviderUpsert => Self::cli_eavs_provider_upsert(),
+            CliCommand::EavsProviderDelete => Self::cli_eavs_provider_delete(),
+            CliCommand::EavsModelsSync => Self::cli_eavs_models_sync(),
             CliCommand::FeedbackList => Self::cli_feedback_list(),
             CliCommand::InviteCodeBatchCreate => Self::cli_invite_code_batch_create(),
             CliCommand::InviteCodeStats => Self::cli_invite_code_stats(),
@@ -318,6 +323,113 @@ impl<T: CliConfig> Cli<T> {
         ::clap::Command::new("")
             .about(
                 "The event bus's counters\n\nAdmin only. Events published, delivered, and dropped (over a subscriber's or publisher's rate, or refused for a scope the caller may not use), subscribers, and the ring of recent events `pull` reads.",
+            )
+    }
+    pub fn cli_eavs_catalog_lookup() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("model-id")
+                    .long("model-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .arg(
+                ::clap::Arg::new("provider")
+                    .long("provider")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("Only this provider's entry."),
+            )
+            .about(
+                "A model in the shipped catalog\n\nAdmin only. Context window, output limit, inputs, reasoning and prices of a well-known model, to fill a provider's model list. Errors: 404 for a model not in the catalog.",
+            )
+    }
+    pub fn cli_eavs_provider_list() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "The model providers\n\nAdmin only. Every provider with its models and whether it has a key (`has_api_key`; keys are never shown), and `eavs_url`, the model proxy's base that users' agents are given.",
+            )
+    }
+    pub fn cli_eavs_provider_upsert() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("api-key")
+                    .long("api-key")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Stored encrypted; never shown again (`has_api_key`). Absent on a replace: the stored key stays.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("api-version")
+                    .long("api-version")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("base-url")
+                    .long("base-url")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The provider's API base (`https://api.openai.com/v1`); required for `openai-compatible` and `azure`.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("deployment")
+                    .long("deployment")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("1 to 64 letters, digits, `.`, `_` or `-`."),
+            )
+            .arg(
+                ::clap::Arg::new("type")
+                    .long("type")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "`openai`, `openai-compatible`, `anthropic`, `azure` or `google`.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Add or replace a model provider\n\nAdmin only. By name; a replace without `api_key` keeps the stored key. The key is stored sealed (AES-256-GCM with a key derived from the server's secret) and is never shown or logged. Every user's agent `models.json` is then rewritten: the provider appears there with the model proxy as its address and the user's own proxy token as its key. Errors: 422 for a bad name, unknown type, missing or bad `base_url`, or no models.",
+            )
+    }
+    pub fn cli_eavs_provider_delete() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("name")
+                    .long("name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true),
+            )
+            .about("Remove a model provider\n\nAdmin only. It is taken out of every user's `models.json`.")
+    }
+    pub fn cli_eavs_models_sync() -> ::clap::Command {
+        ::clap::Command::new("")
+            .about(
+                "Write every user's model configuration\n\nAdmin only. Rewrites each user's agent `models.json` from the stored providers (providers the user added under other names stay), each file replaced atomically.",
             )
     }
     pub fn cli_feedback_list() -> ::clap::Command {
@@ -3618,6 +3730,11 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::A2uiSurfaceDelete => self.execute_a2ui_surface_delete(matches).await,
             CliCommand::BusPublish => self.execute_bus_publish(matches).await,
             CliCommand::BusStats => self.execute_bus_stats(matches).await,
+            CliCommand::EavsCatalogLookup => self.execute_eavs_catalog_lookup(matches).await,
+            CliCommand::EavsProviderList => self.execute_eavs_provider_list(matches).await,
+            CliCommand::EavsProviderUpsert => self.execute_eavs_provider_upsert(matches).await,
+            CliCommand::EavsProviderDelete => self.execute_eavs_provider_delete(matches).await,
+            CliCommand::EavsModelsSync => self.execute_eavs_models_sync(matches).await,
             CliCommand::FeedbackList => self.execute_feedback_list(matches).await,
             CliCommand::InviteCodeBatchCreate => self.execute_invite_code_batch_create(matches).await,
             CliCommand::InviteCodeStats => self.execute_invite_code_stats(matches).await,
@@ -3858,6 +3975,115 @@ impl<T: CliConfig> Cli<T> {
     pub async fn execute_bus_stats(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.bus_stats();
         self.config.execute_bus_stats(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_eavs_catalog_lookup(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.eavs_catalog_lookup();
+        if let Some(value) = matches.get_one::<::std::string::String>("model-id") {
+            request = request.model_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("provider") {
+            request = request.provider(value.clone());
+        }
+        self.config.execute_eavs_catalog_lookup(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_eavs_provider_list(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.eavs_provider_list();
+        self.config.execute_eavs_provider_list(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_eavs_provider_upsert(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.eavs_provider_upsert();
+        if let Some(value) = matches.get_one::<::std::string::String>("api-key") {
+            request = request.body_map(|body| body.api_key(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("api-version") {
+            request = request.body_map(|body| body.api_version(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("base-url") {
+            request = request.body_map(|body| body.base_url(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("deployment") {
+            request = request.body_map(|body| body.deployment(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.body_map(|body| body.name(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("type") {
+            request = request.body_map(|body| body.type_(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::ProviderCreate>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_eavs_provider_upsert(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_eavs_provider_delete(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.eavs_provider_delete();
+        if let Some(value) = matches.get_one::<::std::string::String>("name") {
+            request = request.name(value.clone());
+        }
+        self.config.execute_eavs_provider_delete(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_eavs_models_sync(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.eavs_models_sync();
+        self.config.execute_eavs_models_sync(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -6948,6 +7174,41 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_eavs_catalog_lookup(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::EavsCatalogLookup,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_eavs_provider_list(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::EavsProviderList,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_eavs_provider_upsert(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::EavsProviderUpsert,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_eavs_provider_delete(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::EavsProviderDelete,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_eavs_models_sync(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::EavsModelsSync,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_feedback_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -7879,6 +8140,11 @@ pub enum CliCommand {
     A2uiSurfaceDelete,
     BusPublish,
     BusStats,
+    EavsCatalogLookup,
+    EavsProviderList,
+    EavsProviderUpsert,
+    EavsProviderDelete,
+    EavsModelsSync,
     FeedbackList,
     InviteCodeBatchCreate,
     InviteCodeStats,
@@ -8019,6 +8285,11 @@ impl CliCommand {
             CliCommand::A2uiSurfaceDelete,
             CliCommand::BusPublish,
             CliCommand::BusStats,
+            CliCommand::EavsCatalogLookup,
+            CliCommand::EavsProviderList,
+            CliCommand::EavsProviderUpsert,
+            CliCommand::EavsProviderDelete,
+            CliCommand::EavsModelsSync,
             CliCommand::FeedbackList,
             CliCommand::InviteCodeBatchCreate,
             CliCommand::InviteCodeStats,
@@ -8160,6 +8431,11 @@ impl CliCommand {
             CliCommand::A2uiSurfaceDelete => "a2ui_surface_delete",
             CliCommand::BusPublish => "bus_publish",
             CliCommand::BusStats => "bus_stats",
+            CliCommand::EavsCatalogLookup => "eavs_catalog_lookup",
+            CliCommand::EavsProviderList => "eavs_provider_list",
+            CliCommand::EavsProviderUpsert => "eavs_provider_upsert",
+            CliCommand::EavsProviderDelete => "eavs_provider_delete",
+            CliCommand::EavsModelsSync => "eavs_models_sync",
             CliCommand::FeedbackList => "feedback_list",
             CliCommand::InviteCodeBatchCreate => "invite_code_batch_create",
             CliCommand::InviteCodeStats => "invite_code_stats",
