@@ -7,6 +7,7 @@
 
 pub mod a2ui;
 pub mod auth;
+pub mod browser;
 pub mod bus;
 pub mod compat;
 pub mod delegate;
@@ -42,6 +43,9 @@ use dropshot::{
 
 use a2ui::{A2uiSurfaceCreate, A2uiSurfacePath, A2uiSurfaceResult};
 use auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
+use browser::{
+    BrowserAction, BrowserActionResult, BrowserStart, BrowserStarted, BrowserStreamPath, BrowserStreamQuery,
+};
 use bus::{BusEvent, BusPublish, BusStats};
 use compat::Aliased;
 use delegate::{
@@ -149,6 +153,7 @@ pub const ADMIN_OPERATIONS: &[&str] = &["prometheus_metrics_view"];
             "bus" = { description = "The event bus: its counters and administrators' publishes" },
             "delegate" = { description = "Child chats a chat's agent hands work to (from this machine only)" },
             "eavs" = { description = "Model providers (administrators) and the model proxy agents reach them through" },
+            "browser" = { description = "The agent browser: a headless Chromium per chat, and its screen" },
             "voice" = { description = "Speech to text and text to speech over WebSockets" },
             "sldr" = { description = "The proxy to the sldr slides server (unpublished wildcard routes)" },
             "scheduler" = { description = "Your scheduled jobs: prompts into chats and commands in workspaces, at their time" },
@@ -1661,6 +1666,74 @@ pub trait OqtoApi {
         path: Path<LlmPath>,
         body: StreamingBody,
     ) -> Result<Reply<Response<Body>>, HttpError>;
+
+    // ------------------------------------------------------------- browser
+
+    /// Start a chat's browser
+    ///
+    /// Starts a headless Chromium for one of your chats (or reuses the
+    /// running one) and opens `url` in it. The browser runs in your sandbox
+    /// without a network of its own: every request it makes is fetched by
+    /// the server under the same address policy as feeds (http and https
+    /// only; private, loopback and link-local addresses refused unless
+    /// `browser.allow_private_addresses` or `egress.allow_hosts` say
+    /// otherwise). It closes with its chat and after `browser.idle_secs`
+    /// without use. Errors: 404 for a chat that is not yours; 400 for
+    /// another scheme; 403 for a refused address; 503 when Chromium is not
+    /// installed or too many browsers run.
+    #[endpoint { method = POST, path = "/api/browser/start", tags = ["browser"] }]
+    async fn browser_start(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<BrowserStart>,
+    ) -> Result<Reply<HttpResponseOk<BrowserStarted>>, HttpError>;
+
+    /// Act in a chat's browser
+    ///
+    /// Navigate, go back or forward, reload, click, type, scroll, take a
+    /// screenshot, evaluate JavaScript or set the color scheme (see
+    /// `action`); answers with the page's address and title afterwards.
+    /// Errors: 404 for a chat that is not yours or has no browser; 400 for
+    /// an unknown action or a missing argument; 403 for a refused address;
+    /// 422 when an expression throws or a selector matches nothing.
+    #[endpoint { method = POST, path = "/api/browser/action", tags = ["browser"] }]
+    async fn browser_action(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<BrowserAction>,
+    ) -> Result<Reply<HttpResponseOk<BrowserActionResult>>, HttpError>;
+
+    /// Watch a chat's browser
+    ///
+    /// A WebSocket of the page's screen as the original's agent-browser
+    /// streamed it: `{"type": "frame", "data": <base64 JPEG>, "metadata":
+    /// {…}}` at most five times a second (the last frame at once on
+    /// joining), after a `{"type": "status", …}`; `input_mouse` and
+    /// `input_keyboard` messages are played into the page. Authenticated as
+    /// the mux. Also served at the original's path `GET
+    /// /api/session/{session_id}/browser/stream`. Errors: 401; 404 before
+    /// the upgrade for a chat that is not yours or has no browser.
+    #[endpoint { method = GET, path = "/api/sessions/{session_id}/browser/stream", tags = ["browser"] }]
+    async fn browser_stream(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<BrowserStreamPath>,
+        query: Query<BrowserStreamQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult;
+
+    /// Watch a chat's browser, at the original's second path
+    ///
+    /// Unpublished: see `browser_stream`.
+    #[endpoint {
+        method = GET,
+        path = "/api/session/{session_id}/browser/stream",
+        tags = ["browser"],
+        unpublished = true,
+    }]
+    async fn browser_stream_original(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<BrowserStreamPath>,
+        query: Query<BrowserStreamQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult;
 
     // --------------------------------------------------------------- voice
 

@@ -434,6 +434,96 @@ pub mod types {
             Default::default()
         }
     }
+    ///An action on a chat's browser.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct BrowserAction {
+        ///`navigate` (`url`), `back`, `forward`, `reload`, `click` (`selector`, or `x` and `y`), `type` (`text`, into `selector` when given, else the focused element), `scroll` (`delta_x`, `delta_y`), `screenshot`, `evaluate` (`expression`), `color_scheme` (`scheme`: `light`, `dark` or `no-preference`; the original's `color_scheme:dark` is accepted too).
+        pub action: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub delta_x: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub delta_y: ::std::option::Option<f64>,
+        ///JavaScript evaluated in the page; its value is returned as JSON.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expression: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scheme: ::std::option::Option<::std::string::String>,
+        ///A CSS selector.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub selector: ::std::option::Option<::std::string::String>,
+        ///The chat (or the browser's `ab-…` id).
+        pub session_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub x: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub y: ::std::option::Option<f64>,
+    }
+    impl BrowserAction {
+        pub fn builder() -> builder::BrowserAction {
+            Default::default()
+        }
+    }
+    ///What an action left: the page, and what it produced.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct BrowserActionResult {
+        pub ok: bool,
+        ///`screenshot`: the page as a base64 PNG.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub screenshot: ::std::option::Option<::std::string::String>,
+        pub title: ::std::string::String,
+        ///The page's address and title after the action.
+        pub url: ::std::string::String,
+        ///`evaluate`: the expression's value.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<::serde_json::Value>,
+    }
+    impl BrowserActionResult {
+        pub fn builder() -> builder::BrowserActionResult {
+            Default::default()
+        }
+    }
+    ///Start a chat's browser (or reuse the running one) and open a page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct BrowserStart {
+        ///The chat the browser belongs to (one browser per chat).
+        pub session_id: ::std::string::String,
+        ///An `http` or `https` URL; absent: `about:blank`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+        ///200 to 2160 pixels (default 800).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub viewport_height: ::std::option::Option<u32>,
+        ///200 to 3840 pixels (default 1280).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub viewport_width: ::std::option::Option<u32>,
+        ///Accepted for the original's clients; the chat decides the workspace.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_path: ::std::option::Option<::std::string::String>,
+    }
+    impl BrowserStart {
+        pub fn builder() -> builder::BrowserStart {
+            Default::default()
+        }
+    }
+    ///A running browser and the page it shows.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    pub struct BrowserStarted {
+        ///The chat it belongs to.
+        pub chat_session_id: ::std::string::String,
+        ///The browser's own id (`ab-` and 16 hex digits).
+        pub session_id: ::std::string::String,
+        pub title: ::std::string::String,
+        pub url: ::std::string::String,
+    }
+    impl BrowserStarted {
+        pub fn builder() -> builder::BrowserStarted {
+            Default::default()
+        }
+    }
     ///A published event, as subscribers and `pull` see it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct BusEvent {
@@ -4683,6 +4773,442 @@ pub mod types {
                     name: Ok(value.name),
                     role: Ok(value.role),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BrowserAction {
+            action: ::std::result::Result<::std::string::String, ::std::string::String>,
+            delta_x: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            delta_y: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            expression:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            scheme:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            selector:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            text: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            url: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            x: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            y: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for BrowserAction {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    delta_x: Ok(Default::default()),
+                    delta_y: Ok(Default::default()),
+                    expression: Ok(Default::default()),
+                    scheme: Ok(Default::default()),
+                    selector: Ok(Default::default()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    text: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                    x: Ok(Default::default()),
+                    y: Ok(Default::default()),
+                }
+            }
+        }
+        impl BrowserAction {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action =
+                    value.try_into().map_err(|e| format!("error converting supplied value for action: {e}"));
+                self
+            }
+            pub fn delta_x<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delta_x =
+                    value.try_into().map_err(|e| format!("error converting supplied value for delta_x: {e}"));
+                self
+            }
+            pub fn delta_y<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delta_y =
+                    value.try_into().map_err(|e| format!("error converting supplied value for delta_y: {e}"));
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expression: {e}"));
+                self
+            }
+            pub fn scheme<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scheme =
+                    value.try_into().map_err(|e| format!("error converting supplied value for scheme: {e}"));
+                self
+            }
+            pub fn selector<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selector = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for selector: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.text =
+                    value.try_into().map_err(|e| format!("error converting supplied value for text: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url =
+                    value.try_into().map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+            pub fn x<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.x = value.try_into().map_err(|e| format!("error converting supplied value for x: {e}"));
+                self
+            }
+            pub fn y<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.y = value.try_into().map_err(|e| format!("error converting supplied value for y: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BrowserAction> for super::BrowserAction {
+            type Error = super::error::ConversionError;
+            fn try_from(value: BrowserAction) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    delta_x: value.delta_x?,
+                    delta_y: value.delta_y?,
+                    expression: value.expression?,
+                    scheme: value.scheme?,
+                    selector: value.selector?,
+                    session_id: value.session_id?,
+                    text: value.text?,
+                    url: value.url?,
+                    x: value.x?,
+                    y: value.y?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BrowserAction> for BrowserAction {
+            fn from(value: super::BrowserAction) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    delta_x: Ok(value.delta_x),
+                    delta_y: Ok(value.delta_y),
+                    expression: Ok(value.expression),
+                    scheme: Ok(value.scheme),
+                    selector: Ok(value.selector),
+                    session_id: Ok(value.session_id),
+                    text: Ok(value.text),
+                    url: Ok(value.url),
+                    x: Ok(value.x),
+                    y: Ok(value.y),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BrowserActionResult {
+            ok: ::std::result::Result<bool, ::std::string::String>,
+            screenshot:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            value: ::std::result::Result<::std::option::Option<::serde_json::Value>, ::std::string::String>,
+        }
+        impl ::std::default::Default for BrowserActionResult {
+            fn default() -> Self {
+                Self {
+                    ok: Err("no value supplied for ok".to_string()),
+                    screenshot: Ok(Default::default()),
+                    title: Err("no value supplied for title".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                    value: Ok(Default::default()),
+                }
+            }
+        }
+        impl BrowserActionResult {
+            pub fn ok<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ok =
+                    value.try_into().map_err(|e| format!("error converting supplied value for ok: {e}"));
+                self
+            }
+            pub fn screenshot<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.screenshot = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for screenshot: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url =
+                    value.try_into().map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value =
+                    value.try_into().map_err(|e| format!("error converting supplied value for value: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BrowserActionResult> for super::BrowserActionResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BrowserActionResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    ok: value.ok?,
+                    screenshot: value.screenshot?,
+                    title: value.title?,
+                    url: value.url?,
+                    value: value.value?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BrowserActionResult> for BrowserActionResult {
+            fn from(value: super::BrowserActionResult) -> Self {
+                Self {
+                    ok: Ok(value.ok),
+                    screenshot: Ok(value.screenshot),
+                    title: Ok(value.title),
+                    url: Ok(value.url),
+                    value: Ok(value.value),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BrowserStart {
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+            viewport_height: ::std::result::Result<::std::option::Option<u32>, ::std::string::String>,
+            viewport_width: ::std::result::Result<::std::option::Option<u32>, ::std::string::String>,
+            workspace_path:
+                ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+        }
+        impl ::std::default::Default for BrowserStart {
+            fn default() -> Self {
+                Self {
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    url: Ok(Default::default()),
+                    viewport_height: Ok(Default::default()),
+                    viewport_width: Ok(Default::default()),
+                    workspace_path: Ok(Default::default()),
+                }
+            }
+        }
+        impl BrowserStart {
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url =
+                    value.try_into().map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+            pub fn viewport_height<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.viewport_height = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for viewport_height: {e}"));
+                self
+            }
+            pub fn viewport_width<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.viewport_width = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for viewport_width: {e}"));
+                self
+            }
+            pub fn workspace_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for workspace_path: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BrowserStart> for super::BrowserStart {
+            type Error = super::error::ConversionError;
+            fn try_from(value: BrowserStart) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    session_id: value.session_id?,
+                    url: value.url?,
+                    viewport_height: value.viewport_height?,
+                    viewport_width: value.viewport_width?,
+                    workspace_path: value.workspace_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BrowserStart> for BrowserStart {
+            fn from(value: super::BrowserStart) -> Self {
+                Self {
+                    session_id: Ok(value.session_id),
+                    url: Ok(value.url),
+                    viewport_height: Ok(value.viewport_height),
+                    viewport_width: Ok(value.viewport_width),
+                    workspace_path: Ok(value.workspace_path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BrowserStarted {
+            chat_session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            session_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for BrowserStarted {
+            fn default() -> Self {
+                Self {
+                    chat_session_id: Err("no value supplied for chat_session_id".to_string()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl BrowserStarted {
+            pub fn chat_session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for chat_session_id: {e}"));
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for session_id: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title =
+                    value.try_into().map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url =
+                    value.try_into().map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BrowserStarted> for super::BrowserStarted {
+            type Error = super::error::ConversionError;
+            fn try_from(value: BrowserStarted) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_session_id: value.chat_session_id?,
+                    session_id: value.session_id?,
+                    title: value.title?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BrowserStarted> for BrowserStarted {
+            fn from(value: super::BrowserStarted) -> Self {
+                Self {
+                    chat_session_id: Ok(value.chat_session_id),
+                    session_id: Ok(value.session_id),
+                    title: Ok(value.title),
+                    url: Ok(value.url),
                 }
             }
         }
@@ -15384,6 +15910,36 @@ impl Client {
     pub fn auth_register(&self) -> builder::AuthRegister<'_> {
         builder::AuthRegister::new(self)
     }
+    /**Act in a chat's browser
+
+    Navigate, go back or forward, reload, click, type, scroll, take a screenshot, evaluate JavaScript or set the color scheme (see `action`); answers with the page's address and title afterwards. Errors: 404 for a chat that is not yours or has no browser; 400 for an unknown action or a missing argument; 403 for a refused address; 422 when an expression throws or a selector matches nothing.
+
+    Sends a `POST` request to `/api/browser/action`
+
+    ```ignore
+    let response = client.browser_action()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn browser_action(&self) -> builder::BrowserAction<'_> {
+        builder::BrowserAction::new(self)
+    }
+    /**Start a chat's browser
+
+    Starts a headless Chromium for one of your chats (or reuses the running one) and opens `url` in it. The browser runs in your sandbox without a network of its own: every request it makes is fetched by the server under the same address policy as feeds (http and https only; private, loopback and link-local addresses refused unless `browser.allow_private_addresses` or `egress.allow_hosts` say otherwise). It closes with its chat and after `browser.idle_secs` without use. Errors: 404 for a chat that is not yours; 400 for another scheme; 403 for a refused address; 503 when Chromium is not installed or too many browsers run.
+
+    Sends a `POST` request to `/api/browser/start`
+
+    ```ignore
+    let response = client.browser_start()
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn browser_start(&self) -> builder::BrowserStart<'_> {
+        builder::BrowserStart::new(self)
+    }
     /**List the caller's chats
 
     Newest activity first. Indexed from the agents' session files (only what was appended since the last look is read).
@@ -16410,6 +16966,25 @@ impl Client {
     ```*/
     pub fn session_activity(&self) -> builder::SessionActivity<'_> {
         builder::SessionActivity::new(self)
+    }
+    /**Watch a chat's browser
+
+    A WebSocket of the page's screen as the original's agent-browser streamed it: `{"type": "frame", "data": <base64 JPEG>, "metadata": {…}}` at most five times a second (the last frame at once on joining), after a `{"type": "status", …}`; `input_mouse` and `input_keyboard` messages are played into the page. Authenticated as the mux. Also served at the original's path `GET /api/session/{session_id}/browser/stream`. Errors: 401; 404 before the upgrade for a chat that is not yours or has no browser.
+
+    Sends a `GET` request to `/api/sessions/{session_id}/browser/stream`
+
+    Arguments:
+    - `session_id`: The chat.
+    - `token`: For browsers, which cannot set headers on a WebSocket: a mux ticket (`mux_ticket_create`, single use), or a session token.
+    ```ignore
+    let response = client.browser_stream()
+        .session_id(session_id)
+        .token(token)
+        .send()
+        .await;
+    ```*/
+    pub fn browser_stream(&self) -> builder::BrowserStream<'_> {
+        builder::BrowserStream::new(self)
     }
     /**Resume a stopped or failed workspace session
 
@@ -19213,6 +19788,138 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::browser_action`]
+
+    [`Client::browser_action`]: super::Client::browser_action*/
+    #[derive(Debug, Clone)]
+    pub struct BrowserAction<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::BrowserAction, String>,
+    }
+    impl<'a> BrowserAction<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::BrowserAction>,
+            <V as std::convert::TryInto<types::BrowserAction>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `BrowserAction` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::BrowserAction) -> types::builder::BrowserAction,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/browser/action`
+        pub async fn send(self) -> Result<ResponseValue<types::BrowserActionResult>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::BrowserAction::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/browser/action", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "browser_action" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::browser_start`]
+
+    [`Client::browser_start`]: super::Client::browser_start*/
+    #[derive(Debug, Clone)]
+    pub struct BrowserStart<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::BrowserStart, String>,
+    }
+    impl<'a> BrowserStart<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client, body: Ok(::std::default::Default::default()) }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::BrowserStart>,
+            <V as std::convert::TryInto<types::BrowserStart>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `BrowserStart` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::BrowserStart) -> types::builder::BrowserStart,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/browser/start`
+        pub async fn send(self) -> Result<ResponseValue<types::BrowserStarted>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::BrowserStart::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/browser/start", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "browser_start" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -23054,6 +23761,87 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::browser_stream`]
+
+    [`Client::browser_stream`]: super::Client::browser_stream*/
+    #[derive(Debug, Clone)]
+    pub struct BrowserStream<'a> {
+        client: &'a super::Client,
+        session_id: Result<::std::string::String, String>,
+        token: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> BrowserStream<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session_id: Err("session_id was not initialized".to_string()),
+                token: Ok(None),
+            }
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: std :: string :: String` for session_id failed".to_string());
+            self
+        }
+        pub fn token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: std :: string :: String` for token failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session_id}/browser/stream`
+        pub async fn send(self) -> Result<ResponseValue<reqwest::Upgraded>, Error<types::Error>> {
+            let Self { client, session_id, token } = self;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let token = token.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/browser/stream",
+                client.baseurl,
+                encode_path(&session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("token", &token))
+                .headers(header_map)
+                .header(::reqwest::header::CONNECTION, "Upgrade")
+                .header(::reqwest::header::UPGRADE, "websocket")
+                .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+                .header(
+                    ::reqwest::header::SEC_WEBSOCKET_KEY,
+                    ::base64::Engine::encode(
+                        &::base64::engine::general_purpose::STANDARD,
+                        ::rand::random::<[u8; 16]>(),
+                    ),
+                )
+                .build()?;
+            let info = OperationInfo { operation_id: "browser_stream" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                101u16 => ResponseValue::upgrade(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),

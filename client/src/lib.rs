@@ -9,6 +9,7 @@ mod generated;
 
 pub use generated::*;
 
+pub mod browser;
 pub mod mux;
 pub mod sse;
 pub mod voice;

@@ -14,6 +14,9 @@ use http::Response;
 use oqto_api::OqtoApi;
 use oqto_api::a2ui::{A2uiSurfaceCreate, A2uiSurfacePath, A2uiSurfaceResult};
 use oqto_api::auth::{AuthToken, DevLogin, LoginCredentials, PasswordChange, Registration};
+use oqto_api::browser::{
+    BrowserAction, BrowserActionResult, BrowserStart, BrowserStarted, BrowserStreamPath, BrowserStreamQuery,
+};
 use oqto_api::bus::{BusEvent, BusPublish, BusSource, BusStats};
 use oqto_api::compat::{self, Aliased};
 use oqto_api::delegate::{
@@ -217,6 +220,22 @@ async fn upgrade_caller(
         }
     };
     Ok(auth::authenticate_mux(ctx, &token).await?)
+}
+
+/// Both paths of a browser's stream.
+async fn browser_watch(
+    rqctx: Ctx,
+    path: Path<BrowserStreamPath>,
+    query: Query<BrowserStreamQuery>,
+    websocket: WebsocketUpgrade,
+) -> WebsocketEndpointResult {
+    let ctx = Arc::clone(rqctx.context());
+    let (caller, _) = upgrade_caller(&rqctx, query.into_inner().token).await?;
+    let browser = crate::browser::viewed(&ctx, &caller.user_id, &path.into_inner().session_id)?;
+    websocket.handle(move |upgraded| async move {
+        crate::browser::stream(ctx, browser, upgraded).await;
+        Ok(())
+    })
 }
 
 /// Both methods of the model proxy (its own token, not a session).
@@ -1916,6 +1935,46 @@ impl OqtoApi for OqtoApiImpl {
         body: StreamingBody,
     ) -> Result<Reply<Response<Body>>, HttpError> {
         llm_relay(rqctx, path, body).await
+    }
+
+    async fn browser_start(
+        rqctx: Ctx,
+        body: TypedBody<BrowserStart>,
+    ) -> Result<Reply<HttpResponseOk<BrowserStarted>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(crate::browser::start(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn browser_action(
+        rqctx: Ctx,
+        body: TypedBody<BrowserAction>,
+    ) -> Result<Reply<HttpResponseOk<BrowserActionResult>>, HttpError> {
+        reply(&rqctx, async {
+            let caller = caller(&rqctx).await?;
+            Ok(HttpResponseOk(crate::browser::act(rqctx.context(), &caller, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn browser_stream(
+        rqctx: Ctx,
+        path: Path<BrowserStreamPath>,
+        query: Query<BrowserStreamQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult {
+        browser_watch(rqctx, path, query, websocket).await
+    }
+
+    async fn browser_stream_original(
+        rqctx: Ctx,
+        path: Path<BrowserStreamPath>,
+        query: Query<BrowserStreamQuery>,
+        websocket: WebsocketUpgrade,
+    ) -> WebsocketEndpointResult {
+        browser_watch(rqctx, path, query, websocket).await
     }
 
     async fn voice_stt(

@@ -156,6 +156,7 @@ pub async fn delete(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result
         ctx.surfaces.forget_chat(chat_id);
         ctx.delegates.forget(chat_id);
     }
+    crate::browser::close_chat(ctx, chat_id);
     // Under the indexing lock, so that no indexer writes the chat back.
     let lock = ctx.indexer.lock_of(user_id);
     let _guard = lock.lock().await;

@@ -36,6 +36,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub sldr: SldrConfig,
     pub voice: VoiceConfig,
+    pub browser: BrowserConfig,
     /// Each user's preferences for the web client; the values here are the
     /// defaults, every user may set their own (`PATCH /api/settings`).
     pub ui: UiConfig,
@@ -390,6 +391,44 @@ impl Default for SldrConfig {
     }
 }
 
+/// The agent browser (`/api/browser/*`): a headless Chromium per chat.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrowserConfig {
+    /// Off: the routes answer 503 and `/api/features` says so.
+    pub enabled: bool,
+    /// The Chromium program (a path, or a name looked up in `PATH`).
+    pub chromium: PathBuf,
+    /// Close a browser after this long without an action or a viewer.
+    pub idle_secs: u64,
+    /// Browsers running at once for one user, and on the whole server.
+    pub max_per_user: usize,
+    pub max_running: usize,
+    /// Let browsers reach private, loopback and link-local addresses (an
+    /// administrator's choice for an intranet; `egress.allow_hosts` is the
+    /// narrower one).
+    pub allow_private_addresses: bool,
+    /// The largest response the server fetches for a browser, in bytes.
+    pub max_response_bytes: usize,
+    /// The shortest interval between two frames of a stream, in ms.
+    pub frame_interval_ms: u64,
+}
+
+impl Default for BrowserConfig {
+    fn default() -> Self {
+        BrowserConfig {
+            enabled: true,
+            chromium: PathBuf::from("chromium"),
+            idle_secs: 600,
+            max_per_user: 2,
+            max_running: 8,
+            allow_private_addresses: false,
+            max_response_bytes: 32 * 1024 * 1024,
+            frame_interval_ms: 200,
+        }
+    }
+}
+
 /// Logging.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -418,6 +457,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             sldr: SldrConfig::default(),
             voice: VoiceConfig::default(),
+            browser: BrowserConfig::default(),
             ui: UiConfig::default(),
         }
     }

@@ -45,6 +45,8 @@ pub struct ServerContext {
     pub provider_seal: crate::eavs::Seal,
     /// The model proxy's client.
     pub llm_client: reqwest::Client,
+    /// The running agent browsers.
+    pub browsers: crate::browser::Browsers,
     /// The sldr proxy, when `sldr.url` is set.
     pub sldr: Option<crate::sldr::Sldr>,
     /// The admin figures' state.
@@ -98,6 +100,7 @@ impl ServerContext {
         let llm_client = crate::proxy::client()?;
         Ok(Arc::new(ServerContext {
             sldr,
+            browsers: crate::browser::Browsers::new(&config.browser),
             provider_seal,
             llm_client,
             egress: crate::egress::Egress::new(&config.egress.allow_hosts),

@@ -105,6 +105,13 @@ impl Egress {
     /// host; 403 when any address the host stands for is not public (and
     /// the host is not allowed); 502 when the name does not resolve.
     pub async fn resolve(&self, url: &Url) -> Result<Vec<SocketAddr>> {
+        self.lookup(url, true).await
+    }
+
+    /// [`Egress::resolve`], with the check of the addresses only when
+    /// `check_public` (an administrator can let the agent browser reach
+    /// private addresses).
+    pub async fn lookup(&self, url: &Url, check_public: bool) -> Result<Vec<SocketAddr>> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Error::BadRequest("the URL must be http or https".into()));
         }
@@ -115,7 +122,7 @@ impl Egress {
             Some(url::Host::Ipv6(ip)) => (ip.to_string(), Some(IpAddr::V6(ip))),
             None => return Err(Error::BadRequest("the URL has no host".into())),
         };
-        let allowed = self.allowed(&name, port);
+        let allowed = !check_public || self.allowed(&name, port);
         let addrs: Vec<SocketAddr> = match literal {
             Some(ip) => vec![SocketAddr::new(ip, port)],
             None => {

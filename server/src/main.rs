@@ -6,6 +6,7 @@ mod api;
 mod api_socket;
 mod auth;
 mod body;
+mod browser;
 mod bus;
 mod chats;
 mod codexbar;

@@ -14,15 +14,15 @@ pub fn health(ctx: &ServerContext) -> Health {
     Health { status: status.to_string(), version: env!("CARGO_PKG_VERSION").to_string() }
 }
 
-/// What this server offers, derived from the running configuration. Areas
-/// that have not landed yet (memories, the agent browser, voice) report
-/// themselves off.
+/// What this server offers, derived from the running configuration and
+/// what is installed (Chromium for the agent browser, espeak-ng or a
+/// service for voice).
 pub fn features(ctx: &ServerContext) -> Features {
     Features {
         // Memories are embedded in the database: always there.
         mmry_enabled: true,
         websocket_events: true,
-        agent_browser_enabled: false,
+        agent_browser_enabled: ctx.browsers.available(ctx),
         session_auto_attach: SessionAutoAttach::Off,
         registration_enabled: ctx.settings.current().auth.registration_enabled,
         dev_mode: ctx.config.auth.dev_mode,

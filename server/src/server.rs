@@ -77,6 +77,7 @@ pub async fn serve(sources: crate::config::Sources) -> Result<()> {
     crate::settings::watch(&ctx);
     tokio::spawn(crate::history::live(Arc::clone(&ctx)));
     tokio::spawn(crate::scheduler::run(Arc::clone(&ctx)));
+    tokio::spawn(crate::browser::reap(Arc::clone(&ctx)));
 
     // Before the listening line: whoever waits for that line reads this too.
     report_sandbox(&ctx);

@@ -189,8 +189,14 @@ async fn a_chats_agent_token_reaches_only_what_an_agent_needs() {
     let token = oqto_tests::token_in(&text);
 
     // Every operation beyond an agent's needs is refused.
-    let allowed =
-        ["/api/ui/", "/api/a2ui/", "/api/delegate/", "/api/workspace/memories", "/api/workspace/memory-"];
+    let allowed = [
+        "/api/ui/",
+        "/api/a2ui/",
+        "/api/browser/",
+        "/api/delegate/",
+        "/api/workspace/memories",
+        "/api/workspace/memory-",
+    ];
     let doc = document();
     let mut wrong = Vec::new();
     for op in operations(&doc).iter().filter(|op| !op.public) {

@@ -14,7 +14,10 @@ async fn health_and_features_are_public_and_truthful() {
     assert!(!features.dev_mode);
     assert!(features.websocket_events, "the mux is always there");
     assert!(features.mmry_enabled, "memories are embedded in the database");
-    assert!(!features.agent_browser_enabled, "the agent browser does not exist yet");
+    // The agent browser is there where Chromium is installed.
+    let chromium = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("chromium").is_file()));
+    assert_eq!(features.agent_browser_enabled, chromium);
     // Voice is there when the server can speak (espeak-ng) or a service is
     // configured (the voice tests cover both).
     let speaks =

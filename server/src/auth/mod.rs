@@ -45,6 +45,7 @@ pub struct Caller {
 const AGENT_PATHS: &[&str] = &[
     "/api/ui/",
     "/api/a2ui/",
+    "/api/browser/",
     "/api/delegate/",
     "/api/workspace/memories",
     "/api/workspace/memory-",

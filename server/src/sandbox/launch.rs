@@ -51,6 +51,10 @@ const ETC: &[&str] = &[
     "locale.alias",
     "shells",
     "gitconfig",
+    // Fonts, and the Debian Chromium wrapper's settings (the agent browser).
+    "fonts",
+    "chromium",
+    "chromium.d",
 ];
 
 /// Top-level system directories; on merged-/usr systems they are links

@@ -190,7 +190,10 @@ pub fn place(op: CliCommand) -> Place {
         C::EavsProviderDelete => G(at("admin providers rm").alias(&["delete"])),
         C::EavsModelsSync => G(at("admin providers sync")),
         C::EavsCatalogLookup => G(at("admin providers catalog")),
+        C::BrowserStart => G(at("browser start").positional(&["session-id", "url"])),
+        C::BrowserAction => G(at("browser action").positional(&["session-id", "action"])),
         // WebSockets.
+        C::BrowserStream => H("browser watch"),
         C::VoiceStt => H("voice listen"),
         C::VoiceTts => H("voice say"),
         C::SchedulerOverviewView => G(at("schedule overview")),

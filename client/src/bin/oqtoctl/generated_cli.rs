@@ -48,6 +48,8 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::AuthLogin => Self::cli_auth_login(),
             CliCommand::AuthLogout => Self::cli_auth_logout(),
             CliCommand::AuthRegister => Self::cli_auth_register(),
+            CliCommand::BrowserAction => Self::cli_browser_action(),
+            CliCommand::BrowserStart => Self::cli_browser_start(),
             CliCommand::ChatHistoryList => Self::cli_chat_history_list(),
             CliCommand::ChatHistoryBackfill => Self::cli_chat_history_backfill(),
             CliCommand::ChatHistoryGroupedList => Self::cli_chat_history_grouped_list(),
@@ -113,6 +115,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SessionView => Self::cli_session_view(),
             CliCommand::SessionDelete => Self::cli_session_delete(),
             CliCommand::SessionActivity => Self::cli_session_activity(),
+            CliCommand::BrowserStream => Self::cli_browser_stream(),
             CliCommand::SessionResume => Self::cli_session_resume(),
             CliCommand::SessionStop => Self::cli_session_stop(),
             CliCommand::SessionUpdateView => Self::cli_session_update_view(),
@@ -1126,6 +1129,157 @@ impl<T: CliConfig> Cli<T> {
             )
             .about(
                 "Register a new account with an invite code\n\nConsumes one use of the invite code atomically and logs the new user in (token in the body and the cookie). Public. Errors: 409 when the username or email is taken, 422 for an unknown, expired, revoked or used-up invite code or invalid fields.",
+            )
+    }
+    pub fn cli_browser_action() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("action")
+                    .long("action")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help(
+                        "`navigate` (`url`), `back`, `forward`, `reload`, `click` (`selector`, or `x` and `y`), `type` (`text`, into `selector` when given, else the focused element), `scroll` (`delta_x`, `delta_y`), `screenshot`, `evaluate` (`expression`), `color_scheme` (`scheme`: `light`, `dark` or `no-preference`; the original's `color_scheme:dark` is accepted too).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("delta-x")
+                    .long("delta-x")
+                    .value_parser(::clap::value_parser!(f64))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("delta-y")
+                    .long("delta-y")
+                    .value_parser(::clap::value_parser!(f64))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("expression")
+                    .long("expression")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "JavaScript evaluated in the page; its value is returned as JSON.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scheme")
+                    .long("scheme")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("selector")
+                    .long("selector")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("A CSS selector."),
+            )
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The chat (or the browser's `ab-…` id)."),
+            )
+            .arg(
+                ::clap::Arg::new("text")
+                    .long("text")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("url")
+                    .long("url")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("x")
+                    .long("x")
+                    .value_parser(::clap::value_parser!(f64))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("y")
+                    .long("y")
+                    .value_parser(::clap::value_parser!(f64))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Act in a chat's browser\n\nNavigate, go back or forward, reload, click, type, scroll, take a screenshot, evaluate JavaScript or set the color scheme (see `action`); answers with the page's address and title afterwards. Errors: 404 for a chat that is not yours or has no browser; 400 for an unknown action or a missing argument; 403 for a refused address; 422 when an expression throws or a selector matches nothing.",
+            )
+    }
+    pub fn cli_browser_start() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The chat the browser belongs to (one browser per chat)."),
+            )
+            .arg(
+                ::clap::Arg::new("url")
+                    .long("url")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("An `http` or `https` URL; absent: `about:blank`."),
+            )
+            .arg(
+                ::clap::Arg::new("viewport-height")
+                    .long("viewport-height")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("200 to 2160 pixels (default 800)."),
+            )
+            .arg(
+                ::clap::Arg::new("viewport-width")
+                    .long("viewport-width")
+                    .value_parser(::clap::value_parser!(u32))
+                    .required(false)
+                    .help("200 to 3840 pixels (default 1280)."),
+            )
+            .arg(
+                ::clap::Arg::new("workspace-path")
+                    .long("workspace-path")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Accepted for the original's clients; the chat decides the workspace.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Start a chat's browser\n\nStarts a headless Chromium for one of your chats (or reuses the running one) and opens `url` in it. The browser runs in your sandbox without a network of its own: every request it makes is fetched by the server under the same address policy as feeds (http and https only; private, loopback and link-local addresses refused unless `browser.allow_private_addresses` or `egress.allow_hosts` say otherwise). It closes with its chat and after `browser.idle_secs` without use. Errors: 404 for a chat that is not yours; 400 for another scheme; 403 for a refused address; 503 when Chromium is not installed or too many browsers run.",
             )
     }
     pub fn cli_chat_history_list() -> ::clap::Command {
@@ -2522,6 +2676,28 @@ impl<T: CliConfig> Cli<T> {
                 "Keep a workspace session alive\n\nTouches its activity time, which holds off the idle stop. Errors: 404.",
             )
     }
+    pub fn cli_browser_stream() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("session-id")
+                    .long("session-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help("The chat."),
+            )
+            .arg(
+                ::clap::Arg::new("token")
+                    .long("token")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "For browsers, which cannot set headers on a WebSocket: a mux ticket (`mux_ticket_create`, single use), or a session token.",
+                    ),
+            )
+            .about(
+                "Watch a chat's browser\n\nA WebSocket of the page's screen as the original's agent-browser streamed it: `{\"type\": \"frame\", \"data\": <base64 JPEG>, \"metadata\": {…}}` at most five times a second (the last frame at once on joining), after a `{\"type\": \"status\", …}`; `input_mouse` and `input_keyboard` messages are played into the page. Authenticated as the mux. Also served at the original's path `GET /api/session/{session_id}/browser/stream`. Errors: 401; 404 before the upgrade for a chat that is not yours or has no browser.",
+            )
+    }
     pub fn cli_session_resume() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -3762,6 +3938,8 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::AuthLogin => self.execute_auth_login(matches).await,
             CliCommand::AuthLogout => self.execute_auth_logout(matches).await,
             CliCommand::AuthRegister => self.execute_auth_register(matches).await,
+            CliCommand::BrowserAction => self.execute_browser_action(matches).await,
+            CliCommand::BrowserStart => self.execute_browser_start(matches).await,
             CliCommand::ChatHistoryList => self.execute_chat_history_list(matches).await,
             CliCommand::ChatHistoryBackfill => self.execute_chat_history_backfill(matches).await,
             CliCommand::ChatHistoryGroupedList => self.execute_chat_history_grouped_list(matches).await,
@@ -3829,6 +4007,7 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::SessionView => self.execute_session_view(matches).await,
             CliCommand::SessionDelete => self.execute_session_delete(matches).await,
             CliCommand::SessionActivity => self.execute_session_activity(matches).await,
+            CliCommand::BrowserStream => self.execute_browser_stream(matches).await,
             CliCommand::SessionResume => self.execute_session_resume(matches).await,
             CliCommand::SessionStop => self.execute_session_stop(matches).await,
             CliCommand::SessionUpdateView => self.execute_session_update_view(matches).await,
@@ -4705,6 +4884,98 @@ impl<T: CliConfig> Cli<T> {
             request = request.body(body_value);
         }
         self.config.execute_auth_register(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_browser_action(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.browser_action();
+        if let Some(value) = matches.get_one::<::std::string::String>("action") {
+            request = request.body_map(|body| body.action(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<f64>("delta-x") {
+            request = request.body_map(|body| body.delta_x(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<f64>("delta-y") {
+            request = request.body_map(|body| body.delta_y(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("expression") {
+            request = request.body_map(|body| body.expression(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("scheme") {
+            request = request.body_map(|body| body.scheme(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("selector") {
+            request = request.body_map(|body| body.selector(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.body_map(|body| body.session_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("text") {
+            request = request.body_map(|body| body.text(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("url") {
+            request = request.body_map(|body| body.url(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<f64>("x") {
+            request = request.body_map(|body| body.x(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<f64>("y") {
+            request = request.body_map(|body| body.y(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::BrowserAction>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_browser_action(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_browser_start(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.browser_start();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.body_map(|body| body.session_id(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("url") {
+            request = request.body_map(|body| body.url(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("viewport-height") {
+            request = request.body_map(|body| body.viewport_height(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<u32>("viewport-width") {
+            request = request.body_map(|body| body.viewport_width(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("workspace-path") {
+            request = request.body_map(|body| body.workspace_path(value.clone()));
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::BrowserStart>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_browser_start(matches, &mut request)?;
         let result = request.send().await;
         match result {
             Ok(r) => {
@@ -6139,6 +6410,24 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_browser_stream(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
+        let mut request = self.client.browser_stream();
+        if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
+            request = request.session_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("token") {
+            request = request.token(value.clone());
+        }
+        self.config.execute_browser_stream(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => todo!(),
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_session_resume(&self, matches: &::clap::ArgMatches) -> anyhow::Result<()> {
         let mut request = self.client.session_resume();
         if let Some(value) = matches.get_one::<::std::string::String>("session-id") {
@@ -7398,6 +7687,20 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_browser_action(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::BrowserAction,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_browser_start(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::BrowserStart,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_chat_history_list(
         &self,
         matches: &::clap::ArgMatches,
@@ -7853,6 +8156,13 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_browser_stream(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::BrowserStream,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_session_resume(
         &self,
         matches: &::clap::ArgMatches,
@@ -8172,6 +8482,8 @@ pub enum CliCommand {
     AuthLogin,
     AuthLogout,
     AuthRegister,
+    BrowserAction,
+    BrowserStart,
     ChatHistoryList,
     ChatHistoryBackfill,
     ChatHistoryGroupedList,
@@ -8237,6 +8549,7 @@ pub enum CliCommand {
     SessionView,
     SessionDelete,
     SessionActivity,
+    BrowserStream,
     SessionResume,
     SessionStop,
     SessionUpdateView,
@@ -8317,6 +8630,8 @@ impl CliCommand {
             CliCommand::AuthLogin,
             CliCommand::AuthLogout,
             CliCommand::AuthRegister,
+            CliCommand::BrowserAction,
+            CliCommand::BrowserStart,
             CliCommand::ChatHistoryList,
             CliCommand::ChatHistoryBackfill,
             CliCommand::ChatHistoryGroupedList,
@@ -8382,6 +8697,7 @@ impl CliCommand {
             CliCommand::SessionView,
             CliCommand::SessionDelete,
             CliCommand::SessionActivity,
+            CliCommand::BrowserStream,
             CliCommand::SessionResume,
             CliCommand::SessionStop,
             CliCommand::SessionUpdateView,
@@ -8463,6 +8779,8 @@ impl CliCommand {
             CliCommand::AuthLogin => "auth_login",
             CliCommand::AuthLogout => "auth_logout",
             CliCommand::AuthRegister => "auth_register",
+            CliCommand::BrowserAction => "browser_action",
+            CliCommand::BrowserStart => "browser_start",
             CliCommand::ChatHistoryList => "chat_history_list",
             CliCommand::ChatHistoryBackfill => "chat_history_backfill",
             CliCommand::ChatHistoryGroupedList => "chat_history_grouped_list",
@@ -8528,6 +8846,7 @@ impl CliCommand {
             CliCommand::SessionView => "session_view",
             CliCommand::SessionDelete => "session_delete",
             CliCommand::SessionActivity => "session_activity",
+            CliCommand::BrowserStream => "browser_stream",
             CliCommand::SessionResume => "session_resume",
             CliCommand::SessionStop => "session_stop",
             CliCommand::SessionUpdateView => "session_update_view",

@@ -8,6 +8,7 @@
 
 mod api;
 mod auth;
+mod browser;
 mod bus;
 mod chat;
 mod commands;
@@ -72,6 +73,9 @@ enum Command {
     /// Speak and listen through the server's voice services.
     #[command(subcommand)]
     Voice(voice::VoiceCommand),
+    /// Your chats' browsers: start, act, screenshots and the live screen.
+    #[command(subcommand)]
+    Browser(browser::BrowserCommand),
     /// Your scheduled jobs.
     #[command(subcommand)]
     Schedule(scheduler::ScheduleCommand),
@@ -158,6 +162,7 @@ async fn run(matches: &ArgMatches, tree: clap::Command, document: &Value) -> any
         }
         Command::Me(cmd) => auth::run_me(&profile, cmd, &out).await,
         Command::Voice(cmd) => voice::run(&profile, cmd, &out).await,
+        Command::Browser(cmd) => browser::run(&profile, cmd, &out).await,
         Command::Schedule(cmd) => scheduler::run(&profile::connect(&profile)?, cmd, &out).await,
         Command::Admin(cmd) => metrics::run(&profile, cmd, &out).await,
         Command::User(cmd) => users::run(&profile::connect(&profile)?, cmd, &out).await,
