@@ -23,6 +23,7 @@ const PAGE: &str = r#"<!doctype html>
 <button id="go" style="width: 300px; height: 100px"
   onclick="document.getElementById('greeting').textContent = 'Clicked'; document.title = 'Clicked page';">Go</button>
 <input id="name">
+<img id="inline" src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7">
 <img id="private" src="http://127.0.0.1:9/secret.png" onerror="document.body.dataset.blocked = 'yes'">
 </body></html>"#;
 
@@ -87,18 +88,19 @@ async fn a_page_is_driven_watched_and_kept_inside_the_address_policy() {
     assert_eq!((started.url.as_str(), started.title.as_str()), (page.as_str(), "Loopback page"));
     assert_eq!(site.received().iter().filter(|r| r.target == "/page").count(), 1);
 
-    // The page's own request to a private address failed inside the browser.
+    // The page's own request to a private address failed inside the
+    // browser; an inline image needed no fetch and loaded.
     let blocked = client
         .browser_action()
         .body(action(
             "web-chat",
-            json!({ "action": "evaluate", "expression": "document.body.dataset.blocked" }),
+            json!({ "action": "evaluate", "expression": "[document.body.dataset.blocked, inline.naturalWidth]" }),
         ))
         .send()
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(blocked.value, Some(json!("yes")));
+    assert_eq!(blocked.value, Some(json!(["yes", 1])));
 
     // Click the button; type into the field; evaluate.
     let clicked = client

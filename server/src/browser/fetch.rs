@@ -38,6 +38,13 @@ const DROPPED_RESPONSE_HEADERS: &[&str] =
 pub async fn answer(ctx: &ServerContext, browser: &Browser, params: Value) {
     let Some(request_id) = params["requestId"].as_str().map(str::to_string) else { return };
     let session = browser.page.as_str();
+    let url = params["request"]["url"].as_str().unwrap_or_default();
+    if url.starts_with("data:") || url.starts_with("blob:") {
+        // In the page already: nothing to fetch.
+        let cont = json!({ "requestId": request_id });
+        let _ = browser.cdp.call(Some(session), "Fetch.continueRequest", cont).await;
+        return;
+    }
     let outcome = fetch(ctx, browser, &params).await;
     let (method, reply) = match outcome {
         Ok(reply) => ("Fetch.fulfillRequest", reply),

@@ -444,12 +444,20 @@ async fn launch(
         .map_err(|e| Error::Unavailable(format!("Chromium could not start ({})", e.kind())))?;
     let (events_tx, events) = mpsc::channel(256);
     let cdp = pipes.connect(events_tx).map_err(|e| Error::Internal(e.into()))?;
-    let failed = |e: String| Error::Unavailable(format!("Chromium did not start: {e}"));
-    let target =
-        cdp.call(None, "Target.createTarget", json!({ "url": "about:blank" })).await.map_err(failed)?;
-    let attach = json!({ "targetId": target["targetId"], "flatten": true });
-    let attached = cdp.call(None, "Target.attachToTarget", attach).await.map_err(failed)?;
-    let page = attached["sessionId"].as_str().unwrap_or_default().to_string();
+    let opened = async {
+        let target = cdp.call(None, "Target.createTarget", json!({ "url": "about:blank" })).await?;
+        let attach = json!({ "targetId": target["targetId"], "flatten": true });
+        let attached = cdp.call(None, "Target.attachToTarget", attach).await?;
+        attached["sessionId"].as_str().map(str::to_string).ok_or_else(|| "no page session".to_string())
+    };
+    let page = match opened.await {
+        Ok(page) => page,
+        Err(e) => {
+            // The child is killed as it is dropped.
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(Error::Unavailable(format!("Chromium did not start: {e}")));
+        }
+    };
     let browser = Arc::new(Browser {
         id: format!("ab-{:016x}", rand::random::<u64>()),
         chat_id: chat_id.to_string(),
