@@ -245,13 +245,8 @@ async fn llm_relay(
     body: StreamingBody,
 ) -> Result<Reply<Response<Body>>, HttpError> {
     reply(&rqctx, async {
-        let request = &rqctx.request;
-        let target = crate::eavs::ProxyRequest {
-            method: request.method(),
-            query: request.uri().query(),
-            headers: request.headers(),
-            path: &path.into_inner().path,
-        };
+        let path = path.into_inner().path;
+        let target = crate::proxy::Incoming::of(&rqctx.request, &path);
         Ok(crate::eavs::relay(rqctx.context(), target, body.into_stream()).await?)
     })
     .await
@@ -265,13 +260,8 @@ async fn sldr_relay(
 ) -> Result<Reply<Response<Body>>, HttpError> {
     reply(&rqctx, async {
         let caller = caller(&rqctx).await?;
-        let request = &rqctx.request;
-        let target = crate::sldr::Target {
-            method: request.method(),
-            query: request.uri().query(),
-            headers: request.headers(),
-            path: &path.into_inner().path,
-        };
+        let path = path.into_inner().path;
+        let target = crate::proxy::Incoming::of(&rqctx.request, &path);
         Ok(crate::sldr::relay(rqctx.context(), &caller, target, body.into_stream()).await?)
     })
     .await

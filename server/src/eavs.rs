@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use oqto_api::eavs::{
     CatalogEntry, CatalogQuery, ModelsSyncFailure, ModelsSynced, ProviderCreate, ProviderDeleted,
     ProviderList, ProviderModel, ProviderView,
@@ -344,19 +344,10 @@ async fn proxy_caller(ctx: &ServerContext, headers: &HeaderMap) -> Result<Caller
     crate::auth::check_grant(ctx, &grant).await
 }
 
-/// What an agent asked the model proxy for.
-pub struct ProxyRequest<'a> {
-    pub method: &'a Method,
-    pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    /// The provider's name, then the path below its base.
-    pub path: &'a [String],
-}
-
 /// `/api/llm/{provider}/{path}`: relays to the provider with its key.
 pub async fn relay(
     ctx: &ServerContext,
-    request: ProxyRequest<'_>,
+    request: crate::proxy::Incoming<'_>,
     body: impl futures::Stream<Item = std::result::Result<bytes::Bytes, dropshot::HttpError>> + Send + 'static,
 ) -> Result<Response<dropshot::Body>> {
     let caller = proxy_caller(ctx, request.headers).await?;

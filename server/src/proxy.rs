@@ -79,6 +79,21 @@ pub fn target(base: &reqwest::Url, path: &[String], query: Option<&str>) -> Resu
     Ok(url)
 }
 
+/// A request as a caller sent it to one of the proxies.
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    /// The path's segments below the proxy's prefix.
+    pub path: &'a [String],
+}
+
+impl<'a> Incoming<'a> {
+    pub fn of(request: &'a dropshot::RequestInfo, path: &'a [String]) -> Incoming<'a> {
+        Incoming { method: request.method(), query: request.uri().query(), headers: request.headers(), path }
+    }
+}
+
 /// One request to relay.
 pub struct Relay<'a> {
     pub client: &'a reqwest::Client,

@@ -396,12 +396,8 @@ async fn run_command(ctx: &ServerContext, row: &ScheduleRow) -> Result<String, S
         api_socket: None,
     };
     let launch = ctx.sandbox.launch(&spec).map_err(public)?;
-    let mut command = tokio::process::Command::new(&launch.program);
+    let mut command = launch.command();
     command
-        .args(&launch.args)
-        .current_dir(&launch.cwd)
-        .env_clear()
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .env(crate::agent::MARKER_ENV, &ctx.agent_marker)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

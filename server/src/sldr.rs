@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, Method, Response};
+use http::{HeaderName, Response};
 
 use crate::auth::Caller;
 use crate::context::ServerContext;
@@ -36,20 +36,11 @@ impl Sldr {
     }
 }
 
-/// What the caller asked for.
-pub struct Target<'a> {
-    pub method: &'a Method,
-    pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    /// The segments after `/api/sldr/`.
-    pub path: &'a [String],
-}
-
 /// Relays one request.
 pub async fn relay(
     ctx: &ServerContext,
     caller: &Caller,
-    request: Target<'_>,
+    request: crate::proxy::Incoming<'_>,
     body: impl futures::Stream<Item = std::result::Result<bytes::Bytes, dropshot::HttpError>> + Send + 'static,
 ) -> Result<Response<dropshot::Body>> {
     let Some(sldr) = &ctx.sldr else {

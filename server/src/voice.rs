@@ -371,11 +371,8 @@ async fn synthesize(
         api_socket: None,
     };
     let launch = ctx.sandbox.launch(&spec).map_err(|e| e.public_message())?;
-    let mut child = tokio::process::Command::new(&launch.program)
-        .args(&launch.args)
-        .current_dir(&launch.cwd)
-        .env_clear()
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+    let mut child = launch
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -427,12 +427,8 @@ async fn launch(
     };
     let launch = ctx.sandbox.launch(&spec)?;
     let pipes = cdp::Pipes::new().map_err(|e| Error::Internal(e.into()))?;
-    let mut command = tokio::process::Command::new(&launch.program);
+    let mut command = launch.command();
     command
-        .args(&launch.args)
-        .current_dir(&launch.cwd)
-        .env_clear()
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -115,6 +115,20 @@ pub struct Launch {
     pub sandboxed: bool,
 }
 
+impl Launch {
+    /// The command that runs it: its arguments, directory and exactly its
+    /// environment (standard streams and the rest are the caller's).
+    pub fn command(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .args(&self.args)
+            .current_dir(&self.cwd)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+}
+
 /// Every process below `pid`, parents before children.
 pub fn descendants(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
