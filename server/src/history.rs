@@ -519,7 +519,7 @@ pub async fn list(
         let entries = hstry.list(workspace, limit, offset).await?;
         return Ok(entries.into_iter().filter(|e| mine.contains(&e.id)).collect());
     }
-    let rows = db::history::list(&ctx.db.pool, &caller.user_id, workspace, limit, offset).await?;
+    let rows = db::history::list(&ctx.db, &caller.user_id, workspace, limit, offset).await?;
     Ok(rows.iter().map(entry).collect())
 }
 

@@ -110,7 +110,7 @@ async fn load_own(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<Ses
 /// the directory exists, and records it running.
 async fn start(ctx: &ServerContext, row: &mut SessionRow) -> Result<()> {
     let cap = ctx.settings.current().sessions.max_running_per_user as usize;
-    let mut running: Vec<SessionRow> = db::sessions::list_for_user(&ctx.db.pool, &row.user_id)
+    let mut running: Vec<SessionRow> = db::sessions::list_for_user(&ctx.db, &row.user_id)
         .await?
         .into_iter()
         .filter(|s| s.id != row.id && status(s) == SessionStatus::Running)
@@ -196,7 +196,7 @@ async fn create_row(ctx: &ServerContext, user_id: &str, dir: &WorkspaceDir) -> R
 }
 
 pub async fn list(ctx: &ServerContext, caller: &Caller) -> Result<Vec<SessionView>> {
-    views(ctx, &db::sessions::list_for_user(&ctx.db.pool, &caller.user_id).await?)
+    views(ctx, &db::sessions::list_for_user(&ctx.db, &caller.user_id).await?)
 }
 
 pub async fn create(ctx: &ServerContext, caller: &Caller, workspace_path: &str) -> Result<SessionView> {
@@ -216,7 +216,7 @@ pub async fn get_or_create_row(
         Some(p) => Some(resolve(ctx, user_id, p).await?),
         None => None,
     };
-    let mine: Vec<SessionRow> = db::sessions::list_for_user(&ctx.db.pool, user_id)
+    let mine: Vec<SessionRow> = db::sessions::list_for_user(&ctx.db, user_id)
         .await?
         .into_iter()
         .filter(|s| dir.as_ref().is_none_or(|d| d.relative == s.workspace_path))
@@ -258,7 +258,7 @@ pub async fn running_session_containing(
     let contains = |workspace: &str| {
         workspace == "." || dir.relative == workspace || dir.relative.starts_with(&format!("{workspace}/"))
     };
-    let mut running: Vec<SessionRow> = db::sessions::list_for_user(&ctx.db.pool, user_id)
+    let mut running: Vec<SessionRow> = db::sessions::list_for_user(&ctx.db, user_id)
         .await?
         .into_iter()
         .filter(|s| status(s) == SessionStatus::Running && contains(&s.workspace_path))
@@ -342,7 +342,7 @@ pub async fn update_check(ctx: &ServerContext, caller: &Caller, key: &str) -> Re
 }
 
 pub async fn update_list(ctx: &ServerContext, caller: &Caller) -> Result<Vec<SessionUpdateView>> {
-    db::sessions::list_for_user(&ctx.db.pool, &caller.user_id)
+    db::sessions::list_for_user(&ctx.db, &caller.user_id)
         .await?
         .iter()
         .filter(|r| r.runtime_version != ctx.config.agent.version)
@@ -414,7 +414,7 @@ pub async fn end_user(ctx: &ServerContext, user_id: &str, reason: &str) -> Resul
     ctx.hub.close_user(user_id, oqto_api::mux::CLOSE_UNAUTHORIZED, reason);
     let chats = ctx.chats.of_user(user_id);
     futures::future::join_all(chats.iter().map(|chat| ctx.chats.stop(chat, reason))).await;
-    for mut row in db::sessions::list_for_user(&ctx.db.pool, user_id).await? {
+    for mut row in db::sessions::list_for_user(&ctx.db, user_id).await? {
         stop_row(ctx, &mut row, reason).await?;
     }
     Ok(())

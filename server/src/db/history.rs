@@ -7,7 +7,7 @@ use sqlx::{Any, Executor, Row};
 use super::Backend;
 
 /// A chat's indexed summary, with where its chat works.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct IndexRow {
     pub chat_id: String,
     /// The chat's owner.
@@ -135,8 +135,8 @@ pub async fn get<'c>(
 }
 
 /// A user's indexed chats, newest activity first.
-pub async fn list<'c>(
-    db: impl Executor<'c, Database = Any>,
+pub async fn list(
+    db: &super::Db,
     user_id: &str,
     workspace: Option<&str>,
     limit: i64,
@@ -145,19 +145,44 @@ pub async fn list<'c>(
     // Two statements, not `($2 IS NULL OR c.cwd = $2)`: PostgreSQL's
     // generic plan for that (used after five runs of a prepared statement)
     // scans every chat and sorts, 100 times slower than the owner index.
-    let query = match workspace {
-        None => sqlx::query(select_index!(
-            "WHERE i.user_id = $1 ORDER BY i.updated_at DESC, i.chat_id LIMIT $2 OFFSET $3"
-        ))
-        .bind(user_id),
-        Some(cwd) => sqlx::query(select_index!(
+    let inner = match workspace {
+        None => {
+            select_index!("WHERE i.user_id = $1 ORDER BY i.updated_at DESC, i.chat_id LIMIT $2 OFFSET $3")
+        }
+        Some(_) => select_index!(
             "WHERE i.user_id = $1 AND c.cwd = $2 ORDER BY i.updated_at DESC, i.chat_id LIMIT $3 OFFSET $4"
-        ))
-        .bind(user_id)
-        .bind(cwd),
+        ),
     };
-    super::fetch_all(query.bind(limit).bind(offset), db, index_row).await
+    let sql = super::json_rows_sql(db.backend, INDEX_COLUMNS, inner, "q.updated_at DESC, q.chat_id");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
+    if let Some(cwd) = workspace {
+        query = query.bind(cwd);
+    }
+    super::fetch_json_rows(query.bind(limit).bind(offset), &db.pool).await
 }
+
+/// The columns of [`IndexRow`], as `select_index!` names them.
+const INDEX_COLUMNS: &[&str] = &[
+    "chat_id",
+    "user_id",
+    "source_file",
+    "source_offset",
+    "title",
+    "title_override",
+    "parent_id",
+    "created_at",
+    "updated_at",
+    "message_count",
+    "model",
+    "provider",
+    "tokens_in",
+    "tokens_out",
+    "cache_read",
+    "cache_write",
+    "cost_usd",
+    "cwd",
+    "readable_id",
+];
 
 /// The placeholders of `rows` rows of `columns`: `($1, …, $n), ($n+1, …)`
 /// on PostgreSQL; `(?, …), …` on SQLite, where binding a numbered parameter

@@ -163,6 +163,35 @@ pub async fn fetch_optional<'c, T>(
     query.fetch_optional(db).await?.as_ref().map(map).transpose()
 }
 
+/// A SELECT that hands the rows of `inner` (whose result columns include
+/// `columns`) over as one JSON array of objects, in `order` (an ORDER BY
+/// list over `q`, the inner rows; SQLite keeps the inner query's order).
+/// A list then crosses from the driver as one value instead of a row
+/// each, which on SQLite (a worker thread per connection, a message per
+/// row) is most of what a page of rows costs.
+pub fn json_rows_sql(backend: Backend, columns: &[&str], inner: &str, order: &str) -> String {
+    let pairs: Vec<String> = columns.iter().map(|c| format!("'{c}', q.{c}")).collect();
+    let pairs = pairs.join(", ");
+    match backend {
+        Backend::Sqlite => format!("SELECT json_group_array(json_object({pairs})) FROM ({inner}) q"),
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_object({pairs}) ORDER BY {order}), '[]'::json)::text \
+             FROM ({inner}) q"
+        ),
+    }
+}
+
+/// Runs a query built with [`json_rows_sql`] and reads its rows.
+pub async fn fetch_json_rows<T: serde::de::DeserializeOwned>(
+    query: AnyQuery<'_>,
+    pool: &AnyPool,
+) -> Result<Vec<T>, sqlx::Error> {
+    use sqlx::Row;
+    let row = query.fetch_one(pool).await?;
+    let text: String = row.try_get(0)?;
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 /// Runs `query` and maps every row it returns.
 pub async fn fetch_all<'c, T>(
     query: AnyQuery<'_>,

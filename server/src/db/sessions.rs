@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 /// A stored workspace session.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct SessionRow {
     pub id: String,
     pub readable_id: String,
@@ -18,6 +18,21 @@ pub struct SessionRow {
     pub stopped_at: Option<i64>,
     pub last_activity_at: i64,
 }
+
+/// The columns of [`SessionRow`].
+const COLUMNS: &[&str] = &[
+    "id",
+    "readable_id",
+    "user_id",
+    "workspace_path",
+    "status",
+    "error_message",
+    "runtime_version",
+    "created_at",
+    "started_at",
+    "stopped_at",
+    "last_activity_at",
+];
 
 macro_rules! select_sessions {
     ($tail:literal) => {
@@ -98,17 +113,12 @@ pub async fn get<'c>(
     .await
 }
 
-/// A user's sessions, most recently active first.
-pub async fn list_for_user<'c>(
-    db: impl Executor<'c, Database = Any>,
-    user_id: &str,
-) -> Result<Vec<SessionRow>, sqlx::Error> {
-    super::fetch_all(
-        sqlx::query(select_sessions!("WHERE user_id = $1 ORDER BY last_activity_at DESC, id")).bind(user_id),
-        db,
-        from_row,
-    )
-    .await
+/// A user's sessions, most recently active first, as one JSON value
+/// ([`super::json_rows_sql`]).
+pub async fn list_for_user(db: &super::Db, user_id: &str) -> Result<Vec<SessionRow>, sqlx::Error> {
+    let inner = select_sessions!("WHERE user_id = $1 ORDER BY last_activity_at DESC, id");
+    let sql = super::json_rows_sql(db.backend, COLUMNS, inner, "q.last_activity_at DESC, q.id");
+    super::fetch_json_rows(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id), &db.pool).await
 }
 
 /// Every session, most recently active first.
