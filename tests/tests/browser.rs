@@ -79,7 +79,7 @@ async fn a_page_is_driven_watched_and_kept_inside_the_address_policy() {
     assert!(features.agent_browser_enabled);
     let (client, _) = server.user_client("surfer").await;
     let token = server.login("surfer", TEST_PASSWORD).await;
-    let _mux = open_chat(&server, &token, "web-chat").await;
+    let mux = open_chat(&server, &token, "web-chat").await;
 
     // Open the page: the browser's id, the page's address and title.
     let page = format!("{}/page", site.url);
@@ -292,8 +292,12 @@ async fn a_page_is_driven_watched_and_kept_inside_the_address_policy() {
     assert!(Screen::connect(&server.url, &other_token, "web-chat").await.is_err());
     assert_eq!(status(server.anonymous().browser_start().body(start("web-chat", &page)).send().await), 401);
 
-    // The browser closes with its chat.
+    // The browser closes with its chat: closed, or deleted.
     drop(screen);
+    assert!(mux.command("web-chat", AgentCommand::SessionClose).await.unwrap().success);
+    let closed = client.browser_action().body(action("web-chat", json!({ "action": "reload" }))).send().await;
+    assert_eq!(status(closed), 404);
+    client.browser_start().body(start("web-chat", &page)).send().await.unwrap();
     client.chat_history_delete().session_id("web-chat").send().await.unwrap();
     let gone = client.browser_action().body(action("web-chat", json!({ "action": "reload" }))).send().await;
     assert_eq!(status(gone), 404);

@@ -33,6 +33,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
                 chat.unsubscribe(conn.id);
                 conn.subscriptions().remove(&session_id);
                 ctx.chats.stop(&chat, "closed").await;
+                crate::browser::close_chat(ctx, &session_id);
                 reply(Ok(None));
             }
             Err(e) => reply(Err(e)),
