@@ -6,7 +6,8 @@
 #
 # Excluded: operations that would end the run's own session (logout,
 # password change). The WebSocket upgrade (mux_connect) is covered by the mux
-# tests, the voice sockets by the voice tests, the never-ending metrics stream
+# tests, the voice sockets by the voice tests, the browser's screen by the
+# browser test, the never-ending metrics stream
 # (admin_metrics_stream) by the metrics tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -49,6 +50,7 @@ token=$(curl -sf "$url/api/auth/login" -H 'content-type: application/json' \
   --exclude-operation-id admin_metrics_stream \
   --exclude-operation-id voice_stt \
   --exclude-operation-id voice_tts \
+  --exclude-operation-id browser_stream \
   --max-examples "${OQTO_FUZZ_EXAMPLES:-50}" \
   --workers 2 \
   --suppress-health-check all \

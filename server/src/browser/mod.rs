@@ -46,7 +46,7 @@ pub struct Browser {
     cdp: cdp::Cdp,
     /// The page's flattened target session.
     page: String,
-    viewport: (u32, u32),
+    viewport: Mutex<(u32, u32)>,
     child: Mutex<Option<tokio::process::Child>>,
     last_used: Mutex<Instant>,
     frames: watch::Sender<Option<Arc<Frame>>>,
@@ -58,6 +58,11 @@ pub struct Browser {
 impl Browser {
     fn touch(&self) {
         *self.last_used.lock().expect("last_used") = Instant::now();
+    }
+
+    /// The page's size in CSS pixels.
+    fn viewport(&self) -> (u32, u32) {
+        *self.viewport.lock().expect("viewport")
     }
 
     fn idle_for(&self) -> Duration {
@@ -258,7 +263,7 @@ pub async fn start(ctx: &Arc<ServerContext>, caller: &Caller, body: BrowserStart
         None => launch(ctx, user_id, &body.session_id, size).await?,
     };
     browser.touch();
-    if browser.viewport != size {
+    if browser.viewport() != size {
         set_viewport(&browser, size).await?;
     }
     browser.navigate(ctx, &url).await?;
@@ -274,6 +279,7 @@ pub async fn start(ctx: &Arc<ServerContext>, caller: &Caller, body: BrowserStart
 async fn set_viewport(browser: &Browser, (width, height): (u32, u32)) -> Result<()> {
     let params = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false });
     browser.page_call("Emulation.setDeviceMetricsOverride", params).await?;
+    *browser.viewport.lock().expect("viewport") = (width, height);
     Ok(())
 }
 
@@ -350,7 +356,8 @@ pub async fn act(ctx: &ServerContext, caller: &Caller, body: BrowserAction) -> R
             browser.page_call("Input.insertText", json!({ "text": text })).await?;
         }
         "scroll" => {
-            let (x, y) = (f64::from(browser.viewport.0) / 2.0, f64::from(browser.viewport.1) / 2.0);
+            let (width, height) = browser.viewport();
+            let (x, y) = (f64::from(width) / 2.0, f64::from(height) / 2.0);
             let params = json!({
                 "type": "mouseWheel", "x": x, "y": y,
                 "deltaX": body.delta_x.unwrap_or(0.0), "deltaY": body.delta_y.unwrap_or(0.0),
@@ -460,7 +467,7 @@ async fn launch(
         user_id: user_id.to_string(),
         cdp,
         page,
-        viewport: size,
+        viewport: Mutex::new(size),
         child: Mutex::new(Some(child)),
         last_used: Mutex::new(Instant::now()),
         frames: watch::Sender::new(None),

@@ -46,7 +46,7 @@ pub async fn stream(ctx: Arc<ServerContext>, browser: Arc<Browser>, upgraded: We
 }
 
 async fn start_screencast(browser: &Browser) {
-    let (width, height) = browser.viewport;
+    let (width, height) = browser.viewport();
     let params = json!({
         "format": "jpeg", "quality": 70, "maxWidth": width, "maxHeight": height, "everyNthFrame": 1,
     });
@@ -58,7 +58,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut tx, mut rx) = socket.split();
-    let (width, height) = browser.viewport;
+    let (width, height) = browser.viewport();
     let status = json!({
         "type": "status", "connected": true, "screencasting": true,
         "viewportWidth": width, "viewportHeight": height,
