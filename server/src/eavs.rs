@@ -249,10 +249,15 @@ pub fn sync_user(
 ) -> Result<()> {
     let dir = crate::settings::pi::agent_dir_of(ctx, &user.id)?;
     let mut file = match dir.read_to_string("models.json") {
-        Ok(text) => {
-            serde_json::from_str::<Value>(&text).ok().filter(Value::is_object).unwrap_or_else(|| json!({}))
-        }
-        Err(_) => json!({}),
+        // A file the user broke is left alone (and the sync says so)
+        // rather than replaced with one that loses what was in it.
+        Ok(text) => serde_json::from_str::<Value>(&text).ok().filter(Value::is_object).ok_or_else(|| {
+            Error::Invalid(
+                "models.json is not a JSON object; fix or remove it to receive the providers".into(),
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(e) => return Err(crate::workspace::io_error("models.json", e)),
     };
     if !file["providers"].is_object() {
         file["providers"] = Value::Object(Map::new());

@@ -126,6 +126,13 @@ async fn providers_are_kept_sealed_and_reached_through_the_model_proxy() {
     let synced = admin.eavs_models_sync().send().await.unwrap().into_inner();
     assert_eq!((synced.users, synced.providers, synced.failed.len()), (2, 1, 0));
     assert!(models_json(&server, &me.id.to_string())["providers"]["mine"].is_object());
+    // A file the user broke is left as it is, and the sync says so.
+    std::fs::write(&path, b"{ not json").unwrap();
+    let synced = admin.eavs_models_sync().send().await.unwrap().into_inner();
+    assert_eq!((synced.users, synced.failed.len()), (1, 1), "{synced:?}");
+    assert_eq!(synced.failed[0].user_id, me.id.to_string());
+    assert!(synced.failed[0].error.contains("not a JSON object"), "{synced:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
     // The users route writes it too.
     std::fs::remove_file(&path).unwrap();
     let body: types::UserConfigSync = serde_json::from_value(json!({ "user_id": me.id })).unwrap();
