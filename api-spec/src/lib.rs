@@ -1870,7 +1870,9 @@ pub trait OqtoApi {
     ///
     /// The original's shape: counts, and one line per job with its status
     /// (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs
-    /// and the next run (RFC 3339).
+    /// and the next run (RFC 3339). With `scheduler.skdlr_bin` set, the
+    /// jobs are those of the original's `skdlr` CLI (`skdlr list` and
+    /// `skdlr next`, run in the caller's sandbox; 502 when skdlr fails).
     #[endpoint { method = GET, path = "/api/scheduler/overview", tags = ["scheduler"] }]
     async fn scheduler_overview_view(
         rqctx: RequestContext<Self::Context>,
@@ -1910,7 +1912,8 @@ pub trait OqtoApi {
 
     /// Remove a job
     ///
-    /// A run in progress finishes; nothing is recorded for it.
+    /// A run in progress finishes; nothing is recorded for it. With
+    /// `scheduler.skdlr_bin` set, `skdlr remove` removes it from skdlr.
     #[endpoint { method = DELETE, path = "/api/scheduler/jobs/{name}", tags = ["scheduler"] }]
     async fn scheduler_job_delete(
         rqctx: RequestContext<Self::Context>,

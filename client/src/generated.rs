@@ -16648,7 +16648,7 @@ impl Client {
     }
     /**Remove a job
 
-    A run in progress finishes; nothing is recorded for it.
+    A run in progress finishes; nothing is recorded for it. With `scheduler.skdlr_bin` set, `skdlr remove` removes it from skdlr.
 
     Sends a `DELETE` request to `/api/scheduler/jobs/{name}`
 
@@ -16693,7 +16693,7 @@ impl Client {
     }
     /**The caller's scheduled jobs at a glance
 
-    The original's shape: counts, and one line per job with its status (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs and the next run (RFC 3339).
+    The original's shape: counts, and one line per job with its status (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs and the next run (RFC 3339). With `scheduler.skdlr_bin` set, the jobs are those of the original's `skdlr` CLI (`skdlr list` and `skdlr next`, run in the caller's sandbox; 502 when skdlr fails).
 
     Sends a `GET` request to `/api/scheduler/overview`
 

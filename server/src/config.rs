@@ -37,6 +37,7 @@ pub struct Config {
     pub sldr: SldrConfig,
     pub voice: VoiceConfig,
     pub browser: BrowserConfig,
+    pub scheduler: SchedulerConfig,
     /// Each user's preferences for the web client; the values here are the
     /// defaults, every user may set their own (`PATCH /api/settings`).
     pub ui: UiConfig,
@@ -391,6 +392,30 @@ impl Default for SldrConfig {
     }
 }
 
+/// The scheduler: the embedded one, or the original's `skdlr` CLI behind
+/// the overview and delete.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// The `skdlr` program (a path, or a name looked up in `PATH`). When
+    /// set, `GET /api/scheduler/overview` and `DELETE
+    /// /api/scheduler/jobs/{name}` run `skdlr list`/`next`/`remove` in the
+    /// user's sandbox in the workspace root; empty: the embedded scheduler.
+    pub skdlr_bin: String,
+    /// skdlr's agent configuration, passed as `--config` (read-only in the
+    /// sandbox) when the file exists.
+    pub skdlr_config: PathBuf,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            skdlr_bin: String::new(),
+            skdlr_config: PathBuf::from("/etc/oqto/skdlr-agent.toml"),
+        }
+    }
+}
+
 /// The agent browser (`/api/browser/*`): a headless Chromium per chat.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -458,6 +483,7 @@ impl Default for Config {
             sldr: SldrConfig::default(),
             voice: VoiceConfig::default(),
             browser: BrowserConfig::default(),
+            scheduler: SchedulerConfig::default(),
             ui: UiConfig::default(),
         }
     }

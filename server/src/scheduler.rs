@@ -4,6 +4,8 @@
 //! kept. A job sends a prompt to its own chat or runs a command in the
 //! user's sandbox.
 
+mod skdlr;
+
 use std::process::Stdio;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -174,6 +176,9 @@ pub async fn get(ctx: &ServerContext, caller: &Caller, name: &str) -> Result<Sch
 }
 
 pub async fn delete(ctx: &ServerContext, caller: &Caller, name: &str) -> Result<ScheduleDeleted> {
+    if let Some(program) = skdlr_program(ctx) {
+        return skdlr::remove(ctx, &caller.user_id, program, name).await;
+    }
     if !db::schedules::delete(&ctx.db.pool, &caller.user_id, name).await? {
         return Err(Error::NotFound(format!("no job named {name:?}")));
     }
@@ -202,7 +207,16 @@ pub async fn set_enabled(
 }
 
 /// `GET /api/scheduler/overview`: the original's shape.
+/// The `skdlr` program when the operator chose it over the embedded
+/// scheduler for the overview and delete.
+fn skdlr_program(ctx: &ServerContext) -> Option<&str> {
+    Some(ctx.config.scheduler.skdlr_bin.trim()).filter(|p| !p.is_empty())
+}
+
 pub async fn overview(ctx: &ServerContext, caller: &Caller) -> Result<SchedulerOverview> {
+    if let Some(program) = skdlr_program(ctx) {
+        return skdlr::overview(ctx, &caller.user_id, program).await;
+    }
     let rows = db::schedules::list(&ctx.db.pool, &caller.user_id).await?;
     let enabled = rows.iter().filter(|r| r.enabled).count() as u64;
     let schedules = rows

@@ -1,7 +1,9 @@
 //! The scheduler: jobs created, listed, paused and removed through the SDK
 //! and `oqtoctl`; a one-off prompt job runs in a chat of the stand-in agent
 //! and a one-off command job in the user's sandbox, each with its outcome
-//! recorded; bad input is refused and nothing of another user's is seen.
+//! recorded; bad input is refused and nothing of another user's is seen;
+//! with `scheduler.skdlr_bin` set, the overview and delete are those of a
+//! stand-in `skdlr` that prints skdlr's own tables.
 
 use std::time::Duration;
 
@@ -171,4 +173,83 @@ async fn repeating_jobs_pause_resume_and_refuse_bad_input() {
     assert_eq!(ctl(&["schedule", "pause", "weekly"])["enabled"], false);
     assert_eq!(ctl(&["schedule", "rm", "weekly"])["deleted"], "weekly");
     assert_eq!(client.scheduler_job_list().send().await.unwrap().into_inner().len(), 1);
+}
+
+/// skdlr as far as Oqto uses it: `list` and `next` print skdlr's tables
+/// (its column widths), `remove NAME -y` removes `backup` and knows no
+/// other; every call is written down with where it ran and what it saw.
+const FAKE_SKDLR: &str = r#"#!/bin/sh
+echo "$* | home=$HOME pwd=$(pwd) secret=${SKDLR_SERVER_SECRET:-none}" >> skdlr-calls.txt
+rule() { printf '%s\n' "$(printf '%*s' "$1" '' | tr ' ' -)"; }
+case "$1" in
+list)
+  printf '%-20s %-10s %-6s %-24s COMMAND\n' NAME STATUS TYPE SCHEDULE
+  rule 85
+  printf '%-20s %-10s %-6s %-24s %s\n' backup enabled cron '0 2 * * *' 'restic backup ~'
+  printf '%-20s %-10s %-6s %-24s %s\n' christmas-greetings-job disabled once '2026-12-24 18:00 UTC' 'echo merry'
+  ;;
+next)
+  printf '%-20s NEXT RUN\n' NAME
+  rule 50
+  printf '%-20s %s\n' backup '2026-12-04 02:00:00 UTC'
+  ;;
+remove)
+  if [ "$2" = backup ] && [ "$3" = -y ]; then echo "Removed schedule '$2'"; else echo "error: schedule '$2' not found" >&2; exit 1; fi
+  ;;
+*) echo "error: unexpected $1" >&2; exit 2 ;;
+esac
+"#;
+
+#[tokio::test]
+async fn with_skdlr_the_overview_and_delete_are_skdlrs() {
+    let tools = tempfile::tempdir().unwrap();
+    let program = tools.path().join("skdlr");
+    std::fs::write(&program, FAKE_SKDLR).unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let options = oqto_tests::Options::default()
+        .env("OQTO_SCHEDULER__SKDLR_BIN", program.to_str().unwrap())
+        .env("SKDLR_SERVER_SECRET", "the server's own");
+    let server = TestServer::start_with(options).await;
+    let (client, me) = server.user_client("skdlr-user").await;
+
+    let overview = client.scheduler_overview_view().send().await.unwrap().into_inner();
+    assert_eq!((overview.stats.total, overview.stats.enabled, overview.stats.disabled), (2, 1, 1));
+    let backup = &overview.schedules[0];
+    assert_eq!((backup.name.as_str(), backup.status.as_str()), ("backup", "enabled"));
+    assert_eq!((backup.schedule.as_str(), backup.command.as_str()), ("0 2 * * *", "restic backup ~"));
+    assert_eq!(backup.next_run.as_deref(), Some("2026-12-04 02:00:00 UTC"));
+    let once = &overview.schedules[1];
+    assert_eq!(once.name, "christmas-greetings-job", "a name longer than skdlr's column");
+    assert_eq!((once.schedule.as_str(), once.command.as_str()), ("2026-12-24 18:00 UTC", "echo merry"));
+    assert_eq!(once.next_run, None);
+
+    assert_eq!(
+        client.scheduler_job_delete().name("backup").send().await.unwrap().into_inner().deleted,
+        "backup"
+    );
+    assert_eq!(status(client.scheduler_job_delete().name("elsewhere").send().await), 404);
+    assert_eq!(status(client.scheduler_job_delete().name("-rf").send().await), 422);
+
+    // skdlr ran in the user's workspace root, as its home, without the
+    // server's environment.
+    let root = server.data_dir.path().join("users").join(me.id.to_string()).join("workspace");
+    let calls = std::fs::read_to_string(root.join("skdlr-calls.txt")).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 4, "{calls}");
+    assert!(lines[0].starts_with("list | "), "{calls}");
+    assert!(lines[2].starts_with("remove backup -y | "), "{calls}");
+    let place = format!("home={0} pwd={0} secret=none", root.display());
+    assert!(lines.iter().all(|l| l.ends_with(&place)), "{calls}");
+
+    // The CLI shows the same.
+    let token = server.login("skdlr-user", oqto_tests::TEST_PASSWORD).await;
+    let out = server
+        .oqtoctl()
+        .env("OQTO_TOKEN", &token)
+        .args(["-o", "json", "schedule", "overview"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["stats"]["total"], 2);
 }

@@ -2176,7 +2176,9 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(true),
             )
-            .about("Remove a job\n\nA run in progress finishes; nothing is recorded for it.")
+            .about(
+                "Remove a job\n\nA run in progress finishes; nothing is recorded for it. With `scheduler.skdlr_bin` set, `skdlr remove` removes it from skdlr.",
+            )
     }
     pub fn cli_scheduler_job_pause() -> ::clap::Command {
         ::clap::Command::new("")
@@ -2203,7 +2205,7 @@ impl<T: CliConfig> Cli<T> {
     pub fn cli_scheduler_overview_view() -> ::clap::Command {
         ::clap::Command::new("")
             .about(
-                "The caller's scheduled jobs at a glance\n\nThe original's shape: counts, and one line per job with its status (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs and the next run (RFC 3339).",
+                "The caller's scheduled jobs at a glance\n\nThe original's shape: counts, and one line per job with its status (`enabled`/`disabled`), schedule (cron, or `once <time>`), what runs and the next run (RFC 3339). With `scheduler.skdlr_bin` set, the jobs are those of the original's `skdlr` CLI (`skdlr list` and `skdlr next`, run in the caller's sandbox; 502 when skdlr fails).",
             )
     }
     pub fn cli_search() -> ::clap::Command {
