@@ -61,8 +61,14 @@ impl Seal {
     }
 
     fn open(&self, name: &str, sealed: &str) -> Result<String> {
-        let broken =
-            || Error::Internal(anyhow::anyhow!("the stored key of provider {name} cannot be opened"));
+        // The operator's to fix (the server's secret changed, or the row
+        // was edited), not a server fault: a 503 that says what to do.
+        let broken = || {
+            Error::Unavailable(format!(
+                "the stored key of provider {name} cannot be read (was the server's secret replaced?); \
+                 an administrator must set it again"
+            ))
+        };
         let mut data = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|_| broken())?;
         if data.len() < aws_lc_rs::aead::NONCE_LEN {
             return Err(broken());
