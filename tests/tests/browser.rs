@@ -267,6 +267,7 @@ async fn a_page_is_driven_watched_and_kept_inside_the_address_policy() {
         (json!({ "action": "click" }), 400),
         (json!({ "action": "click", "selector": "#nothing-here" }), 422),
         (json!({ "action": "evaluate", "expression": "throw new Error('boom')" }), 422),
+        (json!({ "action": "evaluate", "expression": "'x'.repeat(5 * 1024 * 1024)" }), 422),
         (json!({ "action": "color_scheme", "scheme": "purple" }), 400),
     ] {
         let answer = client.browser_action().body(action("web-chat", fields.clone())).send().await;

@@ -29,6 +29,8 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(15);
 /// Requests of one browser fetched at once.
 const MAX_FETCHES: usize = 16;
 const DEFAULT_VIEWPORT: (u32, u32) = (1280, 800);
+/// The largest value `evaluate` returns, as JSON.
+const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// One frame of a browser's screen.
 pub struct Frame {
@@ -370,7 +372,13 @@ pub async fn act(ctx: &ServerContext, caller: &Caller, body: BrowserAction) -> R
         }
         "evaluate" => {
             let expression = required(&body.expression, "an expression", action)?;
-            value = Some(browser.evaluate(expression).await?);
+            let result = browser.evaluate(expression).await?;
+            if serde_json::to_vec(&result).map_or(0, |v| v.len()) > MAX_VALUE_BYTES {
+                return Err(Error::Invalid(format!(
+                    "the expression's value is over {MAX_VALUE_BYTES} bytes as JSON; return less of it"
+                )));
+            }
+            value = Some(result);
         }
         "color_scheme" => {
             let scheme = body.scheme.clone().or(argument).unwrap_or_default();
