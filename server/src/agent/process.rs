@@ -40,12 +40,8 @@ impl AgentProcess {
         spec: &Launch,
         log: slog::Logger,
     ) -> std::io::Result<(AgentProcess, mpsc::Receiver<Output>)> {
-        let mut command = tokio::process::Command::new(&spec.program);
+        let mut command = spec.command();
         command
-            .args(&spec.args)
-            .current_dir(&spec.cwd)
-            .env_clear()
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -46,11 +46,10 @@ pub async fn answer(ctx: &ServerContext, browser: &Browser, params: Value) {
         return;
     }
     let outcome = fetch(ctx, browser, &params).await;
-    let (method, reply) = match outcome {
+    let (method, mut reply) = match outcome {
         Ok(reply) => ("Fetch.fulfillRequest", reply),
         Err(reason) => ("Fetch.failRequest", json!({ "errorReason": reason })),
     };
-    let mut reply = reply;
     reply["requestId"] = json!(request_id);
     if let Err(e) = browser.cdp.call(Some(session), method, reply).await {
         slog::debug!(ctx.log, "answering a browser request failed"; "error" => e);
@@ -62,8 +61,7 @@ async fn fetch(ctx: &ServerContext, browser: &Browser, params: &Value) -> Result
     let request = &params["request"];
     let url = request["url"].as_str().unwrap_or_default();
     let url = reqwest::Url::parse(url).map_err(|_| "AddressUnreachable")?;
-    let check_public = !ctx.config.browser.allow_private_addresses;
-    let addrs = match ctx.egress.lookup(&url, check_public).await {
+    let addrs = match ctx.egress.lookup(&url, super::checks_addresses(ctx)).await {
         Ok(addrs) => addrs,
         Err(Error::Forbidden(_) | Error::BadRequest(_)) => return Err("AccessDenied"),
         Err(_) => return Err("NameNotResolved"),
