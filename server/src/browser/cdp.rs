@@ -43,9 +43,9 @@ pub struct Cdp {
 /// 3 and 4, the server keeps the others.
 pub struct Pipes {
     /// Becomes the child's fd 3 (it reads commands there).
-    pub child_reads: OwnedFd,
+    child_reads: OwnedFd,
     /// Becomes the child's fd 4 (it writes there).
-    pub child_writes: OwnedFd,
+    child_writes: OwnedFd,
     ours_write: OwnedFd,
     ours_read: OwnedFd,
 }
@@ -63,7 +63,8 @@ impl Pipes {
     }
 
     /// Makes the child's ends its fds 3 and 4 (between fork and exec).
-    pub fn install_in_child(command: &mut tokio::process::Command, reads: i32, writes: i32) {
+    pub fn install_in_child(&self, command: &mut tokio::process::Command) {
+        let (reads, writes) = (self.child_reads.as_raw_fd(), self.child_writes.as_raw_fd());
         // SAFETY: only fcntl and dup2, which are async-signal-safe, run
         // between fork and exec; the fds are open in the parent until the
         // child has started.
@@ -82,11 +83,6 @@ impl Pipes {
                 Ok(())
             });
         }
-    }
-
-    /// The raw fds of the child's ends, for [`Pipes::install_in_child`].
-    pub fn child_fds(&self) -> (i32, i32) {
-        (self.child_reads.as_raw_fd(), self.child_writes.as_raw_fd())
     }
 
     /// Starts talking over the server's ends (after the child started);

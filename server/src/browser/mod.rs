@@ -454,8 +454,7 @@ async fn launch(
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
-    let (reads, writes) = pipes.child_fds();
-    cdp::Pipes::install_in_child(&mut command, reads, writes);
+    pipes.install_in_child(&mut command);
     let child = command
         .spawn()
         .map_err(|e| Error::Unavailable(format!("Chromium could not start ({})", e.kind())))?;
