@@ -8,7 +8,6 @@ PG_HOSTPORT := $(shell echo '$(PG_URL)' | sed -E 's|^[a-z]+://([^@/]*@)?([^/:?]+
 .PHONY: run test test-sqlite test-postgres generate check fuzz bench pi
 
 # The real Pi agent for tests/tests/real_pi.rs (installed into target/pi).
-PI_PACKAGE := @mariozechner/pi-coding-agent@0.73.1
 PI_BIN := target/pi/node_modules/.bin/pi
 
 ## Build and start the server (data in $XDG_DATA_HOME/oqto, http://127.0.0.1:8080).
@@ -43,7 +42,11 @@ test-postgres:
 pi:
 	@if [ -x $(PI_BIN) ]; then :; \
 	elif command -v npm >/dev/null; then \
-		mkdir -p target/pi && npm install --prefix target/pi --no-audit --no-fund --loglevel=error $(PI_PACKAGE); \
+		mkdir -p target/pi && cp tools/pi/package.json tools/pi/package-lock.json target/pi/ && \
+		for try in 1 2 3; do \
+			npm ci --prefix target/pi --no-audit --no-fund --loglevel=error && break; \
+			[ $$try = 3 ] && exit 1; echo "!! npm ci failed (try $$try of 3); again in 20 s"; sleep 20; \
+		done; \
 	elif [ -n "$$CI" ]; then echo "!! npm is missing and CI must run the real Pi test"; exit 1; \
 	else \
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \

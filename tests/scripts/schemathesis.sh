@@ -17,7 +17,11 @@ oqto=${OQTO_BIN:-$target_dir/debug/oqto}
 
 if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "schemathesis>=4.3,<5"
+  for try in 1 2 3; do
+    "$venv/bin/pip" install --quiet -r "$root/tools/schemathesis/requirements.txt" && break
+    [ "$try" = 3 ] && exit 1
+    echo "!! pip install failed (try $try of 3); again in 20 s"; sleep 20
+  done
 fi
 
 data=$(mktemp -d)
