@@ -103,6 +103,22 @@ async fn reply<T>(
     })
 }
 
+/// Runs an operation answered by a page serialised beforehand (see
+/// `read_cache`): the same body and headers as its typed response.
+async fn reply_page<T>(
+    rqctx: &Ctx,
+    work: impl Future<Output = Result<crate::read_cache::Page<T>, HttpError>>,
+) -> Result<Reply<HttpResponseOk<T>>, HttpError>
+where
+    T: Serialize + schemars::JsonSchema + Send + Sync + 'static,
+{
+    let headers = crate::cors::headers(rqctx.context(), rqctx.request.headers());
+    Ok(match work.await {
+        Ok(page) => Reply::raw(page.response(), headers),
+        Err(error) => Reply::raw(error_response(rqctx, error), headers),
+    })
+}
+
 /// An error as the server answers it: its status and headers (such as
 /// `Retry-After`), the body `{request_id, error_code, message, error}`.
 /// A server-side cause is logged here, never sent.
@@ -1338,9 +1354,9 @@ impl OqtoApi for OqtoApiImpl {
     }
 
     async fn session_list(rqctx: Ctx) -> Result<Reply<HttpResponseOk<Vec<SessionView>>>, HttpError> {
-        reply(&rqctx, async {
+        reply_page(&rqctx, async {
             let caller = caller(&rqctx).await?;
-            Ok(HttpResponseOk(sessions::list(rqctx.context(), &caller).await?))
+            Ok(sessions::list_page(rqctx.context(), &caller).await?)
         })
         .await
     }
@@ -1541,12 +1557,11 @@ impl OqtoApi for OqtoApiImpl {
         rqctx: Ctx,
         query: Query<ChatHistoryQuery>,
     ) -> Result<Reply<HttpResponseOk<Vec<ChatHistoryEntry>>>, HttpError> {
-        reply(&rqctx, async {
+        reply_page(&rqctx, async {
             let caller = caller(&rqctx).await?;
             let q = query.into_inner();
-            Ok(HttpResponseOk(
-                history::list(rqctx.context(), &caller, q.workspace.as_deref(), q.limit, q.offset).await?,
-            ))
+            Ok(history::list_page(rqctx.context(), &caller, q.workspace.as_deref(), q.limit, q.offset)
+                .await?)
         })
         .await
     }

@@ -79,6 +79,7 @@ pub async fn register(
         last_activity_at: now,
     };
     db::chats::upsert(&ctx.db.pool, &row).await?;
+    ctx.read_cache.history.changed(user_id);
     Ok(ctx.chats.insert(chat_id, user_id, &harness, setup))
 }
 
@@ -89,6 +90,9 @@ pub async fn start(ctx: &Arc<ServerContext>, chat: &Arc<Chat>, continue_session:
     let session = chat.workspace_session_id();
     let dir = chat.workspace_dir();
     let id = crate::sessions::ensure_running(ctx, &chat.user_id, session.as_deref(), &dir).await?;
+    if session.as_deref() != Some(id.as_str()) {
+        ctx.read_cache.sessions.changed(&chat.user_id);
+    }
     chat.set_workspace_session(id);
     ctx.chats.start(chat, continue_session)
 }
@@ -108,7 +112,7 @@ pub async fn send_prompt(ctx: &ServerContext, chat: &Arc<Chat>, prompt: &str) ->
         return Err(Error::Internal(anyhow::anyhow!("a prompt is an agent command")));
     };
     if let Some(session) = chat.workspace_session_id() {
-        let _ = db::sessions::touch(&ctx.db.pool, &session, db::now_ms()).await;
+        let _ = crate::sessions::touch(ctx, &chat.user_id, &session).await;
     }
     let answer = Arc::new(Outbox::new(0, 16, 1024 * 1024));
     ctx.chats.send(chat, &answer, None, command.name(), agent_command);
@@ -159,7 +163,7 @@ pub async fn delete(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result
     crate::browser::close_chat(ctx, chat_id);
     // Under the indexing lock, so that no indexer writes the chat back.
     let lock = ctx.indexer.lock_of(user_id);
-    let _guard = lock.lock().await;
+    let _guard = lock.write().await;
     let dir = ctx.config.user_dir(user_id).join("chats").join(chat_id);
     if let Err(e) = std::fs::remove_dir_all(&dir)
         && e.kind() != std::io::ErrorKind::NotFound
@@ -167,6 +171,7 @@ pub async fn delete(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result
         return Err(Error::Internal(anyhow::anyhow!("removing {}: {e}", dir.display())));
     }
     db::chats::delete(&ctx.db.pool, chat_id).await?;
+    ctx.read_cache.history.changed(user_id);
     crate::history::announce_deleted(ctx, user_id, chat_id);
     Ok(())
 }

@@ -51,6 +51,8 @@ pub struct ServerContext {
     pub sldr: Option<crate::sldr::Sldr>,
     /// The admin figures' state.
     pub metrics: crate::metrics::Metrics,
+    /// Serialised list pages (sessions, chat history) until they change.
+    pub read_cache: crate::read_cache::ReadCache,
     pub log: slog::Logger,
 }
 
@@ -121,6 +123,7 @@ impl ServerContext {
             agent_marker,
             hstry,
             metrics: crate::metrics::Metrics::new(scrape_token),
+            read_cache: Default::default(),
             log,
         }))
     }

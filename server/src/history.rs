@@ -26,6 +26,7 @@ use crate::context::ServerContext;
 use crate::db;
 use crate::db::history::{IndexRow, MessageRow};
 use crate::error::{Error, Result};
+use crate::read_cache::{self, Page};
 
 /// The session directory of a chat.
 fn chat_dir(ctx: &ServerContext, user_id: &str, chat_id: &str) -> PathBuf {
@@ -284,6 +285,9 @@ async fn write_chats(ctx: &ServerContext, pending: &[Pending]) -> Result<()> {
         }
     }
     tx.commit().await?;
+    for chat in pending {
+        ctx.read_cache.history.changed(&chat.index.user_id);
+    }
     Ok(())
 }
 
@@ -377,11 +381,11 @@ pub fn announce_deleted(ctx: &ServerContext, user_id: &str, chat_id: &str) {
 #[derive(Default)]
 pub struct Indexer {
     swept: std::sync::Mutex<HashSet<String>>,
-    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
 }
 
 impl Indexer {
-    pub fn lock_of(&self, user_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub fn lock_of(&self, user_id: &str) -> Arc<tokio::sync::RwLock<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(locks.entry(user_id.to_string()).or_default())
     }
@@ -397,7 +401,15 @@ impl Indexer {
 /// supervisor marked. Marked chats that changed are announced.
 async fn catch_up(ctx: &ServerContext, user_id: &str) -> Result<()> {
     let lock = ctx.indexer.lock_of(user_id);
-    let _guard = lock.lock().await;
+    {
+        // Nothing to do (the common case) is decided by many at once; it
+        // still waits for indexing in progress to finish.
+        let _reading = lock.read().await;
+        if !ctx.chats.history.has(user_id) && ctx.indexer.swept().contains(user_id) {
+            return Ok(());
+        }
+    }
+    let _guard = lock.write().await;
     let marked = ctx.chats.history.take(user_id);
     let result = async {
         if !ctx.indexer.swept().contains(user_id) {
@@ -429,7 +441,7 @@ async fn catch_up(ctx: &ServerContext, user_id: &str) -> Result<()> {
 pub async fn backfill(ctx: &ServerContext, caller: &Caller) -> Result<ChatHistoryBackfill> {
     let user_id = caller.user_id.as_str();
     let lock = ctx.indexer.lock_of(user_id);
-    let _guard = lock.lock().await;
+    let _guard = lock.write().await;
     let mut report = ChatHistoryBackfill::default();
     for (id, cwd, created) in db::history::chats_of_user(&ctx.db.pool, user_id).await? {
         if session_file_state(ctx, user_id, &id).is_none() {
@@ -493,7 +505,7 @@ async fn reindex(ctx: &ServerContext, user_id: &str, chat_id: &str) -> Result<Op
 /// The caller's chat, indexed up to now (404 for unknown and others' chats).
 async fn own(ctx: &ServerContext, caller: &Caller, chat_id: &str) -> Result<IndexRow> {
     let lock = ctx.indexer.lock_of(&caller.user_id);
-    let _guard = lock.lock().await;
+    let _guard = lock.write().await;
     reindex(ctx, &caller.user_id, chat_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no chat {chat_id:?}")))
@@ -521,6 +533,26 @@ pub async fn list(
     }
     let rows = db::history::list(&ctx.db, &caller.user_id, workspace, limit, offset).await?;
     Ok(rows.iter().map(entry).collect())
+}
+
+/// [`list`] as its response body, kept until the caller's index changes.
+pub async fn list_page(
+    ctx: &ServerContext,
+    caller: &Caller,
+    workspace: Option<&str>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+) -> Result<Page<Vec<ChatHistoryEntry>>> {
+    let compute = list(ctx, caller, workspace, limit, offset);
+    if ctx.hstry.is_some() {
+        // hstry's index changes without this server writing it.
+        return Page::of(&compute.await?);
+    }
+    // What the agents wrote since the last look comes in first (and drops
+    // the pages it changes).
+    catch_up(ctx, &caller.user_id).await?;
+    let key = format!("{workspace:?} {limit:?} {offset:?}");
+    read_cache::cached(&ctx.read_cache.history, &caller.user_id, &key, 0, compute).await
 }
 
 /// Groups entries by their last activity in `tz`.
@@ -578,6 +610,7 @@ pub async fn rename(
         }
         let title = Some(title).filter(|t| !t.is_empty());
         db::history::set_title(&ctx.db.pool, chat_id, title).await?;
+        ctx.read_cache.history.changed(&caller.user_id);
         if let Some(hstry) = &ctx.hstry {
             hstry.rename(chat_id, title).await?;
         }

@@ -33,6 +33,7 @@ mod onboarding;
 mod pi_resources;
 mod projects;
 mod proxy;
+mod read_cache;
 mod redact;
 mod sandbox;
 mod scheduler;

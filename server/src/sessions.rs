@@ -9,6 +9,7 @@ use crate::context::ServerContext;
 use crate::db::sessions::SessionRow;
 use crate::db::{self, now_ms, time};
 use crate::error::{Error, Result, is_unique_violation};
+use crate::read_cache::{self, Page};
 use crate::workspace::{self, WorkspaceDir};
 
 const ADJECTIVES: &[&str] = &[
@@ -106,6 +107,20 @@ async fn load_own(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<Ses
     }
 }
 
+/// Writes a changed session; its owner's cached list goes.
+async fn save(ctx: &ServerContext, row: &SessionRow) -> Result<()> {
+    db::sessions::save(&ctx.db.pool, row).await?;
+    ctx.read_cache.sessions.changed(&row.user_id);
+    Ok(())
+}
+
+/// Records activity in a session of `user_id` now.
+pub async fn touch(ctx: &ServerContext, user_id: &str, session_id: &str) -> Result<()> {
+    db::sessions::touch(&ctx.db.pool, session_id, now_ms()).await?;
+    ctx.read_cache.sessions.changed(user_id);
+    Ok(())
+}
+
 /// Starts (or restarts) a session: enforces the per-user cap, makes sure
 /// the directory exists, and records it running.
 async fn start(ctx: &ServerContext, row: &mut SessionRow) -> Result<()> {
@@ -127,7 +142,7 @@ async fn start(ctx: &ServerContext, row: &mut SessionRow) -> Result<()> {
         stop_row(ctx, &mut victim, "stopped to make room for another session").await?;
     }
     row.status = SessionStatus::Starting.as_str().into();
-    db::sessions::save(&ctx.db.pool, row).await?;
+    save(ctx, row).await?;
     let dir = resolve(ctx, &row.user_id, &row.workspace_path).await?;
     let now = now_ms();
     match dir.create() {
@@ -143,7 +158,7 @@ async fn start(ctx: &ServerContext, row: &mut SessionRow) -> Result<()> {
         }
     }
     row.last_activity_at = now;
-    db::sessions::save(&ctx.db.pool, row).await?;
+    save(ctx, row).await?;
     Ok(())
 }
 
@@ -153,14 +168,14 @@ async fn stop_row(ctx: &ServerContext, row: &mut SessionRow, reason: &str) -> Re
         return Ok(());
     }
     row.status = SessionStatus::Stopping.as_str().into();
-    db::sessions::save(&ctx.db.pool, row).await?;
+    save(ctx, row).await?;
     for chat in ctx.chats.running_in_session(&row.id) {
         ctx.chats.stop(&chat, reason).await;
     }
     ctx.hub.close_terminals_of(&row.id);
     row.status = SessionStatus::Stopped.as_str().into();
     row.stopped_at = Some(now_ms());
-    db::sessions::save(&ctx.db.pool, row).await?;
+    save(ctx, row).await?;
     slog::info!(ctx.log, "session stopped"; "session_id" => &row.id, "reason" => reason);
     Ok(())
 }
@@ -184,6 +199,7 @@ async fn create_row(ctx: &ServerContext, user_id: &str, dir: &WorkspaceDir) -> R
         };
         match db::sessions::insert(&ctx.db.pool, &row).await {
             Ok(()) => {
+                ctx.read_cache.sessions.changed(user_id);
                 start(ctx, &mut row).await?;
                 slog::info!(ctx.log, "session created"; "session_id" => &row.id, "user_id" => user_id);
                 return Ok(row);
@@ -197,6 +213,13 @@ async fn create_row(ctx: &ServerContext, user_id: &str, dir: &WorkspaceDir) -> R
 
 pub async fn list(ctx: &ServerContext, caller: &Caller) -> Result<Vec<SessionView>> {
     views(ctx, &db::sessions::list_for_user(&ctx.db, &caller.user_id).await?)
+}
+
+/// [`list`] as its response body, kept until one of the caller's sessions
+/// changes or an agent starts or stops.
+pub async fn list_page(ctx: &ServerContext, caller: &Caller) -> Result<Page<Vec<SessionView>>> {
+    let stamp = ctx.chats.running_changes();
+    read_cache::cached(&ctx.read_cache.sessions, &caller.user_id, "", stamp, list(ctx, caller)).await
 }
 
 pub async fn create(ctx: &ServerContext, caller: &Caller, workspace_path: &str) -> Result<SessionView> {
@@ -225,7 +248,7 @@ pub async fn get_or_create_row(
         if running.runtime_version != ctx.config.agent.version {
             upgrade_row(ctx, &mut running).await?;
         }
-        db::sessions::touch(&ctx.db.pool, &running.id, now_ms()).await?;
+        touch(ctx, user_id, &running.id).await?;
         return Ok(running);
     }
     if let Some(mut stopped) = mine.into_iter().find(|s| !status(s).is_active()) {
@@ -306,6 +329,9 @@ pub async fn delete(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<(
         return Err(Error::Conflict("the session is active; stop it first".to_string()));
     }
     db::sessions::delete(&ctx.db.pool, &row.id).await?;
+    // Chats of the session lose its readable id in the history list.
+    ctx.read_cache.sessions.changed(&row.user_id);
+    ctx.read_cache.history.changed(&row.user_id);
     Ok(())
 }
 
@@ -324,7 +350,7 @@ pub async fn resume(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<S
 
 pub async fn activity(ctx: &ServerContext, caller: &Caller, key: &str) -> Result<()> {
     let row = load_own(ctx, caller, key).await?;
-    db::sessions::touch(&ctx.db.pool, &row.id, now_ms()).await?;
+    touch(ctx, &row.user_id, &row.id).await?;
     Ok(())
 }
 
@@ -372,6 +398,9 @@ pub async fn admin_delete(ctx: &ServerContext, key: &str) -> Result<()> {
         .ok_or_else(|| Error::NotFound(format!("no session {key:?}")))?;
     stop_row(ctx, &mut row, "deleted by an administrator").await?;
     db::sessions::delete(&ctx.db.pool, &row.id).await?;
+    // Chats of the session lose its readable id in the history list.
+    ctx.read_cache.sessions.changed(&row.user_id);
+    ctx.read_cache.history.changed(&row.user_id);
     Ok(())
 }
 
@@ -444,7 +473,7 @@ pub async fn local_cleanup(ctx: &ServerContext) -> Result<LocalCleanupReport> {
         {
             row.status = SessionStatus::Stopped.as_str().into();
             row.stopped_at = Some(now_ms());
-            db::sessions::save(&ctx.db.pool, &row).await?;
+            save(ctx, &row).await?;
             sessions_reset += 1;
         }
     }

@@ -67,6 +67,10 @@ async fn history_lists_reads_renames_and_searches_real_session_files() {
     chat(&mut mux, "alpha", "proj/one", &["one more zebra"]).await;
     let alpha = client.chat_history_view().session_id("alpha").send().await.unwrap().into_inner();
     assert_eq!(alpha.message_count, 6);
+    // The list (kept serialised between changes) follows.
+    let listed = |list: Vec<types::ChatHistoryEntry>| list.into_iter().find(|e| e.id == "alpha").unwrap();
+    let list = client.chat_history_list().send().await.unwrap().into_inner();
+    assert_eq!(listed(list).message_count, 6);
 
     let hits = client.search().q("zebra").send().await.unwrap().into_inner();
     assert!(hits.hits.len() >= 2, "{hits:?}");
@@ -90,6 +94,8 @@ async fn history_lists_reads_renames_and_searches_real_session_files() {
         .unwrap()
         .into_inner();
     assert_eq!(renamed.title.as_deref(), Some("Zebra crossing"));
+    let list = client.chat_history_list().send().await.unwrap().into_inner();
+    assert_eq!(listed(list).title.as_deref(), Some("Zebra crossing"));
     let too_long = types::ChatHistoryUpdate { title: Some("x".repeat(300)) };
     assert_eq!(status(client.chat_history_update().session_id("alpha").body(too_long).send().await), 422);
 }

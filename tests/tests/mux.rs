@@ -97,6 +97,8 @@ async fn chat_lifecycle_with_history_across_stop_and_resume() {
     assert!(
         matches!(&closed.last().unwrap().event, AgentEvent::SessionClosed { reason: Some(r) } if r == "session stopped")
     );
+    let stopped = client.session_list().send().await.unwrap().into_inner();
+    assert_eq!((stopped[0].status, stopped[0].active_chats), (oqto_client::types::SessionStatus::Stopped, 0));
 
     // Using the chat again resumes its workspace session.
     let again = mux.command("chat-1", create("proj")).await.unwrap();

@@ -23,8 +23,14 @@ async fn session_lifecycle() {
     let id = created.id.to_string();
     let by_readable = user.session_view().session_id(&created.readable_id).send().await.unwrap().into_inner();
     assert_eq!(by_readable.id, created.id);
+    // The list (kept serialised between changes) follows every change.
+    let list = || async { user.session_list().send().await.unwrap().into_inner() };
+    let before = list().await;
+    assert_eq!(before.len(), 1);
     user.session_activity().session_id(&id).send().await.unwrap();
-    assert_eq!(user.session_list().send().await.unwrap().into_inner().len(), 1);
+    let touched = list().await;
+    assert!(touched[0].last_activity_at >= before[0].last_activity_at);
+    assert_eq!(touched[0].status, types::SessionStatus::Running);
 
     assert_eq!(status(user.session_delete().session_id(&id).send().await), 409);
     user.session_stop().session_id(&id).send().await.unwrap();
@@ -32,12 +38,15 @@ async fn session_lifecycle() {
     let stopped = user.session_view().session_id(&id).send().await.unwrap().into_inner();
     assert_eq!(stopped.status, types::SessionStatus::Stopped);
     assert!(stopped.stopped_at.is_some());
+    assert_eq!(list().await[0].status, types::SessionStatus::Stopped);
 
     let resumed = user.session_resume().session_id(&id).send().await.unwrap().into_inner();
     assert_eq!(resumed.status, types::SessionStatus::Running);
+    assert_eq!(list().await[0].status, types::SessionStatus::Running);
     user.session_stop().session_id(&id).send().await.unwrap();
     user.session_delete().session_id(&id).send().await.unwrap();
     assert_eq!(status(user.session_view().session_id(&id).send().await), 404);
+    assert!(list().await.is_empty());
     assert!(root.join("proj/app").is_dir(), "deleting a session keeps the workspace");
 }
 

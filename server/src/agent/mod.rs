@@ -297,6 +297,11 @@ impl HistoryDirty {
         self.map().remove(user_id).map(|s| s.into_iter().collect()).unwrap_or_default()
     }
 
+    /// Whether the user has marked chats.
+    pub fn has(&self, user_id: &str) -> bool {
+        self.map().contains_key(user_id)
+    }
+
     /// The users with marked chats.
     pub fn users(&self) -> Vec<String> {
         self.map().keys().cloned().collect()
@@ -332,6 +337,9 @@ pub struct Chats {
     pub api_socket: std::sync::OnceLock<PathBuf>,
     /// The limits and the idle timeout in force (they change live).
     settings: Arc<crate::settings::Settings>,
+    /// Counts agents starting and stopping (what the cached session list
+    /// is stamped with).
+    running_changes: std::sync::atomic::AtomicU64,
 }
 
 impl Chats {
@@ -356,6 +364,7 @@ impl Chats {
             server_url: std::sync::OnceLock::new(),
             api_socket: std::sync::OnceLock::new(),
             settings,
+            running_changes: Default::default(),
         }
     }
 
@@ -462,6 +471,15 @@ impl Chats {
         self.all().iter().filter_map(|c| c.lock().process.as_ref().map(|p| p.pid)).collect()
     }
 
+    /// How many times an agent started or stopped so far.
+    pub fn running_changes(&self) -> u64 {
+        self.running_changes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn running_changed(&self) {
+        self.running_changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// Running chats per workspace session.
     pub fn running_in_session(&self, session_id: &str) -> Vec<Arc<Chat>> {
         self.all()
@@ -548,6 +566,7 @@ impl Chats {
         slog::info!(log, "agent started"; "pid" => process.pid, "resumed" => resumed);
         st.generation += 1;
         st.process = Some(Arc::new(process));
+        self.running_changed();
         self.forget_token(&mut st);
         self.tokens_map().insert(token.clone(), chat.id.clone());
         st.token = Some(token);
@@ -580,6 +599,7 @@ impl Chats {
                         return;
                     }
                     st.process = None;
+                    self.running_changed();
                     self.forget_token(&mut st);
                     st.translator.streaming = false;
                     st.watchdog = None;

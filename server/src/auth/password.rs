@@ -1,8 +1,8 @@
 //! Password hashing with argon2id (PHC strings), off the async threads.
 //!
 //! Each hash or verification holds about 19 MiB for its duration, so they
-//! run on one thread per core, kept for the server's life, which hands the
-//! freed block back to the system after each; the rest queue (boundedly,
+//! run on one thread per core, kept for the server's life, which reuses its
+//! block while work is queued and hands it back to the system when idle; the rest queue (boundedly,
 //! for a bounded time) and are then refused with 503 and `Retry-After`.
 //! Memory stays flat whatever the login load.
 
@@ -36,17 +36,25 @@ async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 
         for n in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
             let rx = std::sync::Arc::clone(&rx);
             let _ = std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || {
+                let next = || rx.lock().unwrap_or_else(|p| p.into_inner()).try_recv();
                 loop {
-                    let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((deadline, job)) = job else { return };
+                    let job = match next() {
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                            // Idle: give argon2's block back to the system
+                            // between bursts. Not between jobs: a returned
+                            // block costs its 19 MiB of page faults again
+                            // at the next hash (a quarter of a login).
+                            // SAFETY: malloc_trim only releases free memory.
+                            unsafe { nix::libc::malloc_trim(0) };
+                            rx.lock().unwrap_or_else(|p| p.into_inner()).recv().ok()
+                        }
+                        job => job.ok(),
+                    };
+                    let Some((deadline, job)) = job else { return };
                     // A request that gave up waiting is not worth a hash.
                     if std::time::Instant::now() < deadline {
                         job();
                     }
-                    // Give argon2's block back to the system between bursts
-                    // rather than keeping it in this thread's arena.
-                    // SAFETY: malloc_trim only releases free memory.
-                    unsafe { nix::libc::malloc_trim(0) };
                 }
             });
         }

@@ -91,7 +91,7 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: A
             {
                 ctx.chats.echo_user_message(&chat, conn.id, &body.message, body.client_id.clone());
                 if let Some(session) = chat.workspace_session_id() {
-                    let _ = db::sessions::touch(&ctx.db.pool, &session, db::now_ms()).await;
+                    let _ = crate::sessions::touch(ctx, &chat.user_id, &session).await;
                 }
             }
             let Some(agent_command) = commands::to_agent(&other, chat.is_streaming()) else {
