@@ -2,13 +2,14 @@
 //!
 //! Each hash or verification holds about 19 MiB for its duration, so they
 //! run on one thread per core, kept for the server's life, which reuses its
-//! block while work is queued and hands it back to the system when idle; the rest queue (boundedly,
-//! for a bounded time) and are then refused with 503 and `Retry-After`.
+//! block while logins keep coming and hands it back after a second idle;
+//! the rest queue (boundedly, for a bounded time) and are then refused with
+//! 503 and `Retry-After`.
 //! Memory stays flat whatever the login load.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 
 use crate::error::{Error, Result};
 
@@ -19,6 +20,8 @@ pub const MAX_LEN: usize = 1024;
 
 /// Most hashing requests waiting for a core before new ones are refused.
 const MAX_WAITING: usize = 256;
+/// How long a hashing thread idles before it hands its block back.
+const IDLE_TRIM: std::time::Duration = std::time::Duration::from_secs(1);
 /// Longest a hashing request waits for a core.
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -36,17 +39,15 @@ async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 
         for n in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
             let rx = std::sync::Arc::clone(&rx);
             let _ = std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || {
-                let next = || rx.lock().unwrap_or_else(|p| p.into_inner()).try_recv();
+                let next = |wait| rx.lock().unwrap_or_else(|p| p.into_inner()).recv_timeout(wait);
                 loop {
-                    let job = match next() {
-                        Err(std::sync::mpsc::TryRecvError::Empty) => {
-                            // Idle: give argon2's block back to the system
-                            // between bursts. Not between jobs: a returned
-                            // block costs its 19 MiB of page faults again
-                            // at the next hash (a quarter of a login).
+                    let job = match next(IDLE_TRIM) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            // Idle: give argon2's memory back to the system.
+                            BLOCKS.with(|blocks| *blocks.borrow_mut() = Vec::new());
                             // SAFETY: malloc_trim only releases free memory.
                             unsafe { nix::libc::malloc_trim(0) };
-                            rx.lock().unwrap_or_else(|p| p.into_inner()).recv().ok()
+                            next(std::time::Duration::MAX).ok()
                         }
                         job => job.ok(),
                     };
@@ -116,12 +117,45 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool> {
     };
     let password = password.to_string();
     let ok = on_hashing_thread(move || {
-        PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
+        BLOCKS.with(|blocks| matches(&mut blocks.borrow_mut(), password.as_bytes(), &stored))
     })
     .await?;
     Ok(known && ok)
+}
+
+thread_local! {
+    /// A hashing thread's argon2 memory, kept between verifications while
+    /// logins keep coming (the allocator would map and fault in 19 MiB
+    /// for each of them otherwise: a quarter of a login's time).
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches the PHC string `stored` (any argon2 variant,
+/// version and parameters), computed in `blocks`. What `verify_password`
+/// does, without allocating the memory each time; every block is written
+/// before it is read, so what `blocks` held does not matter.
+fn matches(blocks: &mut Vec<argon2::Block>, password: &[u8], stored: &str) -> bool {
+    use argon2::password_hash::Output;
+    use argon2::{Algorithm, Params, Version};
+    let Ok(parsed) = PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed))
+    else {
+        return false;
+    };
+    let Ok(version) = parsed.version.map(Version::try_from).transpose() else { return false };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, argon2::Block::default());
+    }
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let computed = Output::init_with(expected.len(), |out| {
+        Ok(argon2.hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])?)
+    });
+    // `Output`'s equality takes the same time wherever the bytes differ.
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 #[cfg(test)]
@@ -134,5 +168,32 @@ mod tests {
         assert!(!super::verify("wrong horse", Some(&h)).await.unwrap());
         assert!(!super::verify("correct horse", None).await.unwrap());
         assert!(!super::verify("x", Some("not a hash")).await.unwrap());
+    }
+
+    #[test]
+    fn reused_memory_verifies_like_verify_password() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+        use argon2::{Algorithm, Argon2, Params, Version};
+        let mut blocks = Vec::new();
+        let cheap = Params::new(64, 1, 1, None).unwrap();
+        for (algorithm, version, params) in [
+            (Algorithm::Argon2id, Version::V0x13, Params::default()),
+            (Algorithm::Argon2id, Version::V0x13, cheap.clone()),
+            (Algorithm::Argon2i, Version::V0x10, cheap.clone()),
+            (Algorithm::Argon2d, Version::V0x13, Params::new(128, 3, 2, Some(16)).unwrap()),
+        ] {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            let argon2 = Argon2::new(algorithm, version, params);
+            let stored = argon2.hash_password(b"correct horse", &salt).unwrap().to_string();
+            let parsed = argon2::PasswordHash::new(&stored).unwrap();
+            assert!(argon2.verify_password(b"correct horse", &parsed).is_ok());
+            // Twice each, the second time in memory another hash filled.
+            for _ in 0..2 {
+                assert!(super::matches(&mut blocks, b"correct horse", &stored), "{stored}");
+                assert!(!super::matches(&mut blocks, b"correct horsf", &stored), "{stored}");
+            }
+        }
+        assert!(!super::matches(&mut blocks, b"x", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ"));
+        assert!(!super::matches(&mut blocks, b"x", "$argon2id$v=19$m=64,t=1,p=1"));
     }
 }
