@@ -591,6 +591,25 @@ pub const CLOSE_UNAUTHORIZED: u16 = 4001;
 /// Largest accepted client frame, in bytes.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
 
+/// A binary WebSocket frame from the server: the JSON of a server frame
+/// (which holds no raw newline), a newline, then raw bytes: the content of
+/// a `files` `read` sent with `binary: true`, whose `read_result` is the
+/// header (with `content` empty). No base64, no JSON around the bytes.
+pub fn binary_frame(header: &ServerFrame, body: &[u8]) -> Vec<u8> {
+    let mut frame = serde_json::to_vec(header).unwrap_or_default();
+    frame.reserve_exact(1 + body.len());
+    frame.push(b'\n');
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// The header and the bytes of a [`binary_frame`]; `None` when it is not one.
+pub fn split_binary_frame(frame: &[u8]) -> Option<(ServerFrame, &[u8])> {
+    let newline = frame.iter().position(|b| *b == b'\n')?;
+    let header = serde_json::from_slice(&frame[..newline]).ok()?;
+    Some((header, &frame[newline + 1..]))
+}
+
 /// The status of live mux connections (`GET /api/ws/debug`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct MuxDebugView {
@@ -673,8 +692,15 @@ pub enum FilesCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         include_hidden: Option<bool>,
     },
-    /// A file's content (base64), up to 8 MiB.
-    Read { path: String },
+    /// A file's content, up to 8 MiB: base64 in `read_result.content`, or,
+    /// with `binary: true`, raw in one binary WebSocket frame.
+    Read {
+        path: String,
+        /// Send the bytes raw: one binary frame holding the `read_result`
+        /// JSON (its `content` empty), a newline, then the file's bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        binary: Option<bool>,
+    },
     /// Writes a file (content base64).
     Write {
         path: String,
@@ -796,7 +822,7 @@ pub enum FilesEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         path: String,
-        /// Base64.
+        /// Base64; empty when the bytes follow it in its binary frame.
         content: String,
         size: u64,
     },

@@ -67,6 +67,8 @@ enum Control {
 enum Reply {
     Agent(CommandResponse),
     Files(FilesEvent),
+    /// A binary frame's header and bytes (a `read` with `binary: true`).
+    FileBytes(FilesEvent, Vec<u8>),
     Bus(BusFrame),
 }
 
@@ -162,7 +164,22 @@ impl MuxClient {
             .await?
         {
             Reply::Files(FilesEvent::Error { error, .. }) => anyhow::bail!(error),
-            Reply::Files(event) => Ok(event),
+            Reply::Files(event) | Reply::FileBytes(event, _) => Ok(event),
+            _ => anyhow::bail!("unexpected reply"),
+        }
+    }
+
+    /// Reads a file of a workspace (up to 8 MiB), its bytes sent as they
+    /// are in a binary frame (no base64).
+    pub async fn read_file(&self, workspace_path: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+        let (workspace_path, path) = (workspace_path.to_string(), path.to_string());
+        let command = FilesCommand::Read { path, binary: Some(true) };
+        match self
+            .request(|id| ClientFrame::Files(FilesRequest { id: Some(id), workspace_path, command }))
+            .await?
+        {
+            Reply::FileBytes(_, bytes) => Ok(bytes),
+            Reply::Files(FilesEvent::Error { error, .. }) => anyhow::bail!(error),
             _ => anyhow::bail!("unexpected reply"),
         }
     }
@@ -302,6 +319,16 @@ async fn run(
                         }
                         if events.send(MuxEvent::Frame(frame)).await.is_err() {
                             return;
+                        }
+                    }
+                    Some(Ok(Message::Binary(frame))) => {
+                        let Some((ServerFrame::Files(header), bytes)) = oqto_api::mux::split_binary_frame(&frame) else {
+                            continue;
+                        };
+                        let Some(id) = header.id().map(str::to_string) else { continue };
+                        let waiter = waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                        if let Some(waiter) = waiter {
+                            let _ = waiter.send(Reply::FileBytes(header, bytes.to_vec()));
                         }
                     }
                     Some(Ok(Message::Close(close))) => {

@@ -109,11 +109,22 @@ async fn time<F: std::future::Future<Output = ()>>(
     samples
 }
 
-/// Reads `path` over the mux `runs` times; MiB/s and reads/s.
-async fn mux_reads(mux: &oqto_client::mux::MuxClient, path: &str, size: usize, runs: usize) -> (f64, f64) {
+/// Reads `path` over the mux `runs` times, the bytes in binary frames or
+/// (`binary` false, the original's format) base64 in JSON; MiB/s and reads/s.
+async fn mux_reads(
+    mux: &oqto_client::mux::MuxClient,
+    path: &str,
+    size: usize,
+    runs: usize,
+    binary: bool,
+) -> (f64, f64) {
     let started = Instant::now();
     for _ in 0..runs {
-        match mux.files("files", FilesCommand::Read { path: path.into() }).await.unwrap() {
+        if binary {
+            assert_eq!(mux.read_file("files", path).await.unwrap().len(), size);
+            continue;
+        }
+        match mux.files("files", FilesCommand::Read { path: path.into(), binary: None }).await.unwrap() {
             FilesEvent::ReadResult { size: got, .. } => assert_eq!(got as usize, size),
             other => panic!("unexpected {other:?}"),
         }
@@ -228,20 +239,22 @@ async fn files(server: &TestServer, client: &oqto_client::Client, user_id: &str)
     std::fs::write(workspace.join("big.bin"), vec![7u8; big]).unwrap();
     std::fs::write(workspace.join("small.txt"), vec![b'x'; small]).unwrap();
     let mux = server.mux(&server.login("bench", TEST_PASSWORD).await).await;
-    let (big_mux, _) = mux_reads(&mux, "big.bin", big, 100).await;
-    let (_, small_mux) = mux_reads(&mux, "small.txt", small, 2000).await;
     let (big_local, _) = local_reads(&workspace.join("big.bin"), big, 100).await;
     let (_, small_local) = local_reads(&workspace.join("small.txt"), small, 2000).await;
-    vec![
-        format!(
-            "| files read over the mux, 1 MiB file | {big_mux:.0} MiB/s | {:.2} of in-process ({big_local:.0} MiB/s) |",
+    let mut rows = Vec::new();
+    for (binary, how) in [(true, "raw in a binary frame"), (false, "base64 in JSON, the original's format")] {
+        let (big_mux, _) = mux_reads(&mux, "big.bin", big, 100, binary).await;
+        let (_, small_mux) = mux_reads(&mux, "small.txt", small, 2000, binary).await;
+        rows.push(format!(
+            "| files read over the mux ({how}), 1 MiB file | {big_mux:.0} MiB/s | {:.2} of in-process ({big_local:.0} MiB/s) |",
             big_mux / big_local
-        ),
-        format!(
-            "| files read over the mux, 4 KiB file | {small_mux:.0} reads/s | {:.2} of in-process ({small_local:.0}/s) |",
+        ));
+        rows.push(format!(
+            "| files read over the mux ({how}), 4 KiB file | {small_mux:.0} reads/s | {:.2} of in-process ({small_local:.0}/s) |",
             small_mux / small_local
-        ),
-    ]
+        ));
+    }
+    rows
 }
 
 /// A seeded server for `wrk`, until stdin closes.

@@ -22,7 +22,7 @@ async fn call(mux: &mut MuxClient, id: &str, ws: &str, command: FilesCommand) ->
     }
 }
 
-fn b64(text: &str) -> String {
+fn b64(text: impl AsRef<[u8]>) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
@@ -50,12 +50,21 @@ async fn files_round_trip_inside_the_workspace() {
         call(&mut mux, "w", "site", write).await,
         FilesEvent::WriteResult { success: true, ref path, .. } if path == "src/main.rs"
     ));
-    match call(&mut mux, "r", "site", FilesCommand::Read { path: "src/main.rs".into() }).await {
+    match call(&mut mux, "r", "site", FilesCommand::Read { path: "src/main.rs".into(), binary: None }).await {
         FilesEvent::ReadResult { content, size, .. } => {
             assert_eq!((content, size), (b64("fn main() {}\n"), 13));
         }
         other => panic!("{other:?}"),
     }
+    // The same bytes raw in a binary frame: every byte value, a newline first.
+    let raw: Vec<u8> = (0..=255u8).rev().chain(0..=255u8).cycle().take(70_000).collect();
+    let put = FilesCommand::Write { path: ".raw.bin".into(), content: b64(&raw), create_parents: None };
+    call(&mut mux, "w2", "site", put).await;
+    let reader = server.mux(&token).await;
+    assert_eq!(reader.read_file("site", ".raw.bin").await.unwrap(), raw);
+    assert_eq!(reader.read_file("site", "src/main.rs").await.unwrap(), b"fn main() {}\n");
+    let missing = reader.read_file("site", "nope.txt").await.unwrap_err().to_string();
+    assert!(missing.contains("nope.txt"), "{missing}");
     call(&mut mux, "d", "site", FilesCommand::CreateDirectory { path: "docs".into(), create_parents: None })
         .await;
     call(
@@ -132,7 +141,8 @@ async fn no_path_escapes_the_workspace() {
     let token = server.login("jail", TEST_PASSWORD).await;
     let mut mux = server.mux(&token).await;
     for path in ["../ws2/x", "../../secret.txt", "/etc/passwd", "link", "dirlink/secret.txt"] {
-        let e = error(call(&mut mux, path, "ws", FilesCommand::Read { path: path.into() }).await);
+        let e =
+            error(call(&mut mux, path, "ws", FilesCommand::Read { path: path.into(), binary: None }).await);
         assert!(e.contains("inside your workspace root"), "{path}: {e}");
     }
     let write =
@@ -212,8 +222,9 @@ async fn links_out_of_the_workspace_lead_nowhere() {
         write("dangling"),
         write("slash/tmp/planted"),
         write("../planted"),
-        FilesCommand::Read { path: "slash/etc/hostname".into() },
-        FilesCommand::Read { path: "../../../../etc/hostname".into() },
+        FilesCommand::Read { path: "slash/etc/hostname".into(), binary: None },
+        FilesCommand::Read { path: "slash/etc/hostname".into(), binary: Some(true) },
+        FilesCommand::Read { path: "../../../../etc/hostname".into(), binary: Some(true) },
         FilesCommand::Stat { path: "../..".into() },
         FilesCommand::Tree { path: Some("..".into()), depth: None, include_hidden: None },
         FilesCommand::Tree { path: Some("slash".into()), depth: None, include_hidden: None },

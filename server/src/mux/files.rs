@@ -52,9 +52,10 @@ pub async fn handle(ctx: &Arc<ServerContext>, conn: &Arc<Connection>, request: F
     reply(ctx, conn, id, result);
 }
 
-fn reply(ctx: &ServerContext, conn: &Connection, id: Option<String>, result: Result<FilesEvent>) {
-    match result {
-        Ok(event) => send(conn, event),
+fn reply(ctx: &ServerContext, conn: &Connection, id: Option<String>, result: Result<impl Into<Answer>>) {
+    match result.map(Into::into) {
+        Ok(Answer::Frame(event)) => send(conn, event),
+        Ok(Answer::Binary(frame)) => conn.send_binary(frame),
         Err(e) => {
             let (error_code, error) = conn.failure(&ctx.log, e);
             send(conn, FilesEvent::Error { id, error, error_code });
@@ -229,16 +230,28 @@ fn tree(dir: &Dir, path: &Path, depth: u32, hidden: bool, budget: &mut usize) ->
     Ok(out)
 }
 
+/// What a command answers: a frame, or a read's bytes in a binary frame.
+enum Answer {
+    Frame(FilesEvent),
+    Binary(Vec<u8>),
+}
+
+impl From<FilesEvent> for Answer {
+    fn from(event: FilesEvent) -> Answer {
+        Answer::Frame(event)
+    }
+}
+
 fn run(
     conn: &Arc<Connection>,
     bus: Arc<crate::bus::Bus>,
     ws: &WorkspaceDir,
     id: Option<String>,
     command: FilesCommand,
-) -> Result<FilesEvent> {
+) -> Result<Answer> {
     let dir = ws.open()?;
     let is_root = |p: &Path| p == Path::new(".");
-    Ok(match command {
+    Ok(Answer::Frame(match command {
         FilesCommand::Tree { path, depth, include_hidden } => {
             let at = inside(ws, path.as_deref().unwrap_or("."))?;
             let mut budget = MAX_TREE_ENTRIES;
@@ -255,17 +268,25 @@ fn run(
             let entries = list(&dir, &inside(ws, &path)?, include_hidden.unwrap_or(false), &path)?;
             FilesEvent::ListResult { id, path, entries }
         }
-        FilesCommand::Read { path } => {
+        FilesCommand::Read { path, binary } => {
             let file = inside(ws, &path)?;
-            let mut handle = dir.open(&file).map_err(io(&path))?;
+            let handle = dir.open(&file).map_err(io(&path))?;
             let size = handle.metadata().map_err(io(&path))?.len();
             if size > MAX_READ_BYTES {
                 return Err(Error::Invalid(format!(
                     "{path} is {size} bytes; files over {MAX_READ_BYTES} bytes cannot be read here"
                 )));
             }
+            // What the file holds now, never more than the bound (it may
+            // grow while it is read).
             let mut bytes = Vec::with_capacity(size as usize);
-            std::io::Read::read_to_end(&mut handle, &mut bytes).map_err(io(&path))?;
+            std::io::Read::read_to_end(&mut std::io::Read::take(handle, MAX_READ_BYTES), &mut bytes)
+                .map_err(io(&path))?;
+            let size = bytes.len() as u64;
+            if binary == Some(true) {
+                let header = FilesEvent::ReadResult { id, path, size, content: String::new() };
+                return Ok(Answer::Binary(oqto_api::mux::binary_frame(&ServerFrame::Files(header), &bytes)));
+            }
             FilesEvent::ReadResult { id, path, size, content: BASE64.encode(bytes) }
         }
         FilesCommand::Write { path, content, create_parents } => {
@@ -342,7 +363,7 @@ fn run(
             conn.watchers().remove(&ws.relative);
             FilesEvent::UnwatchFilesResult { id, workspace_path: ws.relative.clone(), success: true }
         }
-    })
+    }))
 }
 
 /// Starts pushing `file_changed` events of a workspace to the connection

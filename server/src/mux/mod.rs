@@ -50,6 +50,11 @@ impl Connection {
         self.outbox.push(OutFrame::from_frame(frame));
     }
 
+    /// Sends a binary frame (`oqto_api::mux::binary_frame`).
+    pub fn send_binary(&self, frame: Vec<u8>) {
+        self.outbox.push(OutFrame::Binary(frame.into()));
+    }
+
     /// Sends a `system` error frame.
     pub fn error(&self, log: &slog::Logger, error: Error, id: Option<String>) {
         let (error_code, error) = self.failure(log, error);
@@ -231,6 +236,7 @@ pub async fn serve(ctx: Arc<ServerContext>, caller: Caller, grant: Grant, upgrad
                         let _ = sink.close().await;
                         return;
                     }
+                    OutFrame::Binary(bytes) => Message::Binary(bytes),
                     other => Message::Text(other.render().into()),
                 };
                 if sink.send(message).await.is_err() {

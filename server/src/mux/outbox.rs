@@ -24,6 +24,8 @@ pub enum OutFrame {
         seq: u64,
         ts: i64,
     },
+    /// A binary frame (see `oqto_api::mux::binary_frame`).
+    Binary(bytes::Bytes),
     /// Close the socket.
     Close { code: u16, reason: String },
 }
@@ -77,7 +79,7 @@ impl OutFrame {
                 });
                 serde_json::to_string(&frame).unwrap_or_default()
             }
-            OutFrame::Close { .. } => String::new(),
+            OutFrame::Binary(_) | OutFrame::Close { .. } => String::new(),
         }
     }
 
@@ -85,6 +87,7 @@ impl OutFrame {
         match self {
             OutFrame::Json(s) => s.len(),
             OutFrame::Delta { delta, message_id, .. } => delta.len() + message_id.len() + 128,
+            OutFrame::Binary(bytes) => bytes.len(),
             OutFrame::Close { reason, .. } => reason.len(),
         }
     }

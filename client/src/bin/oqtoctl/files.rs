@@ -66,13 +66,8 @@ pub async fn run(name: &str, cmd: FilesCmd, out: &Output) -> Result<()> {
             }
         }
         FilesCmd::Cat { workspace, path } => {
-            match mux.files(&workspace, FilesCommand::Read { path }).await? {
-                FilesEvent::ReadResult { content, .. } => {
-                    std::io::stdout().write_all(&BASE64.decode(content)?)?;
-                    Ok(())
-                }
-                other => bail!("unexpected reply: {other:?}"),
-            }
+            std::io::stdout().write_all(&mux.read_file(&workspace, &path).await?)?;
+            Ok(())
         }
         FilesCmd::Put { workspace, path, source } => {
             let mut bytes = Vec::new();
