@@ -168,6 +168,17 @@ async fn measure(chats: usize, with_files: bool) -> Vec<String> {
         })
         .await,
     );
+    // Another page each time: what a page costs when it is not kept.
+    let cold = percentiles(
+        time(200, |i| {
+            let (client, offset) = (&client, (i * 7 % chats.saturating_sub(50).max(1)) as u32);
+            async move {
+                let page = client.chat_history_list().limit(50u32).offset(offset).send().await.unwrap();
+                assert_eq!(page.into_inner().len(), chats.min(50));
+            }
+        })
+        .await,
+    );
     let whole = chats.min(1000);
     let listing = percentiles(
         time(50, |_| async {
@@ -208,6 +219,12 @@ async fn measure(chats: usize, with_files: bool) -> Vec<String> {
             page.0,
             page.1,
             ratio(page.0)
+        ),
+        format!(
+            "| {chats} chats: GET /api/chat-history?limit=50, another offset each time (not kept), p50 / p99 | {:.2} / {:.2} ms | {} |",
+            cold.0,
+            cold.1,
+            ratio(cold.0)
         ),
         format!(
             "| {chats} chats: GET /api/chat-history?limit={whole}, p50 / p99 | {:.2} / {:.2} ms | {} |",
