@@ -160,13 +160,19 @@ $ceilings
 The server under load is \`history_bench --serve 1000 50\`: the user \`bench\` with 1000 indexed
 chats of 10 messages and 50 workspace sessions. Health reads the liveness a background probe
 keeps (one \`SELECT 1\` a second); \`/me\` and every authenticated route take the caller's row from
-the auth cache. Logins verify argon2id ($argon2_params) on the server's hashing threads; the bare
-rate is \`target/release/examples/argon2_rate\` on all cores in the same run.
+the auth cache. The session list and chat-history pages are kept serialised per user until one of
+the user's writes (or an agent starting or stopping) changes them, so these rows measure a list
+read again unchanged; the one-at-a-time table also shows pages that are not kept. Logins verify
+argon2id ($argon2_params) on the server's hashing threads, each reusing its memory; the bare rate
+is \`target/release/examples/argon2_rate\` (allocating per verification, as the argon2 crate does)
+on all cores in the same run.
 
 One request at a time: \`target/release/examples/history_bench $sizes\`, a fresh server per size:
 chats of 10 messages (20 words from a 2000-word vocabulary) written as Pi session files; the
 first look indexes them all; searches are 200 queries of one or two of those words; files are
-read over one mux connection against reading the same file in-process.
+read over one mux connection (one read at a time, each waiting for its reply), the bytes raw in a
+binary frame (\`read\` with \`binary: true\`) or base64 in JSON as the original sends them, against
+reading the same file in-process.
 
 $sqlite_tables
 
