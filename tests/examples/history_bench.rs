@@ -20,7 +20,7 @@
 
 use std::time::{Duration, Instant};
 
-use oqto_api::mux::{FilesCommand, FilesEvent};
+use oqto_api::mux::{ClientFrame, FilesCommand, FilesEvent, ServerFrame, SystemEvent, SystemRequest};
 use oqto_tests::{TEST_PASSWORD, TestServer};
 use sqlx::Connection;
 
@@ -258,7 +258,21 @@ async fn files(server: &TestServer, client: &oqto_client::Client, user_id: &str)
     let mux = server.mux(&server.login("bench", TEST_PASSWORD).await).await;
     let (big_local, _) = local_reads(&workspace.join("big.bin"), big, 100).await;
     let (_, small_local) = local_reads(&workspace.join("small.txt"), small, 2000).await;
-    let mut rows = Vec::new();
+    // The floor of any mux command: a ping answered by the connection's reader.
+    let mut pinger = server.mux(&server.login("bench", TEST_PASSWORD).await).await;
+    let started = Instant::now();
+    for _ in 0..2000 {
+        pinger.send(ClientFrame::System(SystemRequest::Ping));
+        while !matches!(
+            pinger.next().await,
+            Some(oqto_client::mux::MuxEvent::Frame(ServerFrame::System(SystemEvent::Pong { .. })))
+        ) {}
+    }
+    let pings = 2000.0 / started.elapsed().as_secs_f64();
+    let mut rows = vec![format!(
+        "| mux round trip floor: ping → pong, one at a time | {pings:.0} round trips/s | {:.2} of a 4 KiB in-process read |",
+        pings / small_local
+    )];
     for (binary, how) in [(true, "raw in a binary frame"), (false, "base64 in JSON, the original's format")] {
         let (big_mux, _) = mux_reads(&mux, "big.bin", big, 100, binary).await;
         let (_, small_mux) = mux_reads(&mux, "small.txt", small, 2000, binary).await;
