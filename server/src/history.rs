@@ -531,7 +531,18 @@ pub async fn list(
         let entries = hstry.list(workspace, limit, offset).await?;
         return Ok(entries.into_iter().filter(|e| mine.contains(&e.id)).collect());
     }
-    let rows = db::history::list(&ctx.db, &caller.user_id, workspace, limit, offset).await?;
+    indexed(ctx, &caller.user_id, workspace, limit, offset).await
+}
+
+/// A page of a user's chats as the index holds them now.
+async fn indexed(
+    ctx: &ServerContext,
+    user_id: &str,
+    workspace: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ChatHistoryEntry>> {
+    let rows = db::history::list(&ctx.db, user_id, workspace, limit, offset).await?;
     Ok(rows.iter().map(entry).collect())
 }
 
@@ -543,15 +554,16 @@ pub async fn list_page(
     limit: Option<u32>,
     offset: Option<u32>,
 ) -> Result<Page<Vec<ChatHistoryEntry>>> {
-    let compute = list(ctx, caller, workspace, limit, offset);
     if ctx.hstry.is_some() {
         // hstry's index changes without this server writing it.
-        return Page::of(&compute.await?);
+        return Page::of(&list(ctx, caller, workspace, limit, offset).await?);
     }
+    let (limit, offset) = crate::users::page(limit, offset)?;
     // What the agents wrote since the last look comes in first (and drops
     // the pages it changes).
     catch_up(ctx, &caller.user_id).await?;
-    let key = format!("{workspace:?} {limit:?} {offset:?}");
+    let key = format!("{workspace:?} {limit} {offset}");
+    let compute = indexed(ctx, &caller.user_id, workspace, limit, offset);
     read_cache::cached(&ctx.read_cache.history, &caller.user_id, &key, 0, compute).await
 }
 
