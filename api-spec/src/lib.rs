@@ -1679,8 +1679,9 @@ pub trait OqtoApi {
     /// `browser.allow_private_addresses` or `egress.allow_hosts` say
     /// otherwise). It closes with its chat and after `browser.idle_secs`
     /// without use. Errors: 404 for a chat that is not yours; 400 for
-    /// another scheme; 403 for a refused address; 503 when Chromium is not
-    /// installed or too many browsers run.
+    /// another scheme; 403 for a refused address; 429 (with `Retry-After`)
+    /// when you already run `browser.max_per_user` browsers; 503 when
+    /// Chromium is not installed or the server runs `browser.max_running`.
     #[endpoint { method = POST, path = "/api/browser/start", tags = ["browser"] }]
     async fn browser_start(
         rqctx: RequestContext<Self::Context>,

@@ -131,7 +131,13 @@ pub async fn start(ctx: &Arc<ServerContext>, caller: &Caller, body: DelegateStar
     // Bad input is refused before the limit is looked at.
     let directory = crate::sessions::resolve(ctx, &caller.user_id, &directory).await?.relative;
     if running_of(ctx, &caller.user_id) >= limits.delegate_max_running as usize {
-        return Err(Error::RateLimited { retry_after_secs: 10 });
+        return Err(Error::LimitReached {
+            what: format!(
+                "you already run {} delegates (agent.delegate_max_running); wait for one to end",
+                limits.delegate_max_running
+            ),
+            retry_after_secs: 10,
+        });
     }
     let id = format!("dlg-{}", uuid::Uuid::new_v4());
     let config = ChatConfig { cwd: Some(directory), ..Default::default() };

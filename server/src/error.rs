@@ -34,6 +34,10 @@ pub enum Error {
     /// Too many attempts; try again after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// The caller already holds as many of something as one user may
+    /// (429 with `Retry-After`); the message says which limit.
+    #[error("{what}; try again in {retry_after_secs} seconds")]
+    LimitReached { what: String, retry_after_secs: u64 },
     /// The server is too busy for this now; try again after this many
     /// seconds (503 with `Retry-After`).
     #[error("the server is busy; try again in {retry_after_secs} seconds")]
@@ -72,7 +76,7 @@ impl Error {
             Error::Conflict(_) => "Conflict",
             Error::Invalid(_) => "InvalidValue",
             Error::Timeout(_) => "RequestTimeout",
-            Error::RateLimited { .. } => "TooManyRequests",
+            Error::RateLimited { .. } | Error::LimitReached { .. } => "TooManyRequests",
             Error::Unavailable(_) | Error::Busy { .. } => "ServiceUnavailable",
             Error::Agent(_) => "AgentError",
             Error::Upstream(_) => "BadGateway",
@@ -119,7 +123,7 @@ impl From<Error> for HttpError {
             Error::Conflict(m) => client(ClientErrorStatusCode::CONFLICT, m),
             Error::Invalid(m) => client(ClientErrorStatusCode::UNPROCESSABLE_ENTITY, m),
             Error::Timeout(m) => client(ClientErrorStatusCode::REQUEST_TIMEOUT, m),
-            e @ Error::RateLimited { retry_after_secs } => {
+            e @ (Error::RateLimited { retry_after_secs } | Error::LimitReached { retry_after_secs, .. }) => {
                 let mut error = client(ClientErrorStatusCode::TOO_MANY_REQUESTS, e.to_string());
                 error
                     .headers_mut()

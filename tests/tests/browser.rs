@@ -74,7 +74,9 @@ async fn a_page_is_driven_watched_and_kept_inside_the_address_policy() {
     }
     let site = site().await;
     let allow = format!("[\"127.0.0.1:{}\"]", site.port);
-    let server = TestServer::start_with(Options::default().env("OQTO_EGRESS__ALLOW_HOSTS", &allow)).await;
+    let options =
+        Options::default().env("OQTO_EGRESS__ALLOW_HOSTS", &allow).env("OQTO_BROWSER__MAX_PER_USER", "1");
+    let server = TestServer::start_with(options).await;
     let features = server.anonymous().feature_list().send().await.unwrap().into_inner();
     assert!(features.agent_browser_enabled);
     let (client, _) = server.user_client("surfer").await;
@@ -276,6 +278,20 @@ async fn a_page_is_driven_watched_and_kept_inside_the_address_policy() {
     let huge: types::BrowserStart =
         serde_json::from_value(json!({ "session_id": "web-chat", "viewport_width": 99999 })).unwrap();
     assert_eq!(status(client.browser_start().body(huge).send().await), 422);
+
+    // One browser per user here (browser.max_per_user = 1): a second chat's
+    // start is refused as the caller's limit (429 with Retry-After), not as
+    // a server fault.
+    let _second_mux = open_chat(&server, &token, "web-chat-2").await;
+    match client.browser_start().body(start("web-chat-2", &page)).send().await {
+        Err(oqto_client::Error::ErrorResponse(refused)) => {
+            assert_eq!(refused.status().as_u16(), 429);
+            assert_eq!(refused.headers()["retry-after"], "30");
+            assert_eq!(refused.error_code.as_deref(), Some("TooManyRequests"));
+            assert!(refused.message.contains("browser.max_per_user"), "{}", refused.message);
+        }
+        other => panic!("expected a 429, got {other:?}"),
+    }
 
     // Another user: neither the chat, nor its browser, nor its screen.
     let (other, _) = server.user_client("other").await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use oqto_api::mux::{AgentCommand, AgentEvent, ChatConfig, ServerFrame};
 use oqto_client::mux::{MuxClient, MuxEvent};
 use oqto_client::{Client, types};
-use oqto_tests::{Options, TEST_PASSWORD, TestServer, answer_of, status, token_in};
+use oqto_tests::{Options, TEST_PASSWORD, TestServer, answer_of, error_body, status, token_in};
 
 fn start(directory: &str, prompt: &str) -> types::DelegateStart {
     types::DelegateStart { directory: directory.into(), prompt: prompt.into(), agent: None }
@@ -164,7 +164,9 @@ async fn a_chats_agent_delegates_and_its_viewers_follow() {
     // Running delegates are bounded (3 here): the user's own is the third.
     let third = user.delegate_start().body(start("third", "hi")).send().await.unwrap().into_inner();
     assert_eq!((third.source.as_str(), third.parent_session_id.as_deref(), third.depth), ("user", None, 1));
-    assert_eq!(status(user.delegate_start().body(start("fourth", "hi")).send().await), 429);
+    let (code, refused) = error_body(user.delegate_start().body(start("fourth", "hi")).send().await);
+    assert_eq!(code, 429);
+    assert!(refused.message.contains("agent.delegate_max_running"), "{}", refused.message);
 
     // Stopping one makes room; a prompt in progress ends as cancelled.
     agent

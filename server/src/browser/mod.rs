@@ -418,7 +418,16 @@ async fn launch(
     }
     let limits = &ctx.config.browser;
     let (mine, all) = ctx.browsers.counts(user_id);
-    if mine >= limits.max_per_user || all >= limits.max_running {
+    if mine >= limits.max_per_user {
+        return Err(Error::LimitReached {
+            what: format!(
+                "you already run {} browsers (browser.max_per_user); stop one or let it idle out",
+                limits.max_per_user
+            ),
+            retry_after_secs: 30,
+        });
+    }
+    if all >= limits.max_running {
         return Err(Error::Busy { retry_after_secs: 30 });
     }
     let program = ctx.browsers.program.clone().ok_or_else(|| {

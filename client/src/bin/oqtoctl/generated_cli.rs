@@ -1279,7 +1279,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Start a chat's browser\n\nStarts a headless Chromium for one of your chats (or reuses the running one) and opens `url` in it. The browser runs in your sandbox without a network of its own: every request it makes is fetched by the server under the same address policy as feeds (http and https only; private, loopback and link-local addresses refused unless `browser.allow_private_addresses` or `egress.allow_hosts` say otherwise). It closes with its chat and after `browser.idle_secs` without use. Errors: 404 for a chat that is not yours; 400 for another scheme; 403 for a refused address; 503 when Chromium is not installed or too many browsers run.",
+                "Start a chat's browser\n\nStarts a headless Chromium for one of your chats (or reuses the running one) and opens `url` in it. The browser runs in your sandbox without a network of its own: every request it makes is fetched by the server under the same address policy as feeds (http and https only; private, loopback and link-local addresses refused unless `browser.allow_private_addresses` or `egress.allow_hosts` say otherwise). It closes with its chat and after `browser.idle_secs` without use. Errors: 404 for a chat that is not yours; 400 for another scheme; 403 for a refused address; 429 (with `Retry-After`) when you already run `browser.max_per_user` browsers; 503 when Chromium is not installed or the server runs `browser.max_running`.",
             )
     }
     pub fn cli_chat_history_list() -> ::clap::Command {
