@@ -6,7 +6,7 @@
 //! as Pi session files) on a fresh server:
 //! - the first look, which indexes every message (messages/s);
 //! - listing `limit=50` and the whole list (at most 1000), one request at a
-//!   time, p50/p99;
+//!   time, p50/p99, the whole list also as bytes without the typed parse;
 //! - full-text search over all the messages, p50/p99;
 //! - the baseline of every HTTP figure: `GET /api/health` in the same run;
 //! - at the first size only: `files` reads over the mux (1 MiB and 4 KiB
@@ -21,6 +21,7 @@
 use std::time::{Duration, Instant};
 
 use oqto_api::mux::{ClientFrame, FilesCommand, FilesEvent, ServerFrame, SystemEvent, SystemRequest};
+use oqto_client::ClientInfo as _;
 use oqto_tests::{TEST_PASSWORD, TestServer};
 use sqlx::Connection;
 
@@ -188,6 +189,19 @@ async fn measure(chats: usize, with_files: bool) -> Vec<String> {
         .await,
     );
 
+    // The same request through the SDK's own HTTP client, its body taken
+    // as bytes: what the server and the transport cost without the
+    // client's typed parse of every entry.
+    let raw_url = format!("{}/api/chat-history?limit={whole}", client.baseurl());
+    let listing_raw = percentiles(
+        time(50, |_| async {
+            let response = client.client().get(&raw_url).send().await.unwrap();
+            assert!(response.status().is_success());
+            assert!(response.bytes().await.unwrap().len() > whole * 100);
+        })
+        .await,
+    );
+
     let mut words = Words(99);
     let queries: Vec<String> =
         (0..200).map(|i| if i % 4 == 0 { words.sentence(2) } else { words.next() }).collect();
@@ -231,6 +245,12 @@ async fn measure(chats: usize, with_files: bool) -> Vec<String> {
             listing.0,
             listing.1,
             ratio(listing.0)
+        ),
+        format!(
+            "| {chats} chats: the same, the body's bytes only (no typed parse in the client), p50 / p99 | {:.2} / {:.2} ms | {} |",
+            listing_raw.0,
+            listing_raw.1,
+            ratio(listing_raw.0)
         ),
         format!(
             "| {chats} chats: GET /api/search over {messages} messages ({:.1} hits each), p50 / p99 | {:.2} / {:.2} ms | {} |",

@@ -74,9 +74,15 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // Reads through a shared memory map of the file
+                        // (not a private page cache per connection): a
+                        // search joins each full-text match to its row,
+                        // which otherwise is a read call per page; the
+                        // sort of a search's matches stays in memory.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
                         )
                         .await?;
                     }
