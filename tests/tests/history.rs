@@ -121,6 +121,47 @@ async fn renames_survive_a_restart_and_history_is_private() {
     assert_eq!(client.search().q("remember").send().await.unwrap().into_inner().hits.len(), 2);
 }
 
+/// Search ranks every user's matches in one index: a user whose messages
+/// rank below many of another user's still gets their own best hits, in
+/// order, and only their own.
+#[tokio::test]
+async fn search_finds_the_callers_hits_below_other_users_better_ones() {
+    let server = TestServer::start().await;
+    let (many, _) = server.user_client("many").await;
+    let (few, _) = server.user_client("few").await;
+    let mut mux = server.mux(&server.login("many", TEST_PASSWORD).await).await;
+    // Short messages rank first: six of them (three prompts and their echoes).
+    chat(&mut mux, "short", ".", &["otter", "otter", "otter"]).await;
+    let mut mux = server.mux(&server.login("few", TEST_PASSWORD).await).await;
+    chat(&mut mux, "long", ".", &["the otter sleeps under a long quiet bridge by the slow river"]).await;
+    chat(
+        &mut mux,
+        "longer",
+        ".",
+        &["far away the otter sleeps under a long quiet bridge by the slow wide river"],
+    )
+    .await;
+
+    let search = |client: &oqto_client::Client, limit: u32| {
+        let client = client.clone();
+        async move { client.search().q("otter").limit(limit).send().await.unwrap().into_inner().hits }
+    };
+    let all = search(&few, 50).await;
+    for limit in [1, 2, 3, 50] {
+        let hits = search(&few, limit).await;
+        assert_eq!(hits.len(), (limit as usize).min(4), "limit {limit}: {hits:?}");
+        assert!(hits.iter().all(|h| h.session_id == "long" || h.session_id == "longer"), "{hits:?}");
+        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score), "best first: {hits:?}");
+        // The best of the caller's, whatever the limit.
+        let scores = |hits: &[types::SearchHit]| hits.iter().map(|h| h.score).collect::<Vec<_>>();
+        assert_eq!(scores(&hits), scores(&all[..hits.len()]), "limit {limit}");
+    }
+    let mine = search(&many, 2).await;
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|h| h.session_id == "short"), "{mine:?}");
+    assert_eq!(search(&many, 50).await.len(), 6);
+}
+
 #[tokio::test]
 async fn grouped_history_uses_the_callers_time_zone() {
     let server = TestServer::start().await;
