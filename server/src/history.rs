@@ -312,6 +312,7 @@ async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<()> {
     let chats = db::history::chats_of_user(&ctx.db.pool, user_id).await?;
     let progress = db::history::progress_of_user(&ctx.db.pool, user_id).await?;
     let mut batch = Vec::new();
+    let mut read = None;
     for (id, cwd, created) in &chats {
         let known = match (session_file_state(ctx, user_id, id), progress.get(id)) {
             (None, _) => continue,
@@ -325,12 +326,27 @@ async fn sync_user(ctx: &ServerContext, user_id: &str) -> Result<()> {
         };
         batch.push(ToRead::new(ctx, &ChatRef { user_id, id, cwd, created: *created }, known));
         if batch.len() >= SYNC_BATCH_CHATS {
-            let pending = read_chats(ctx, std::mem::take(&mut batch)).await?;
-            write_chats(ctx, &pending).await?;
+            read = Some(write_while_reading(ctx, read.take(), std::mem::take(&mut batch)).await?);
         }
     }
-    let pending = read_chats(ctx, batch).await?;
-    write_chats(ctx, &pending).await
+    let last = write_while_reading(ctx, read, batch).await?;
+    write_chats(ctx, &last).await
+}
+
+/// Writes the batch read before (if any) while the next one is read: the
+/// session files are parsed on a blocking thread while the database stores
+/// the previous batch, so that on two cores both halves of a first look at
+/// many chats run at once.
+async fn write_while_reading(
+    ctx: &ServerContext,
+    read: Option<Vec<Pending>>,
+    next: Vec<ToRead>,
+) -> Result<Vec<Pending>> {
+    let reading = read_chats(ctx, next);
+    let Some(read) = read else { return reading.await };
+    let (written, next) = tokio::join!(write_chats(ctx, &read), reading);
+    written?;
+    next
 }
 
 fn entry(row: &IndexRow) -> ChatHistoryEntry {
