@@ -32,22 +32,21 @@ type Job = (std::time::Instant, Box<dyn FnOnce() + Send>);
 /// argon2 block per passing thread). Refused as busy when the queue is
 /// full or the work did not start within [`MAX_WAIT`].
 async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    static QUEUE: std::sync::OnceLock<std::sync::mpsc::SyncSender<Job>> = std::sync::OnceLock::new();
+    static QUEUE: std::sync::OnceLock<crossbeam_channel::Sender<Job>> = std::sync::OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(MAX_WAITING);
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        // Every thread waits on the queue itself, each with its own idle
+        // timer (a receiver shared behind a lock let only the thread holding
+        // the lock time out, so the others kept their block until the next
+        // login).
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(MAX_WAITING);
         for n in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
-            let rx = std::sync::Arc::clone(&rx);
+            let rx = rx.clone();
             let _ = std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || {
-                let next = |wait| rx.lock().unwrap_or_else(|p| p.into_inner()).recv_timeout(wait);
                 loop {
-                    let job = match next(IDLE_TRIM) {
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                            // Idle: give argon2's memory back to the system.
-                            BLOCKS.with(|blocks| *blocks.borrow_mut() = Vec::new());
-                            // SAFETY: malloc_trim only releases free memory.
-                            unsafe { nix::libc::malloc_trim(0) };
-                            next(std::time::Duration::MAX).ok()
+                    let job = match rx.recv_timeout(IDLE_TRIM) {
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                            release_blocks();
+                            rx.recv().ok()
                         }
                         job => job.ok(),
                     };
@@ -117,10 +116,32 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool> {
     };
     let password = password.to_string();
     let ok = on_hashing_thread(move || {
-        BLOCKS.with(|blocks| matches(&mut blocks.borrow_mut(), password.as_bytes(), &stored))
+        BLOCKS.with(|blocks| {
+            let mut blocks = blocks.borrow_mut();
+            let had = !blocks.is_empty();
+            let ok = matches(&mut blocks, password.as_bytes(), &stored);
+            if !had && !blocks.is_empty() {
+                HOLDING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            ok
+        })
     })
     .await?;
     Ok(known && ok)
+}
+
+/// Hashing threads holding argon2 memory now.
+static HOLDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Gives this hashing thread's argon2 memory back to the system (idle).
+fn release_blocks() {
+    let held = BLOCKS.with(|blocks| std::mem::take(&mut *blocks.borrow_mut()));
+    if !held.is_empty() {
+        drop(held);
+        HOLDING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: malloc_trim only releases free memory.
+        unsafe { nix::libc::malloc_trim(0) };
+    }
 }
 
 thread_local! {
@@ -168,6 +189,24 @@ mod tests {
         assert!(!super::verify("wrong horse", Some(&h)).await.unwrap());
         assert!(!super::verify("correct horse", None).await.unwrap());
         assert!(!super::verify("x", Some("not a hash")).await.unwrap());
+    }
+
+    /// Every hashing thread gives its memory back after a second idle, not
+    /// only one of them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_hashing_thread_releases_its_memory_when_idle() {
+        let stored = super::hash("correct horse").await.unwrap();
+        let logins = (0..4).map(|_| super::verify("correct horse", Some(&stored)));
+        for ok in futures::future::join_all(logins).await {
+            assert!(ok.unwrap());
+        }
+        let released = async {
+            while super::HOLDING.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        let idle = super::IDLE_TRIM * 5;
+        assert!(tokio::time::timeout(idle, released).await.is_ok(), "a hashing thread kept its memory");
     }
 
     #[test]
