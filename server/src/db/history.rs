@@ -324,94 +324,48 @@ pub async fn messages<'c>(
 /// Full-text search over one user's messages. Backend-specific: FTS5 with
 /// bm25 on SQLite, a `tsvector` with `ts_rank` on PostgreSQL. `words` are
 /// plain words (no query syntax); all must match.
-pub async fn search(
-    pool: &sqlx::AnyPool,
+pub async fn search<'c>(
+    db: impl Executor<'c, Database = Any>,
     backend: Backend,
     user_id: &str,
     words: &[String],
     limit: i64,
 ) -> Result<Vec<HitRow>, sqlx::Error> {
-    match backend {
-        Backend::Sqlite => search_sqlite(pool, user_id, words, limit).await,
-        // The best hits first; only they get a headline.
-        Backend::Postgres => {
-            let query = sqlx::query(
-                "WITH top AS (SELECT m.chat_id, m.idx, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS score \
-                 FROM chat_messages m CROSS JOIN plainto_tsquery('simple', $1) q JOIN chats c ON c.id = m.chat_id \
-                 WHERE m.search @@ q AND c.user_id = $2 ORDER BY score DESC LIMIT $3) \
-                 SELECT m.chat_id, m.idx, m.role, m.created_at, \
-                 ts_headline('simple', m.content, plainto_tsquery('simple', $1), \
-                 'StartSel=[, StopSel=], MaxWords=24, MinWords=8') AS snippet, top.score, \
-                 COALESCE(i.title_override, i.title) AS title, c.cwd \
-                 FROM top JOIN chat_messages m ON m.chat_id = top.chat_id AND m.idx = top.idx \
-                 JOIN chats c ON c.id = m.chat_id JOIN chat_index i ON i.chat_id = m.chat_id \
-                 ORDER BY top.score DESC",
-            );
-            super::fetch_all(query.bind(words.join(" ")).bind(user_id).bind(limit), pool, hit_row).await
+    let query = match backend {
+        Backend::Sqlite => {
+            let fts: Vec<String> = words.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+            // CROSS JOIN keeps the full-text match as the outer loop:
+            // SQLite 3.51 otherwise starts from the user's chats and probes
+            // the index once per message (136 ms instead of 1 ms over 10k).
+            // (Choosing the best hits first and giving only them a snippet
+            // measured slower here: the second MATCH costs more than the
+            // snippets it saves.)
+            sqlx::query(
+                "SELECT m.chat_id, m.idx, m.role, m.created_at, \
+                 snippet(chat_messages_fts, 0, '[', ']', '…', 12) AS snippet, \
+                 -bm25(chat_messages_fts) AS score, COALESCE(i.title_override, i.title) AS title, c.cwd \
+                 FROM chat_messages_fts CROSS JOIN chat_messages m ON m.rowid = chat_messages_fts.rowid \
+                 CROSS JOIN chats c ON c.id = m.chat_id CROSS JOIN chat_index i ON i.chat_id = m.chat_id \
+                 WHERE chat_messages_fts MATCH $1 AND c.user_id = $2 ORDER BY score DESC LIMIT $3",
+            )
+            .bind(fts.join(" "))
         }
-    }
-}
-
-/// A hit on SQLite: `top` (the full-text matches with their snippet and
-/// score) joined to the message, its chat (and owner) and its summary. The
-/// matches come first and CROSS JOIN keeps them first: SQLite 3.51
-/// otherwise starts from the user's chats and probes the index once per
-/// message (136 ms instead of 1 ms over 10k). (Choosing the best hits
-/// first and giving only them a snippet, with a second MATCH, measured
-/// slower: the second MATCH costs more than the snippets it saves.)
-macro_rules! sqlite_hits {
-    ($top_tail:literal, $tail:literal) => {
-        concat!(
-            "SELECT m.chat_id, m.idx, m.role, m.created_at, top.snippet, top.score, \
-             COALESCE(i.title_override, i.title) AS title, c.cwd, c.user_id AS owner \
-             FROM (SELECT rowid AS id, snippet(chat_messages_fts, 0, '[', ']', '…', 12) AS snippet, \
-             -bm25(chat_messages_fts) AS score FROM chat_messages_fts \
-             WHERE chat_messages_fts MATCH $1 ",
-            $top_tail,
-            ") top CROSS JOIN chat_messages m ON m.rowid = top.id CROSS JOIN chats c ON c.id = m.chat_id \
-             LEFT JOIN chat_index i ON i.chat_id = m.chat_id ",
-            $tail
+        // The best hits first; only they get a headline.
+        Backend::Postgres => sqlx::query(
+            "WITH top AS (SELECT m.chat_id, m.idx, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS score \
+             FROM chat_messages m CROSS JOIN plainto_tsquery('simple', $1) q JOIN chats c ON c.id = m.chat_id \
+             WHERE m.search @@ q AND c.user_id = $2 ORDER BY score DESC LIMIT $3) \
+             SELECT m.chat_id, m.idx, m.role, m.created_at, \
+             ts_headline('simple', m.content, plainto_tsquery('simple', $1), \
+             'StartSel=[, StopSel=], MaxWords=24, MinWords=8') AS snippet, top.score, \
+             COALESCE(i.title_override, i.title) AS title, c.cwd \
+             FROM top JOIN chat_messages m ON m.chat_id = top.chat_id AND m.idx = top.idx \
+             JOIN chats c ON c.id = m.chat_id JOIN chat_index i ON i.chat_id = m.chat_id \
+             ORDER BY top.score DESC",
         )
+        .bind(words.join(" ")),
     };
-}
-
-/// Search on SQLite. The index holds every user's messages; ranking them
-/// all and joining each to its row to find the caller's cost about 1.5 µs
-/// per match (a common word matches a thousand of 100k messages). The
-/// caller's best `limit` are the first of theirs in the ranking of all, so
-/// the best `4 × limit` of all are joined first; that is the answer when
-/// `limit` of them are the caller's or when there are no more matches.
-/// Otherwise (the caller owns few of the matches) every match is ranked and
-/// the caller's are kept.
-async fn search_sqlite(
-    pool: &sqlx::AnyPool,
-    user_id: &str,
-    words: &[String],
-    limit: i64,
-) -> Result<Vec<HitRow>, sqlx::Error> {
-    let fts: Vec<String> = words.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
-    let fts = fts.join(" ");
-    let first = limit.saturating_mul(4);
-    let best: Vec<(String, HitRow)> = super::fetch_all(
-        sqlx::query(sqlite_hits!("ORDER BY score DESC LIMIT $2", "ORDER BY top.score DESC"))
-            .bind(&fts)
-            .bind(first),
-        pool,
-        |row| Ok((row.try_get("owner")?, hit_row(row)?)),
-    )
-    .await?;
-    let seen = best.len() as i64;
-    let mine: Vec<HitRow> = best
-        .into_iter()
-        .filter(|(owner, _)| owner == user_id)
-        .map(|(_, hit)| hit)
-        .take(limit as usize)
-        .collect();
-    if mine.len() as i64 >= limit || seen < first {
-        return Ok(mine);
-    }
-    let query = sqlx::query(sqlite_hits!("", "WHERE c.user_id = $2 ORDER BY top.score DESC LIMIT $3"));
-    super::fetch_all(query.bind(fts).bind(user_id).bind(limit), pool, hit_row).await
+    super::fetch_all(query.bind(user_id).bind(limit), db, hit_row).await
 }
 
 /// The user's chats (id, working directory, creation time).
