@@ -134,11 +134,17 @@ async fn rss_per_connection(server: &TestServer, token: &str, connections: usize
     (after.saturating_sub(before)) as f64 / connections as f64
 }
 
-#[tokio::main]
-async fn main() {
+/// A new server with the user `bench`, and that user's token.
+async fn fresh_server() -> (TestServer, String) {
     let server = TestServer::start().await;
     server.user_client("bench").await;
     let token = server.login("bench", TEST_PASSWORD).await;
+    (server, token)
+}
+
+#[tokio::main]
+async fn main() {
+    let (server, token) = fresh_server().await;
     let deltas = 200_000;
     println!("| measure | value |");
     println!("| --- | ---: |");
@@ -156,9 +162,7 @@ async fn main() {
     // Each on a fresh server: after the floods above the allocator holds
     // freed memory that new connections would reuse unseen.
     for connections in [1000, 10_000] {
-        let server = TestServer::start().await;
-        server.user_client("bench").await;
-        let token = server.login("bench", TEST_PASSWORD).await;
+        let (server, token) = fresh_server().await;
         let per_conn = rss_per_connection(&server, &token, connections).await;
         println!(
             "| anonymous RSS per idle mux connection ({connections} connections) | {per_conn:.1} KiB ({:.1} MiB in all) |",
